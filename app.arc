@@ -1,0 +1,46 @@
+# Queue-based load leveling: a Task API (producer) stores tasks and publishes
+# notification requests; a rate-bounded consumer delivers them.
+@app
+queue-leveling
+
+@http
+get /tasks
+post /tasks
+get /tasks/:taskId
+put /tasks/:taskId
+delete /tasks/:taskId
+get /tasks/:taskId/notifications
+any /*                 # JSON 404 for everything else, and CORS preflight
+
+@tables
+tasks
+  id *String
+deliveries             # delivery log: one row per channel delivery
+  taskId *String
+  sk **String          # <deliveredAt>#<notification id>#<channel>
+
+# Every key below drives both the local emulation (npm start) and the deployed
+# CloudFormation; see src/plugins/queue-leveling/README.md.
+@queues
+notifications
+  fifo false           # standard queue (Architect defaults to FIFO)
+  batchSize 10         # records per invocation: 1..10, up to 10000 with batchWindow >= 1
+  batchWindow 1        # seconds to wait to fill a batch (0..300)
+  maxConcurrency 2     # max concurrent consumer invocations (2..1000)
+  maxReceiveCount 3    # receives before a message moves to the DLQ
+  visibilityTimeout 60 # seconds; at least the consumer's timeout
+  retentionDays 4
+  dlqRetentionDays 14
+
+@plugins
+architect/plugin-typescript
+queue-leveling         # src/plugins/queue-leveling: local SQS + event source mapping, deploy resources
+
+@typescript
+esbuild-config esbuild.config.cjs
+base-runtime nodejs24.x
+sourcemaps staging
+
+@aws
+runtime typescript
+region us-east-1

@@ -1,0 +1,44 @@
+import inventory from '@architect/inventory'
+import sandbox from '@architect/sandbox'
+import { SETTING_NAMES } from '../src/lib/config.ts'
+
+/**
+ * Starts the whole app the way `npm start` does: Architect sandbox (HTTP API,
+ * DynamoDB) plus, through the queue-leveling plugin, the local SQS queues and
+ * the consumer's event source mapping.
+ *
+ * Settings come from this process's environment and override Architect's
+ * `.env`; sandbox and the SDK want credentials even locally, so dummy ones
+ * stand in when none are set.
+ */
+export interface SandboxOptions {
+  cwd?: string
+  port?: number
+  quiet?: boolean
+}
+
+const LOCAL_DEFAULTS: Record<string, string> = {
+  AWS_ACCESS_KEY_ID: 'local',
+  AWS_SECRET_ACCESS_KEY: 'local',
+  AWS_REGION: 'us-east-1',
+}
+
+export async function startSandbox(options: SandboxOptions = {}): Promise<void> {
+  const cwd = options.cwd ?? process.cwd()
+  for (const [name, value] of Object.entries(LOCAL_DEFAULTS)) process.env[name] ||= value
+  const { inv } = await inventory({ cwd })
+  const fromArchitect = inv._project.env.local?.testing ?? {}
+  const fromEnvironment = Object.fromEntries(
+    SETTING_NAMES.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name] as string]] : [])),
+  )
+  await sandbox.start({
+    cwd,
+    port: options.port ?? Number(process.env.PORT || 3333),
+    quiet: options.quiet ?? false,
+    env: { ...fromArchitect, ...fromEnvironment },
+  })
+}
+
+export async function stopSandbox(): Promise<void> {
+  await sandbox.end()
+}

@@ -1,0 +1,11 @@
+import { taskService } from '../../lib/app.ts'
+import { httpHandler } from '../../lib/http/handler.ts'
+import { json } from '../../lib/http/response.ts'
+import { etagOf } from '../../lib/tasks/task.ts'
+
+const tasks = taskService()
+
+export const handler = httpHandler(async (request) => {
+  const task = await tasks.get(request.params.taskId ?? '')
+  return json(200, task, { ETag: etagOf(task) })
+})

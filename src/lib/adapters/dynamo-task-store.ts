@@ -1,0 +1,65 @@
+import type { TaskPage, TaskStore } from '../tasks/store.ts'
+import type { Task } from '../tasks/task.ts'
+import { appTables, isConditionFailure } from './tables.ts'
+
+/** Tasks in the `tasks` table, one item per task, written only on the version read before. */
+export class DynamoTaskStore implements TaskStore {
+  async get(id: string): Promise<Task | undefined> {
+    const data = await appTables()
+    return (await data.tasks.get({ id })) as Task | undefined
+  }
+
+  async create(task: Task): Promise<void> {
+    const data = await appTables()
+    await data._client.PutItem({
+      TableName: data.name('tasks'),
+      Item: task,
+      ConditionExpression: 'attribute_not_exists(id)',
+    })
+  }
+
+  async replace(task: Task, expectedVersion: number): Promise<boolean> {
+    const data = await appTables()
+    return this.conditional(() =>
+      data._client.PutItem({
+        TableName: data.name('tasks'),
+        Item: task,
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      }),
+    )
+  }
+
+  async remove(id: string, expectedVersion: number): Promise<boolean> {
+    const data = await appTables()
+    return this.conditional(() =>
+      data._client.DeleteItem({
+        TableName: data.name('tasks'),
+        Key: { id },
+        ConditionExpression: 'version = :expected',
+        ExpressionAttributeValues: { ':expected': expectedVersion },
+      }),
+    )
+  }
+
+  async list(limit: number, afterId: string | undefined): Promise<TaskPage> {
+    const data = await appTables()
+    // One item more than asked tells whether another page follows, without an empty last page.
+    const result = await data.tasks.scan({
+      Limit: limit + 1,
+      ...(afterId !== undefined && { ExclusiveStartKey: { id: afterId } }),
+    })
+    const items = (result.Items ?? []) as unknown as Task[]
+    return { tasks: items.slice(0, limit), more: items.length > limit }
+  }
+
+  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write()
+      return true
+    } catch (error) {
+      if (isConditionFailure(error)) return false
+      throw error
+    }
+  }
+}

@@ -1,0 +1,71 @@
+import { z } from 'zod'
+import type { Task } from '../tasks/task.ts'
+
+/**
+ * The message contract between the Task API and the notification consumer:
+ * the SQS message attribute `event` names the event, the body carries the task(s).
+ */
+export const TASK_EVENT_NAMES = ['task_created', 'task_updated', 'task_deleted'] as const
+export type TaskEventName = (typeof TASK_EVENT_NAMES)[number]
+
+export type TaskEvent =
+  | { event: 'task_created'; body: { task: Task } }
+  | { event: 'task_updated'; body: { oldTask: Task; newTask: Task } }
+  | { event: 'task_deleted'; body: { task: Task; deletedAt: string } }
+
+const timestamp = z.iso.datetime()
+
+const storedTask = z.object({
+  id: z.string().min(1),
+  title: z.string().min(1),
+  detail: z.string().optional(),
+  dueAt: timestamp.optional(),
+  isComplete: z.boolean(),
+  version: z.number().int().positive(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+})
+
+const bodySchemas = {
+  task_created: z.object({ task: storedTask }),
+  task_updated: z.object({ oldTask: storedTask, newTask: storedTask }),
+  task_deleted: z.object({ task: storedTask, deletedAt: timestamp }),
+} satisfies Record<TaskEventName, z.ZodType>
+
+/** A message that can never be processed, however often it is retried. */
+export class InvalidMessageError extends Error {
+  override readonly name = 'InvalidMessageError'
+}
+
+export function isTaskEventName(value: unknown): value is TaskEventName {
+  return typeof value === 'string' && (TASK_EVENT_NAMES as readonly string[]).includes(value)
+}
+
+/** Reads one message off the queue; throws InvalidMessageError for anything off contract. */
+export function parseTaskEvent(eventName: unknown, rawBody: string): TaskEvent {
+  if (!isTaskEventName(eventName)) {
+    throw new InvalidMessageError(`Unknown event attribute: ${JSON.stringify(eventName ?? null)}`)
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(rawBody)
+  } catch {
+    throw new InvalidMessageError(`Body of ${eventName} is not JSON`)
+  }
+  const parsed = bodySchemas[eventName].safeParse(json)
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
+    throw new InvalidMessageError(`Body of ${eventName} is off contract: ${problems.join(', ')}`)
+  }
+  return { event: eventName, body: parsed.data } as TaskEvent
+}
+
+/** The task an event is about: the new state for an update. */
+export function subjectTask(event: TaskEvent): Task {
+  return event.event === 'task_updated' ? event.body.newTask : event.body.task
+}
+
+/** Where published events go: SQS in production and locally, anything in tests. */
+export interface EventPublisher {
+  publish(event: TaskEvent): Promise<void>
+}

@@ -1,0 +1,191 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
+import type { QueueSettings } from './settings.ts'
+
+/** Runs the consumer with one batch, as Lambda would; rejects when it throws or times out. */
+export type InvokeConsumer = (event: SQSEvent) => Promise<unknown>
+
+export interface MappingLog {
+  info(message: string): void
+  warn(message: string): void
+}
+
+export interface EventSourceMappingOptions {
+  client: SQSClient
+  queue: QueueSettings
+  queueUrl: string
+  queueArn: string
+  region: string
+  invoke: InvokeConsumer
+  log: MappingLog
+}
+
+/** local-aws-sqs can hand out one message twice in a long poll longer than the visibility timeout: keep polls short. */
+const POLL_SECONDS = 1
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** The record as Lambda's SQS event source delivers it. */
+function toRecord(message: Message, options: EventSourceMappingOptions): SQSRecord {
+  const attributes = message.Attributes ?? {}
+  return {
+    messageId: message.MessageId ?? '',
+    receiptHandle: message.ReceiptHandle ?? '',
+    body: message.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+      SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+      SenderId: attributes.SenderId ?? 'local',
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: Object.fromEntries(
+      Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+        name,
+        {
+          dataType: value.DataType ?? 'String',
+          ...(value.StringValue !== undefined && { stringValue: value.StringValue }),
+          ...(value.BinaryValue !== undefined && { binaryValue: Buffer.from(value.BinaryValue).toString('base64') }),
+          stringListValues: [],
+          binaryListValues: [],
+        },
+      ]),
+    ),
+    md5OfBody: message.MD5OfBody ?? '',
+    ...(message.MD5OfMessageAttributes !== undefined && { md5OfMessageAttributes: message.MD5OfMessageAttributes }),
+    eventSource: 'aws:sqs',
+    eventSourceARN: options.queueArn,
+    awsRegion: options.region,
+  }
+}
+
+/** Which records to delete: all but the reported failures, or none when the report is not about this batch. */
+export function recordsToDelete(records: SQSRecord[], response: unknown): { remove: SQSRecord[]; failed: number; problem?: string } {
+  const failures = (response as Partial<SQSBatchResponse> | null | undefined)?.batchItemFailures ?? []
+  if (!Array.isArray(failures)) return { remove: [], failed: records.length, problem: 'batchItemFailures is not a list' }
+  const ids = new Set(records.map((record) => record.messageId))
+  const failedIds = new Set<string>()
+  for (const failure of failures) {
+    const id = (failure as { itemIdentifier?: unknown } | null)?.itemIdentifier
+    if (typeof id !== 'string' || !ids.has(id)) {
+      return { remove: [], failed: records.length, problem: `reported failure ${JSON.stringify(id)} is not in the batch` }
+    }
+    failedIds.add(id)
+  }
+  return { remove: records.filter((record) => !failedIds.has(record.messageId)), failed: failedIds.size }
+}
+
+/**
+ * Lambda's SQS event source mapping, emulated against the local queue: at most
+ * `maxConcurrency` pollers, each invoking the consumer with up to `batchSize`
+ * records gathered for up to `batchWindow` seconds, then deleting what succeeded.
+ */
+export class EventSourceMapping {
+  readonly #options: EventSourceMappingOptions
+  #running = false
+  #pollers: Promise<void>[] = []
+  #invocations = 0
+
+  constructor(options: EventSourceMappingOptions) {
+    this.#options = options
+  }
+
+  start(): void {
+    if (this.#running) return
+    this.#running = true
+    const { queue, log } = this.#options
+    log.info(
+      `@queues ${queue.name}: ${queue.maxConcurrency} pollers, batches of up to ${queue.batchSize} within ${queue.batchWindow}s, ` +
+        `visibility ${queue.visibilityTimeout}s, DLQ after ${queue.maxReceiveCount} receives`,
+    )
+    this.#pollers = Array.from({ length: queue.maxConcurrency }, (_, index) => this.#poll(index + 1))
+  }
+
+  /** Stops polling and waits for the invocations under way. */
+  async stop(): Promise<void> {
+    this.#running = false
+    await Promise.allSettled(this.#pollers)
+  }
+
+  async #poll(poller: number): Promise<void> {
+    while (this.#running) {
+      try {
+        const records = await this.#collectBatch()
+        if (records.length) await this.#invoke(poller, records)
+      } catch (error) {
+        if (!this.#running) return
+        this.#options.log.warn(`@queues ${this.#options.queue.name}: poller ${poller}: ${String(error)}`)
+        await sleep(1000)
+      }
+    }
+  }
+
+  /** Fills a batch from as many receives as it takes, until batchSize or the batch window closes. */
+  async #collectBatch(): Promise<SQSRecord[]> {
+    const { client, queue, queueUrl } = this.#options
+    const batch = new Map<string, SQSRecord>()
+    let windowEnds = Number.POSITIVE_INFINITY
+    while (this.#running && batch.size < queue.batchSize) {
+      const remainingMs = windowEnds - Date.now()
+      if (batch.size > 0 && remainingMs <= 0) break
+      const wait = batch.size === 0 ? POLL_SECONDS : Math.min(POLL_SECONDS, Math.floor(remainingMs / 1000))
+      const { Messages = [] } = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, queue.batchSize - batch.size),
+          WaitTimeSeconds: wait,
+          // local-aws-sqs reads AttributeNames, not the newer MessageSystemAttributeNames.
+          AttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+      )
+      for (const message of Messages) batch.set(message.MessageId ?? '', toRecord(message, this.#options))
+      if (batch.size > 0 && windowEnds === Number.POSITIVE_INFINITY) windowEnds = Date.now() + queue.batchWindow * 1000
+      if (Messages.length === 0 && batch.size > 0 && wait === 0) await sleep(Math.min(100, Math.max(0, windowEnds - Date.now())))
+    }
+    return [...batch.values()]
+  }
+
+  async #invoke(poller: number, records: SQSRecord[]): Promise<void> {
+    const { client, invoke, log, queue, queueUrl } = this.#options
+    const label = `@queues ${queue.name}: batch #${++this.#invocations} (poller ${poller}, ${records.length} record${records.length === 1 ? '' : 's'})`
+    let response: unknown
+    try {
+      response = await invoke({ Records: records })
+    } catch (error) {
+      log.warn(`${label} failed, nothing deleted: ${error instanceof Error ? error.message : String(error)}`)
+      this.#warnDeadLetters(records, records)
+      return
+    }
+    const { remove, failed, problem } = recordsToDelete(records, response)
+    if (problem) {
+      log.warn(`${label}: ${problem}; nothing deleted`)
+      this.#warnDeadLetters(records, records)
+      return
+    }
+    if (remove.length) {
+      await client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: remove.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
+        }),
+      )
+    }
+    if (failed) {
+      log.warn(`${label}: ${remove.length} done, ${failed} failed (back after the visibility timeout)`)
+      this.#warnDeadLetters(records, records.filter((record) => !remove.includes(record)))
+    } else {
+      log.info(`${label}: all done`)
+    }
+  }
+
+  #warnDeadLetters(batch: SQSRecord[], failed: SQSRecord[]): void {
+    const { log, queue } = this.#options
+    const last = failed.filter((record) => Number(record.attributes.ApproximateReceiveCount) >= queue.maxReceiveCount)
+    if (last.length && batch.length) {
+      log.warn(
+        `@queues ${queue.name}: ${last.length} message(s) failed receive ${queue.maxReceiveCount} of ${queue.maxReceiveCount}: ` +
+          `moving to ${queue.name}-dlq: ${last.map((record) => record.messageId).join(', ')}`,
+      )
+    }
+  }
+}

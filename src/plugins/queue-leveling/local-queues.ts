@@ -1,0 +1,58 @@
+import type { Server } from 'node:http'
+import { createSqsServer } from 'local-aws-sqs'
+import type { QueueSettings } from './settings.ts'
+
+/** Where the local SQS server listens and what its queues are called. */
+export interface LocalQueueAddress {
+  endpoint: string
+  region: string
+  accountId: string
+}
+
+export const LOCAL_ACCOUNT_ID = '000000000000'
+const DAY_SECONDS = 24 * 60 * 60
+
+export function localQueueAddress(env: NodeJS.ProcessEnv = process.env): LocalQueueAddress {
+  const port = Number(env.ARC_SQS_PORT || 9324)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`ARC_SQS_PORT must be a port number, got ${env.ARC_SQS_PORT}`)
+  return { endpoint: `http://127.0.0.1:${port}`, region: env.AWS_REGION || 'us-east-1', accountId: LOCAL_ACCOUNT_ID }
+}
+
+export const dlqName = (queue: string): string => `${queue}-dlq`
+export const queueUrl = (address: LocalQueueAddress, name: string): string => `${address.endpoint}/${address.accountId}/${name}`
+export const queueArn = (address: LocalQueueAddress, name: string): string => `arn:aws:sqs:${address.region}:${address.accountId}:${name}`
+
+/** `NOTIFICATIONS_QUEUE_URL` and `NOTIFICATIONS_DLQ_URL` for queue `notifications`. */
+export function queueUrlVariables(name: string): { queue: string; dlq: string } {
+  const prefix = name.toUpperCase().replace(/[^A-Z0-9]/g, '_')
+  return { queue: `${prefix}_QUEUE_URL`, dlq: `${prefix}_DLQ_URL` }
+}
+
+/** Starts the SQS-compatible server with each queue and its DLQ, as app.arc declares them. */
+export async function startLocalQueues(address: LocalQueueAddress, queues: QueueSettings[]): Promise<Server> {
+  const { port } = new URL(address.endpoint)
+  return createSqsServer({
+    port: Number(port),
+    hostname: '127.0.0.1',
+    region: address.region,
+    accountId: address.accountId,
+    emulateQueueCreationLifecycle: false,
+    queues: queues.flatMap((queue) => [
+      {
+        QueueName: dlqName(queue.name),
+        Attributes: { MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
+      },
+      {
+        QueueName: queue.name,
+        Attributes: {
+          VisibilityTimeout: queue.visibilityTimeout,
+          MessageRetentionPeriod: queue.retentionDays * DAY_SECONDS,
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: queueArn(address, dlqName(queue.name)),
+            maxReceiveCount: queue.maxReceiveCount,
+          }),
+        },
+      },
+    ]),
+  })
+}

@@ -1,0 +1,110 @@
+import { mkdir, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
+import { join } from 'node:path'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSEvent } from 'aws-lambda'
+import { readConfig } from '../../lib/config.ts'
+import { EventSourceMapping } from './event-source-mapping.ts'
+import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
+import { readQueueSettings, type QueueSettings } from './settings.ts'
+
+/** The slice of Architect's plugin arguments this plugin reads. */
+interface ArcInventory {
+  inv: {
+    queues?: { name: string; config: { timeout: number } }[] | null
+    _project: { build?: string | null }
+  }
+}
+interface PluginArgs {
+  arc: { queues?: Parameters<typeof readQueueSettings>[0]['queues'] }
+  inventory: ArcInventory
+}
+type Invoke = (options: { pragma: string; name: string; payload: unknown }) => Promise<unknown>
+
+function settingsOf({ arc, inventory }: PluginArgs): QueueSettings[] {
+  const consumerTimeouts = Object.fromEntries((inventory.inv.queues ?? []).map((queue) => [queue.name, queue.config.timeout]))
+  const webhookTimeoutMs = readConfig().webhook?.timeoutMs ?? 5000
+  return readQueueSettings({ queues: arc.queues, consumerTimeouts, webhookTimeoutMs })
+}
+
+/**
+ * @architect/plugin-typescript bundles handlers as CommonJS into the build
+ * folder, which sits inside this ESM package: mark the folder CommonJS so Node
+ * loads the bundles as what they are (a deployed Lambda zip has no package.json).
+ */
+async function markBuildCommonJs(inventory: ArcInventory): Promise<void> {
+  const build = inventory.inv._project.build
+  if (!build) return
+  await mkdir(build, { recursive: true })
+  await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
+}
+
+const log = {
+  info: (message: string) => console.log(`[queues] ${message}`),
+  warn: (message: string) => console.warn(`[queues] ${message}`),
+}
+
+let running: { server: Server; mappings: EventSourceMapping[] } | undefined
+
+export default {
+  set: {
+    /** Local Lambdas reach the local queues through the SDK's own endpoint setting: no sandbox branch in the app. */
+    env({ arc }: Pick<PluginArgs, 'arc'>) {
+      const address = localQueueAddress()
+      const testing: Record<string, string> = { AWS_ENDPOINT_URL_SQS: address.endpoint }
+      for (const item of arc.queues ?? []) {
+        const name = typeof item === 'string' ? item : (Object.keys(item)[0] ?? '')
+        const variables = queueUrlVariables(name)
+        testing[variables.queue] = queueUrl(address, name)
+        testing[variables.dlq] = queueUrl(address, dlqName(name))
+      }
+      return { testing }
+    },
+  },
+
+  sandbox: {
+    async start(args: PluginArgs & { invoke: Invoke }) {
+      const queues = settingsOf(args)
+      await markBuildCommonJs(args.inventory)
+      const address = localQueueAddress()
+      const server = await startLocalQueues(address, queues)
+      log.info(`Local SQS listening on ${address.endpoint}: ${queues.map((queue) => `${queue.name}, ${dlqName(queue.name)}`).join(', ')}`)
+      const client = new SQSClient({
+        endpoint: address.endpoint,
+        region: address.region,
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      })
+      const mappings = queues.map(
+        (queue) =>
+          new EventSourceMapping({
+            client,
+            queue,
+            queueUrl: queueUrl(address, queue.name),
+            queueArn: queueArn(address, queue.name),
+            region: address.region,
+            invoke: (event: SQSEvent) => args.invoke({ pragma: 'queues', name: queue.name, payload: event }),
+            log,
+          }),
+      )
+      for (const mapping of mappings) mapping.start()
+      running = { server, mappings }
+    },
+
+    async end() {
+      if (!running) return
+      const { server, mappings } = running
+      running = undefined
+      await Promise.all(mappings.map((mapping) => mapping.stop()))
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  },
+
+  deploy: {
+    /** Refuses, before anything is deployed, the settings AWS would refuse. */
+    async start(args: PluginArgs & { cloudformation: unknown }) {
+      settingsOf(args)
+      return args.cloudformation
+    },
+  },
+}
