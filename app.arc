@@ -44,3 +44,4 @@ sourcemaps staging
 @aws
 runtime typescript
 region us-east-1
+timeout 10             # seconds, for the HTTP functions; the consumer sets its own in its config.arc

@@ -5,5 +5,8 @@
 module.exports = {
   external: ['aws-sdk', '@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb'],
   target: 'node22',
+  // Smaller bundles parse faster on every cold start.
+  minify: true,
+  keepNames: true,
   legalComments: 'none',
 }

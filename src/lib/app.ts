@@ -14,7 +14,8 @@ import { TaskService } from './tasks/service.ts'
 export function taskService(): TaskService {
   const { notificationsQueueUrl } = readConfig()
   if (!notificationsQueueUrl) throw new Error('NOTIFICATIONS_QUEUE_URL is not set')
-  return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(), notificationsQueueUrl))
+  // The SQS client is made on first publish: routes that only read never pay for it.
+  return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient, notificationsQueueUrl))
 }
 
 export function deliveryLog(): DynamoDeliveryLog {

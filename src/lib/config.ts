@@ -1,27 +1,33 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 
 /**
  * The one reader of the app's runtime settings. Every setting is documented in
  * the README's settings table; the queue's own keys live in app.arc instead.
  */
-const optionalText = z
-  .string()
-  .trim()
-  .transform((value) => (value === '' ? undefined : value))
-  .optional()
+const optionalText = z.pipe(
+  z.optional(z.string()),
+  z.transform((value) => (value?.trim() ? value.trim() : undefined)),
+)
 
-/** An optional whole-number setting; empty counts as unset. */
+/** An optional whole-number setting; unset or empty takes the default. */
 const wholeNumber = (min: number, max: number, fallback: number) =>
-  z.preprocess((value) => (value === '' ? undefined : value), z.coerce.number().int().min(min).max(max).default(fallback))
+  z.pipe(
+    optionalText,
+    z.pipe(
+      z.transform((value: string | undefined) => (value === undefined ? fallback : Number(value))),
+      z.int().check(z.gte(min), z.lte(max)),
+    ),
+  )
 
 const settingsSchema = z.object({
-  CORS_ALLOW_ORIGIN: optionalText.transform((value) => value ?? '*'),
+  CORS_ALLOW_ORIGIN: z.pipe(optionalText, z.transform((value) => value ?? '*')),
   NOTIFICATIONS_QUEUE_URL: optionalText,
-  NOTIFY_WEBHOOK_URL: optionalText.pipe(z.url().optional()),
+  NOTIFY_WEBHOOK_URL: z.pipe(optionalText, z.optional(z.url())),
   NOTIFY_WEBHOOK_SECRET: optionalText,
   NOTIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(1, 900_000, 5000),
-  SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 400),
+  SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
+  POWERTOOLS_LOG_LEVEL: optionalText,
 })
 
 /** Every runtime setting's name: `npm start` forwards these from its environment to the Lambdas. */

@@ -1,5 +1,5 @@
 import type { ChannelName, DeliveryLog, DeliveryRecord } from '../notifications/delivery-log.ts'
-import { appTables } from './tables.ts'
+import { appTables, isKeyValue } from './tables.ts'
 
 /** Sort key: delivery time first, so a task's deliveries read back oldest first. */
 const sortKey = (delivery: DeliveryRecord): string => `${delivery.deliveredAt}#${delivery.notificationId}#${delivery.channel}`
@@ -18,22 +18,15 @@ export class DynamoDeliveryLog implements DeliveryLog {
   }
 
   async forTask(taskId: string): Promise<DeliveryRecord[]> {
+    // An id DynamoDB cannot hold as a key has no deliveries: [], not a 500 from DynamoDB.
+    if (!isKeyValue(taskId)) return []
     const data = await appTables()
-    const deliveries: DeliveryRecord[] = []
-    let startKey: Record<string, unknown> | undefined
-    do {
-      const page = await data.deliveries.query({
-        KeyConditionExpression: 'taskId = :taskId',
-        ExpressionAttributeValues: { ':taskId': taskId },
-        ScanIndexForward: true,
-        ...(startKey && { ExclusiveStartKey: startKey }),
-      })
-      for (const item of (page.Items ?? []) as unknown as StoredDelivery[]) {
-        const { sk: _sortKey, ...delivery } = item
-        deliveries.push(delivery)
-      }
-      startKey = page.LastEvaluatedKey as Record<string, unknown> | undefined
-    } while (startKey)
-    return deliveries
+    const result = await data.deliveries.query({
+      KeyConditionExpression: 'taskId = :taskId',
+      ExpressionAttributeValues: { ':taskId': taskId },
+      ScanIndexForward: true,
+      paginate: true,
+    })
+    return ((result.Items ?? []) as unknown as StoredDelivery[]).map(({ sk: _sortKey, ...delivery }) => delivery)
   }
 }

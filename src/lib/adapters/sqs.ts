@@ -12,7 +12,7 @@ export function sqsClient(): SQSClient {
   const { sqs } = readConfig()
   client ??= new SQSClient({
     maxAttempts: sqs.maxAttempts,
-    requestHandler: { connectionTimeout: sqs.timeoutMs, requestTimeout: sqs.timeoutMs },
+    requestHandler: { connectionTimeout: sqs.timeoutMs, requestTimeout: sqs.timeoutMs, throwOnRequestTimeout: true },
   })
   return client
 }

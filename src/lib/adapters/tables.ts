@@ -18,3 +18,8 @@ export function isConditionFailure(error: unknown): boolean {
   const type = (error as { __type?: string } | undefined)?.__type ?? ''
   return name.includes('ConditionalCheckFailed') || type.includes('ConditionalCheckFailed')
 }
+
+/** DynamoDB rejects an empty key or one over 2048 bytes; no stored item has such a key. */
+export function isKeyValue(value: string): boolean {
+  return value.length > 0 && Buffer.byteLength(value, 'utf8') <= 2048
+}

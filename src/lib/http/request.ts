@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
-import type { z } from 'zod'
+import type * as z from 'zod/mini'
 import { describeIssues } from '../tasks/schema.ts'
 
 /** A request the handlers can read without knowing API Gateway's event shape. */
@@ -59,7 +59,7 @@ function isJsonMediaType(contentType: string | undefined): boolean {
  * Reads and validates a JSON body. Checks run in the spec's precedence:
  * 415 (not JSON), then 413 (too large), then 400 (missing, malformed, invalid).
  */
-export function parseJsonBody<Schema extends z.ZodType>(request: ApiRequest, schema: Schema): z.output<Schema> {
+export function parseJsonBody<Schema extends z.ZodMiniType>(request: ApiRequest, schema: Schema): z.output<Schema> {
   const body = request.rawBody
   const hasBody = body !== undefined && body.length > 0
   if (hasBody && !isJsonMediaType(request.headers['content-type'])) {

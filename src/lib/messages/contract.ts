@@ -1,4 +1,4 @@
-import { z } from 'zod'
+import * as z from 'zod/mini'
 import type { Task } from '../tasks/task.ts'
 
 /**
@@ -15,13 +15,15 @@ export type TaskEvent =
 
 const timestamp = z.iso.datetime()
 
+const text = z.string().check(z.minLength(1))
+
 const storedTask = z.object({
-  id: z.string().min(1),
-  title: z.string().min(1),
-  detail: z.string().optional(),
-  dueAt: timestamp.optional(),
+  id: text,
+  title: text,
+  detail: z.optional(z.string()),
+  dueAt: z.optional(timestamp),
   isComplete: z.boolean(),
-  version: z.number().int().positive(),
+  version: z.int().check(z.positive()),
   createdAt: timestamp,
   updatedAt: timestamp,
 })
@@ -30,7 +32,7 @@ const bodySchemas = {
   task_created: z.object({ task: storedTask }),
   task_updated: z.object({ oldTask: storedTask, newTask: storedTask }),
   task_deleted: z.object({ task: storedTask, deletedAt: timestamp }),
-} satisfies Record<TaskEventName, z.ZodType>
+} satisfies Record<TaskEventName, z.ZodMiniType>
 
 /** A message that can never be processed, however often it is retried. */
 export class InvalidMessageError extends Error {

@@ -1,0 +1,101 @@
+import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { startSandbox, stopSandbox } from '../../scripts/sandbox.ts'
+
+/**
+ * Starts the real app in the Architect sandbox for a test file, from a copy of
+ * the project whose @queues keys, consumer timeout and settings the test picks.
+ * Ports stay off the defaults so a developer's `npm start` keeps running.
+ */
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+// TEST_PORT_OFFSET moves them all, so two suites can run side by side.
+const offset = Number(process.env.TEST_PORT_OFFSET || 0)
+export const TEST_PORTS = {
+  PORT: 3433 + offset,
+  ARC_SQS_PORT: 9424 + offset,
+  ARC_TABLES_PORT: 5655 + offset,
+  ARC_EVENTS_PORT: 4544 + offset,
+  ARC_INTERNAL_PORT: 2322 + offset,
+} as const
+
+export interface QueueOverrides {
+  batchSize?: number
+  batchWindow?: number
+  maxConcurrency?: number
+  maxReceiveCount?: number
+  visibilityTimeout?: number
+  retentionDays?: number
+  dlqRetentionDays?: number
+}
+
+export interface TestAppOptions {
+  /** Name of the copy under .tmp/. */
+  name: string
+  queue?: QueueOverrides
+  /** The consumer's timeout in seconds (its config.arc). */
+  consumerTimeout?: number
+  /** Runtime settings (NOTIFY_*, CORS_ALLOW_ORIGIN...) for the Lambdas. */
+  env?: Record<string, string>
+}
+
+export interface TestApp {
+  baseUrl: string
+  sqs: SQSClient
+  queueUrl: string
+  dlqUrl: string
+  stop(): Promise<void>
+}
+
+const SHARED_FILES = ['package.json', 'tsconfig.json', 'esbuild.config.cjs', 'types']
+
+/** app.arc with some `@queues notifications` keys replaced. */
+export function withQueueKeys(manifest: string, overrides: QueueOverrides): string {
+  let result = manifest
+  for (const [key, value] of Object.entries(overrides)) {
+    const pattern = new RegExp(`^(\\s+${key}\\s+)\\S+`, 'm')
+    if (!pattern.test(result)) throw new Error(`app.arc has no @queues key ${key}`)
+    result = result.replace(pattern, `$1${value}`)
+  }
+  return result
+}
+
+export async function prepareAppCopy(options: TestAppOptions): Promise<string> {
+  const dir = join(ROOT, '.tmp', options.name)
+  await rm(dir, { recursive: true, force: true })
+  await mkdir(dir, { recursive: true })
+  await cp(join(ROOT, 'src'), join(dir, 'src'), { recursive: true })
+  for (const file of SHARED_FILES) await cp(join(ROOT, file), join(dir, file), { recursive: true })
+  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
+  const manifest = await readFile(join(ROOT, 'app.arc'), 'utf8')
+  await writeFile(join(dir, 'app.arc'), withQueueKeys(manifest, options.queue ?? {}))
+  if (options.consumerTimeout !== undefined) {
+    await writeFile(join(dir, 'src/queues/notifications/config.arc'), `@aws\ntimeout ${options.consumerTimeout}\n`)
+  }
+  return dir
+}
+
+export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
+  const cwd = await prepareAppCopy(options)
+  for (const [name, value] of Object.entries(TEST_PORTS)) process.env[name] = String(value)
+  for (const [name, value] of Object.entries(options.env ?? {})) process.env[name] = value
+  process.env.AWS_ACCESS_KEY_ID ||= 'local'
+  process.env.AWS_SECRET_ACCESS_KEY ||= 'local'
+  process.env.AWS_REGION ||= 'us-east-1'
+  process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
+  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: true })
+  const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`
+  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  return {
+    baseUrl: `http://localhost:${TEST_PORTS.PORT}`,
+    sqs,
+    queueUrl: `${endpoint}/000000000000/notifications`,
+    dlqUrl: `${endpoint}/000000000000/notifications-dlq`,
+    async stop() {
+      sqs.destroy()
+      await stopSandbox()
+    },
+  }
+}

@@ -1,0 +1,55 @@
+import test from 'tape'
+import { readQueueSettings, type QueueSource } from '../../src/plugins/queue-leveling/settings.ts'
+
+const valid = { fifo: false, batchSize: 10, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: 60, retentionDays: 4, dlqRetentionDays: 14 }
+
+function source(keys: Record<string, unknown>, consumerTimeout = 30, webhookTimeoutMs = 5000): QueueSource {
+  return { queues: [{ notifications: keys as never }], consumerTimeouts: { notifications: consumerTimeout }, webhookTimeoutMs }
+}
+
+function problemOf(keys: Record<string, unknown>, consumerTimeout?: number, webhookTimeoutMs?: number): string {
+  try {
+    readQueueSettings(source(keys, consumerTimeout, webhookTimeoutMs))
+    return 'accepted'
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+test('the @queues keys of app.arc become the queue settings', (t) => {
+  t.deepEqual(readQueueSettings(source(valid)), [
+    { name: 'notifications', batchSize: 10, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: 60, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 30 },
+  ])
+  t.deepEqual(readQueueSettings(source({ fifo: false }))[0], {
+    name: 'notifications', batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: 60, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 30,
+  }, 'absent keys take the documented defaults')
+  t.equal(readQueueSettings(source({ ...valid, batchSize: 500, batchWindow: 5 }))[0]?.batchSize, 500, 'batchSize above 10 with a batch window')
+  t.end()
+})
+
+test('combinations AWS would refuse fail with a message naming the key', (t) => {
+  t.match(problemOf({ ...valid, batchSize: 11, batchWindow: 0 }), /batchSize 11 is above 10, which AWS allows only with batchWindow of at least 1 second/)
+  t.match(problemOf({ ...valid, maxConcurrency: 1 }), /maxConcurrency must be a whole number from 2 to 1000, got 1/)
+  t.match(problemOf({ ...valid, batchSize: 0 }), /batchSize must be a whole number from 1 to 10000, got 0/)
+  t.match(problemOf({ ...valid, batchSize: 10_001, batchWindow: 1 }), /batchSize must be a whole number from 1 to 10000/)
+  t.match(problemOf({ ...valid, batchWindow: 301 }), /batchWindow must be a whole number from 0 to 300/)
+  t.match(problemOf({ ...valid, maxReceiveCount: 0 }), /maxReceiveCount must be a whole number from 1 to 1000/)
+  t.match(problemOf({ ...valid, retentionDays: 15 }), /retentionDays must be a whole number from 1 to 14/)
+  t.match(problemOf({ ...valid, batchSize: 'ten' }), /batchSize must be a whole number from 1 to 10000, got "ten"/)
+  t.match(problemOf({ ...valid, visibilityTimeout: 29 }, 30), /visibilityTimeout 29s is below the consumer's timeout of 30s/)
+  t.equal(problemOf({ ...valid, visibilityTimeout: 30 }, 30), 'accepted', 'a visibility timeout equal to the consumer timeout is enough')
+  t.match(problemOf(valid, 5, 5000), /NOTIFY_WEBHOOK_TIMEOUT_MS 5000 must be below the consumer's timeout of 5s/)
+  t.equal(problemOf({ ...valid, visibilityTimeout: 5 }, 5, 4999), 'accepted', 'a webhook timeout just under the consumer timeout')
+  t.match(problemOf({ ...valid, dlqRetentionDays: 3 }), /dlqRetentionDays 3 is below retentionDays 4/)
+  t.match(problemOf({ ...valid, fifo: true }), /add "fifo false"/)
+  t.match(problemOf({ batchSize: 10 }), /add "fifo false"/, 'Architect defaults queues to FIFO')
+  t.match(problemOf({ ...valid, batchsize: 5 }), /unknown key "batchsize"/, 'a misspelt key is not silently ignored')
+  t.end()
+})
+
+test('every problem is listed at once', (t) => {
+  const message = problemOf({ ...valid, maxConcurrency: 1, batchSize: 0 })
+  t.match(message, /^Invalid queue settings in app.arc:\n- /)
+  t.equal(message.split('\n- ').length - 1, 2)
+  t.end()
+})
