@@ -49,7 +49,7 @@ export interface TestApp {
   stop(): Promise<void>
 }
 
-const SHARED_FILES = ['package.json', 'tsconfig.json', 'esbuild.config.cjs', 'types']
+const SHARED_FILES = ['package.json', 'preferences.arc', 'tsconfig.json', 'esbuild.config.cjs', 'types']
 
 /** app.arc with some `@queues notifications` keys replaced. */
 export function withQueueKeys(manifest: string, overrides: QueueOverrides): string {
