@@ -1,0 +1,218 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs'
+import test from 'tape'
+import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from '../src/plugins/queue-leveling/local-queues.ts'
+import type { QueueSettings } from '../src/plugins/queue-leveling/settings.ts'
+
+/**
+ * `npm run dlq` against a real local SQS server (the one `npm start` runs),
+ * as a child process, checking what it prints and what it leaves in the queues.
+ * No sandbox: messages go straight into the DLQ.
+ */
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const PORT = 9524 + Number(process.env.TEST_PORT_OFFSET || 0)
+const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
+const settings: QueueSettings = {
+  name: 'notifications',
+  batchSize: 10,
+  batchWindow: 0,
+  maxConcurrency: 2,
+  maxReceiveCount: 3,
+  visibilityTimeout: 2,
+  retentionDays: 4,
+  dlqRetentionDays: 14,
+  consumerTimeout: 1,
+}
+const QUEUE_URL = queueUrl(address, settings.name)
+const DLQ_URL = queueUrl(address, dlqName(settings.name))
+
+const server = await startLocalQueues(address, [settings])
+const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+test.onFinish(() => {
+  sqs.destroy()
+  server.closeAllConnections()
+  server.close()
+})
+
+interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the tool as `npm run dlq` would; stdin is a pipe, never a terminal. */
+async function dlq(args: string[], options: { port?: number; input?: string } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, ['scripts/dlq.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ARC_SQS_PORT: String(options.port ?? PORT) },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  child.stdin.end(options.input ?? '')
+  const [code] = (await once(child, 'close')) as [number | null]
+  return { code, stdout, stderr }
+}
+
+async function counts(url: string): Promise<{ visible: number; inFlight: number }> {
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+  )
+  return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) }
+}
+
+async function send(url: string, body: string, event = 'task_created'): Promise<string> {
+  const { MessageId } = await sqs.send(
+    new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: { event: { DataType: 'String', StringValue: event } } }),
+  )
+  return MessageId ?? ''
+}
+
+/** Receives and deletes every visible message: what the queue really held. */
+async function takeAll(url: string): Promise<Message[]> {
+  const taken: Message[] = []
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30, MessageAttributeNames: ['All'] }),
+    )
+    if (!Messages.length) return taken
+    const entries = Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle }))
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }))
+    taken.push(...Messages)
+  }
+}
+
+async function emptyQueues(): Promise<void> {
+  await Promise.all([takeAll(QUEUE_URL), takeAll(DLQ_URL)])
+}
+
+const taskBody = (title: string): string => JSON.stringify({ task: { id: title.toLowerCase().replace(/\W+/g, '-'), title, isComplete: false, version: 1 } })
+
+test('a bad command line prints the usage and exits 2', async (t) => {
+  const cases = [['bogus'], [], ['peek', '--max', '0'], ['peek', '--max', 'ten'], ['stats', '--env', 'dev'], ['stats', '--force'], ['stats', 'extra']]
+  for (const args of cases) {
+    const result = await dlq(args)
+    t.equal(result.code, 2, `${JSON.stringify(args)} exits 2`)
+    t.match(result.stderr, /Usage: npm run dlq -- <command>/, `${JSON.stringify(args)} prints the usage`)
+  }
+  t.match((await dlq(['bogus'])).stderr, /Unknown command "bogus"/)
+  const help = await dlq(['--help'])
+  t.equal(help.code, 0, '--help exits 0')
+  t.match(help.stdout, /Usage: npm run dlq -- <command>/, '--help prints the usage')
+})
+
+test('no local queue to talk to: a clear message, not a stack trace', async (t) => {
+  const probe = createServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as { port: number }
+  probe.close()
+  await once(probe, 'close')
+  const result = await dlq(['stats'], { port })
+  t.equal(result.code, 1)
+  t.match(result.stderr, new RegExp(`Cannot reach the local SQS server at http://127\\.0\\.0\\.1:${port}.*is npm start running\\?`))
+  t.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace')
+})
+
+test('stats shows the counts of the queue and of its DLQ', async (t) => {
+  await emptyQueues()
+  for (const title of ['A', 'B', 'C']) await send(DLQ_URL, taskBody(title))
+  await send(QUEUE_URL, taskBody('D'))
+  const result = await dlq(['stats'])
+  t.equal(result.code, 0)
+  t.match(result.stdout, /^queue +messages +in flight +delayed$/m, 'a header')
+  t.match(result.stdout, /^notifications +1 +0 +0$/m, 'the queue')
+  t.match(result.stdout, /^notifications-dlq +3 +0 +0$/m, 'the DLQ')
+})
+
+test('peek shows the DLQ messages and leaves every one of them visible in the DLQ', async (t) => {
+  await emptyQueues()
+  const events = ['task_created', 'task_updated', 'task_deleted']
+  const ids = [await send(DLQ_URL, taskBody('Poison one'), events[0]), await send(DLQ_URL, taskBody('Poison two'), events[1])]
+  // A body long enough to be cut short.
+  ids.push(await send(DLQ_URL, JSON.stringify({ items: Array.from({ length: 100 }, (_, index) => index), note: 'y'.repeat(1000) }), events[2]))
+
+  const result = await dlq(['peek'])
+  t.equal(result.code, 0)
+  for (const id of ids) t.match(result.stdout, new RegExp(`message ${id}`), `shows message ${id}`)
+  for (const event of events) t.match(result.stdout, new RegExp(`event ${event}`), `shows event ${event}`)
+  t.match(result.stdout, /^ +"title": "Poison one",$/m, 'a JSON body is pretty-printed')
+  t.match(result.stdout, /^ +"title": "Poison two",$/m)
+  t.match(result.stdout, /receive count 1 +sent \d{4}-\d\d-\d\dT/, 'the receive count and the sent time')
+  t.match(result.stdout, /… \(\d+ more lines\)/, 'a long body is cut short')
+  t.ok(result.stdout.split('\n').length < 120, `the output stays short (${result.stdout.split('\n').length} lines)`)
+  t.deepEqual(await counts(DLQ_URL), { visible: 3, inFlight: 0 }, 'right after, every message is visible in the DLQ again')
+
+  const limited = await dlq(['peek', '--max', '2'])
+  t.equal(limited.code, 0)
+  t.equal(limited.stdout.match(/^--- \d\/2 +message /gm)?.length, 2, '--max 2 shows two messages')
+  t.doesNotMatch(limited.stdout, /^--- 3\//m, 'and no third')
+  t.deepEqual(await counts(DLQ_URL), { visible: 3, inFlight: 0 }, 'and hides none')
+})
+
+test('replay moves every DLQ message back to the queue, with a progress line', async (t) => {
+  await emptyQueues()
+  const sent = ['R1', 'R2', 'R3', 'R4', 'R5'].map(taskBody)
+  for (const body of sent) await send(DLQ_URL, body, 'task_updated')
+
+  const result = await dlq(['replay'])
+  t.equal(result.code, 0, `exits 0 ${result.stderr}`)
+  t.match(result.stdout, /Replaying notifications-dlq -> notifications: \d\/5 moved, RUNNING/, 'progress while it runs')
+  t.match(result.stdout, /Replaying notifications-dlq -> notifications: 5\/5 moved, COMPLETED/, 'progress at the end')
+  t.match(result.stdout, /Moved 5 messages from notifications-dlq to notifications\./)
+  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
+  const moved = await takeAll(QUEUE_URL)
+  t.deepEqual(moved.map((message) => message.Body).sort(), [...sent].sort(), 'the queue holds the same bodies')
+  t.deepEqual(
+    moved.map((message) => message.MessageAttributes?.event?.StringValue),
+    sent.map(() => 'task_updated'),
+    'with their event attribute',
+  )
+
+  const again = await dlq(['replay'])
+  t.equal(again.code, 0, 'an empty DLQ is no failure')
+  t.match(again.stdout, /notifications-dlq has no messages to replay/)
+  t.deepEqual(await counts(QUEUE_URL), { visible: 0, inFlight: 0 }, 'and nothing moves')
+})
+
+test('purge refuses without --yes when stdin is no terminal to ask on', async (t) => {
+  await emptyQueues()
+  await send(DLQ_URL, taskBody('Keep one'))
+  await send(DLQ_URL, taskBody('Keep two'))
+  // Even a "y" on a pipe is no confirmation: scripts must say --yes.
+  const result = await dlq(['purge'], { input: 'y\n' })
+  t.equal(result.code, 1)
+  t.match(result.stderr, /Purge 2 messages from notifications-dlq\?.*stdin is not a terminal.*--yes/)
+  t.deepEqual(await counts(DLQ_URL), { visible: 2, inFlight: 0 }, 'every message stays')
+})
+
+test('purge --yes empties the DLQ at once, also twice within the 60 s SQS allows for one purge', async (t) => {
+  await emptyQueues()
+  await send(DLQ_URL, taskBody('Drop one'))
+  await send(DLQ_URL, taskBody('Drop two'))
+  const result = await dlq(['purge', '--yes'])
+  t.equal(result.code, 0, `exits 0 ${result.stderr}`)
+  t.match(result.stdout, /Purged 2 messages from notifications-dlq\./)
+  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
+
+  for (const title of ['Drop three', 'Drop four', 'Drop five']) await send(DLQ_URL, taskBody(title))
+  const second = await dlq(['purge', '--yes'])
+  t.equal(second.code, 0, `exits 0 ${second.stderr}`)
+  t.match(second.stdout, /Purged 3 messages/)
+  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'empty again')
+
+  const empty = await dlq(['purge', '--yes'])
+  t.equal(empty.code, 0)
+  t.match(empty.stdout, /notifications-dlq is empty: nothing to purge/)
+})
