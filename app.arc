@@ -19,6 +19,12 @@ deliveries             # delivery log: one row per channel delivery
   taskId *String
   sk **String          # <deliveredAt>#<notification id>#<channel>
 
+@tables-indexes
+tasks                  # sparse: only tasks whose outbox still holds unpublished events
+  outboxPending *String
+  outboxSince **String
+  name pendingOutbox
+
 # Every key below drives both the local emulation (npm start) and the deployed
 # CloudFormation; see src/plugins/queue-leveling/README.md.
 @queues
@@ -31,6 +37,9 @@ notifications
   visibilityTimeout 60 # seconds; at least the consumer's timeout
   retentionDays 4
   dlqRetentionDays 14
+
+@scheduled
+relay-outbox rate(1 minute)  # publishes events a failed publish left in a task's outbox
 
 @plugins
 architect/plugin-typescript

@@ -15,6 +15,8 @@ export interface SandboxOptions {
   cwd?: string
   port?: number
   quiet?: boolean
+  /** Lambda environment that wins over everything else (tests point the app at a flaky queue this way). */
+  lambdaEnv?: Record<string, string>
 }
 
 const LOCAL_DEFAULTS: Record<string, string> = {
@@ -35,7 +37,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<void> 
     cwd,
     port: options.port ?? Number(process.env.PORT || 3333),
     quiet: options.quiet ?? false,
-    env: { ...fromArchitect, ...fromEnvironment },
+    env: { ...fromArchitect, ...fromEnvironment, ...options.lambdaEnv },
   })
 }
 

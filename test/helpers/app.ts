@@ -39,10 +39,14 @@ export interface TestAppOptions {
   consumerTimeout?: number
   /** Runtime settings (NOTIFY_*, CORS_ALLOW_ORIGIN...) for the Lambdas. */
   env?: Record<string, string>
+  /** Lambda environment over everything else, e.g. AWS_ENDPOINT_URL_SQS of a proxy. */
+  lambdaEnv?: Record<string, string>
 }
 
 export interface TestApp {
   baseUrl: string
+  /** The local SQS endpoint, e.g. for a proxy in front of it. */
+  sqsEndpoint: string
   sqs: SQSClient
   queueUrl: string
   dlqUrl: string
@@ -85,11 +89,12 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   process.env.AWS_SECRET_ACCESS_KEY ||= 'local'
   process.env.AWS_REGION ||= 'us-east-1'
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
-  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: true })
+  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: true, lambdaEnv: options.lambdaEnv ?? {} })
   const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   return {
     baseUrl: `http://localhost:${TEST_PORTS.PORT}`,
+    sqsEndpoint: endpoint,
     sqs,
     queueUrl: `${endpoint}/000000000000/notifications`,
     dlqUrl: `${endpoint}/000000000000/notifications-dlq`,

@@ -23,7 +23,11 @@ const detail = z.pipe(
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 const dueDateMessage = 'Due date must be a valid ISO8601 timestamp'
 
-/** True when every field of the timestamp is in range (no 31 February, no hour 24). */
+/**
+ * True when every field of the timestamp is in range (no 31 February, no hour
+ * 24) and the instant has a UTC form of the same shape: `9999-12-31T23:00:00-02:00`
+ * is year 10000 in UTC, which `toISOString()` writes `+010000-...`, no RFC 3339.
+ */
 function isRealTimestamp(value: string): boolean {
   if (!RFC3339.test(value)) return false
   const [date = '', time = ''] = value.split(/[Tt]/)
@@ -32,7 +36,8 @@ function isRealTimestamp(value: string): boolean {
   const offset = /([+-])(\d{2}):(\d{2})$/.exec(time)
   if (offset && (Number(offset[2]) > 23 || Number(offset[3]) > 59)) return false
   const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate()
-  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59
+  const utcYear = new Date(value).getUTCFullYear()
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 59 && utcYear >= 0 && utcYear <= 9999
 }
 
 const dueAt = z.pipe(

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import type { EventPublisher } from '../messages/contract.ts'
+import { logger } from '../log.ts'
+import type { EventPublisher, TaskEvent } from '../messages/contract.ts'
 import type { CreateTaskInput, ReplaceTaskInput } from './schema.ts'
-import type { TaskStore } from './store.ts'
+import type { TaskRecord, TaskStore } from './store.ts'
 import { newTask, replaceTask, type Task } from './task.ts'
 
 export class TaskNotFoundError extends Error {
@@ -51,8 +52,10 @@ function decodeCursor(cursor: string): string {
 const MAX_WRITE_ATTEMPTS = 5
 
 /**
- * The Task API's domain: every change is written first and its event published
- * after the write has committed.
+ * The Task API's domain. Every change is written together with the events it
+ * must publish (the item's outbox), then published and cleared. A publish that
+ * fails does not fail the write: the events stay in the outbox until a later
+ * write of the task or the relay publishes them.
  */
 export class TaskService {
   readonly #store: TaskStore
@@ -74,15 +77,14 @@ export class TaskService {
 
   async create(input: CreateTaskInput): Promise<Task> {
     const task = newTask(input, this.#newId(), this.#now())
-    await this.#store.create(task)
-    await this.#events.publish({ event: 'task_created', body: { task } })
+    const outbox: TaskEvent[] = [{ event: 'task_created', body: { task } }]
+    await this.#store.create(task, outbox)
+    await this.#publish({ id: task.id, version: task.version, task, outbox })
     return task
   }
 
   async get(id: string): Promise<Task> {
-    const task = await this.#store.get(id)
-    if (!task) throw new TaskNotFoundError()
-    return task
+    return (await this.#current(id)).task
   }
 
   async list(limit: number, cursor: string | undefined): Promise<TaskListing> {
@@ -94,11 +96,12 @@ export class TaskService {
 
   async replace(id: string, input: ReplaceTaskInput, condition?: VersionCondition): Promise<Task> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(id)
+      const current = await this.#current(id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
-      const next = replaceTask(current, input, this.#now())
-      if (await this.#store.replace(next, current.version)) {
-        await this.#events.publish({ event: 'task_updated', body: { oldTask: current, newTask: next } })
+      const next = replaceTask(current.task, input, this.#now())
+      const outbox: TaskEvent[] = [...current.outbox, { event: 'task_updated', body: { oldTask: current.task, newTask: next } }]
+      if (await this.#store.replace(next, outbox, current.version)) {
+        await this.#publish({ id, version: next.version, task: next, outbox })
         return next
       }
       if (attempt === MAX_WRITE_ATTEMPTS) throw new Error(`Task ${id} kept changing under a replace`)
@@ -107,13 +110,43 @@ export class TaskService {
 
   async remove(id: string, condition?: VersionCondition): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.get(id)
+      const current = await this.#current(id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
-      if (await this.#store.remove(id, current.version)) {
-        await this.#events.publish({ event: 'task_deleted', body: { task: current, deletedAt: this.#now() } })
+      const outbox: TaskEvent[] = [...current.outbox, { event: 'task_deleted', body: { task: current.task, deletedAt: this.#now() } }]
+      const tombstoneVersion = current.version + 1
+      if (await this.#store.markDeleted(id, tombstoneVersion, outbox, current.version)) {
+        await this.#publish({ id, version: tombstoneVersion, task: undefined, outbox })
         return
       }
       if (attempt === MAX_WRITE_ATTEMPTS) throw new Error(`Task ${id} kept changing under a delete`)
+    }
+  }
+
+  /** Publishes every outbox still pending (the scheduled relay); returns how many records it cleared. */
+  async relay(batch = 100): Promise<number> {
+    let cleared = 0
+    for (const record of await this.#store.pending(batch)) {
+      if (await this.#publish(record)) cleared++
+    }
+    return cleared
+  }
+
+  async #current(id: string): Promise<TaskRecord & { task: Task }> {
+    const record = await this.#store.get(id)
+    if (!record?.task) throw new TaskNotFoundError()
+    return { ...record, task: record.task }
+  }
+
+  /** Publishes an outbox in order and clears it; on failure leaves it for later. */
+  async #publish(record: TaskRecord): Promise<boolean> {
+    try {
+      for (const event of record.outbox) await this.#events.publish(event)
+      await this.#store.clearOutbox(record)
+      return true
+    } catch (error) {
+      // The write has committed: answer it. What is left is published again later (consumers drop duplicates).
+      logger.warn('Outbox not cleared; the relay will publish it', { taskId: record.id, pending: record.outbox.length, error: error as Error })
+      return false
     }
   }
 }

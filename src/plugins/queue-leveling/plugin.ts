@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent } from 'aws-lambda'
 import { readConfig } from '../../lib/config.ts'
 import { EventSourceMapping } from './event-source-mapping.ts'
+import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
 import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
 import { readQueueSettings, type QueueSettings } from './settings.ts'
 
@@ -12,6 +13,7 @@ import { readQueueSettings, type QueueSettings } from './settings.ts'
 interface ArcInventory {
   inv: {
     queues?: { name: string; config: { timeout: number } }[] | null
+    scheduled?: ScheduledFunction[] | null
     _project: { build?: string | null; cwd: string }
   }
 }
@@ -44,7 +46,7 @@ const log = {
   warn: (message: string) => console.warn(`[queues] ${message}`),
 }
 
-let running: { server: Server; mappings: EventSourceMapping[] } | undefined
+let running: { server: Server; mappings: EventSourceMapping[]; schedules: LocalSchedules } | undefined
 
 export default {
   set: {
@@ -91,13 +93,16 @@ export default {
           }),
       )
       for (const mapping of mappings) mapping.start()
-      running = { server, mappings }
+      const schedules = new LocalSchedules()
+      schedules.start(args.inventory.inv.scheduled ?? [], (name) => args.invoke({ pragma: 'scheduled', name, payload: {} }), log)
+      running = { server, mappings, schedules }
     },
 
     async end() {
       if (!running) return
-      const { server, mappings } = running
+      const { server, mappings, schedules } = running
       running = undefined
+      schedules.stop()
       await Promise.all(mappings.map((mapping) => mapping.stop()))
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

@@ -1,0 +1,42 @@
+import { connect, createServer, type Server, type Socket } from 'node:net'
+
+/** A TCP proxy a test can take down and bring back: an unreachable service on demand. */
+export class TcpProxy {
+  readonly port: number
+  readonly #target: { host: string; port: number }
+  readonly #sockets = new Set<Socket>()
+  #server: Server | undefined
+
+  constructor(port: number, target: { host: string; port: number }) {
+    this.port = port
+    this.#target = target
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  async up(): Promise<void> {
+    if (this.#server) return
+    const server = createServer((client) => {
+      const upstream = connect(this.#target)
+      for (const socket of [client, upstream]) {
+        this.#sockets.add(socket)
+        socket.on('close', () => this.#sockets.delete(socket))
+        socket.on('error', () => socket.destroy())
+      }
+      client.pipe(upstream).pipe(client)
+    })
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
+    this.#server = server
+  }
+
+  /** Stops listening and cuts open connections: callers get ECONNREFUSED. */
+  async down(): Promise<void> {
+    const server = this.#server
+    if (!server) return
+    this.#server = undefined
+    for (const socket of this.#sockets) socket.destroy()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+}
