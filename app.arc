@@ -18,6 +18,9 @@ tasks
 deliveries             # delivery log: one row per channel delivery
   taskId *String
   sk **String          # <deliveredAt>#<notification id>#<channel>
+idempotency            # Powertools idempotency: one record per channel delivery (and, later, per Idempotency-Key)
+  id *String
+  expiration TTL
 
 @tables-indexes
 tasks                  # sparse: only tasks whose outbox still holds unpublished events

@@ -23,6 +23,9 @@ const LOCAL_DEFAULTS: Record<string, string> = {
   AWS_ACCESS_KEY_ID: 'local',
   AWS_SECRET_ACCESS_KEY: 'local',
   AWS_REGION: 'us-east-1',
+  // A port given explicitly is one sandbox will not move off when it is busy: the
+  // plugin has told the Lambdas where the tables are (AWS_ENDPOINT_URL_DYNAMODB).
+  ARC_TABLES_PORT: '5555',
 }
 
 export async function startSandbox(options: SandboxOptions = {}): Promise<void> {

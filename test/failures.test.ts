@@ -19,7 +19,7 @@ test('start the app with short visibility and a downstream that refuses "poison"
     name: 'failures',
     queue: { batchSize: 10, batchWindow: 1, visibilityTimeout: 3, maxReceiveCount: MAX_RECEIVE_COUNT },
     consumerTimeout: 3,
-    env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '1000' },
+    env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '1000', RETRY_BASE_SECONDS: '1' },
   })
   t.pass('sandbox started')
 })

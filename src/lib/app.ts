@@ -1,7 +1,10 @@
 import { DynamoDeliveryLog } from './adapters/dynamo-delivery-log.ts'
 import { DynamoTaskStore } from './adapters/dynamo-task-store.ts'
 import { LogChannel } from './adapters/log-channel.ts'
+import { PowertoolsDeliveryGuard } from './adapters/powertools-delivery-guard.ts'
+import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
+import { appTables } from './adapters/tables.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
 import { readConfig } from './config.ts'
@@ -22,10 +25,16 @@ export function deliveryLog(): DynamoDeliveryLog {
   return new DynamoDeliveryLog()
 }
 
-export function notifier(): Notifier {
-  const { webhook } = readConfig()
+/** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler. */
+export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler } {
+  const { webhook, deliveryDedupDays, notificationsQueueUrl, retry } = readConfig()
   const channels: Channel[] = []
   if (webhook) channels.push(new WebhookChannel(webhook))
   if (channels.length === 0) channels.push(new LogChannel())
-  return new Notifier(channels, deliveryLog())
+  const guard = new PowertoolsDeliveryGuard(async () => (await appTables()).name('idempotency'), deliveryDedupDays)
+  return {
+    notifier: new Notifier(channels, deliveryLog(), guard),
+    guard,
+    retries: new SqsRetryScheduler(sqsClient, notificationsQueueUrl, retry),
+  }
 }

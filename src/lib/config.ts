@@ -27,6 +27,9 @@ const settingsSchema = z.object({
   NOTIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(1, 900_000, 5000),
   SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
+  RETRY_BASE_SECONDS: wholeNumber(0, 43_200, 20),
+  RETRY_MAX_SECONDS: wholeNumber(0, 43_200, 900),
+  DELIVERY_DEDUP_DAYS: wholeNumber(1, 365, 30),
   POWERTOOLS_LOG_LEVEL: optionalText,
 })
 
@@ -44,6 +47,8 @@ export interface AppConfig {
   notificationsQueueUrl: string | undefined
   webhook: WebhookSettings | undefined
   sqs: { timeoutMs: number; maxAttempts: number }
+  retry: { baseSeconds: number; maxSeconds: number }
+  deliveryDedupDays: number
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -60,5 +65,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       ? { url: settings.NOTIFY_WEBHOOK_URL, secret: settings.NOTIFY_WEBHOOK_SECRET, timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS }
       : undefined,
     sqs: { timeoutMs: settings.SQS_TIMEOUT_MS, maxAttempts: settings.SQS_MAX_ATTEMPTS },
+    retry: { baseSeconds: settings.RETRY_BASE_SECONDS, maxSeconds: settings.RETRY_MAX_SECONDS },
+    deliveryDedupDays: settings.DELIVERY_DEDUP_DAYS,
   }
 }

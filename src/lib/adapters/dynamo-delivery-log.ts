@@ -1,4 +1,4 @@
-import type { ChannelName, DeliveryLog, DeliveryRecord } from '../notifications/delivery-log.ts'
+import type { DeliveryLog, DeliveryRecord } from '../notifications/delivery-log.ts'
 import { appTables, isKeyValue } from './tables.ts'
 
 /** Sort key: delivery time first, so a task's deliveries read back oldest first. */
@@ -7,11 +7,6 @@ const sortKey = (delivery: DeliveryRecord): string => `${delivery.deliveredAt}#$
 type StoredDelivery = DeliveryRecord & { sk: string }
 
 export class DynamoDeliveryLog implements DeliveryLog {
-  async isDelivered(taskId: string, notificationId: string, channel: ChannelName): Promise<boolean> {
-    const deliveries = await this.forTask(taskId)
-    return deliveries.some((delivery) => delivery.notificationId === notificationId && delivery.channel === channel)
-  }
-
   async record(delivery: DeliveryRecord): Promise<void> {
     const data = await appTables()
     await data.deliveries.put({ ...delivery, sk: sortKey(delivery) })

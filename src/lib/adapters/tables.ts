@@ -3,6 +3,7 @@ import arc from '@architect/functions'
 export interface AppTables {
   tasks: Record<string, unknown>
   deliveries: Record<string, unknown>
+  idempotency: Record<string, unknown>
 }
 
 let tables: ReturnType<typeof arc.tables<AppTables>> | undefined

@@ -16,8 +16,6 @@ export interface DeliveryRecord {
 }
 
 export interface DeliveryLog {
-  /** True when this channel's delivery of this notification is already recorded. */
-  isDelivered(taskId: string, notificationId: string, channel: ChannelName): Promise<boolean>
   record(delivery: DeliveryRecord): Promise<void>
   /** A task's deliveries, oldest first; kept after the task is deleted. */
   forTask(taskId: string): Promise<DeliveryRecord[]>

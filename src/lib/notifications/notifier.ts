@@ -1,6 +1,7 @@
 import { logger } from '../log.ts'
 import { parseTaskEvent } from '../messages/contract.ts'
 import type { Channel } from './channel.ts'
+import type { DeliveryGuard } from './delivery-guard.ts'
 import type { DeliveryLog } from './delivery-log.ts'
 import { toNotification } from './notification.ts'
 
@@ -13,29 +14,26 @@ export interface QueueMessage {
 }
 
 /** Some channels of one notification failed; the message must come back for them. */
-export class NotificationFailedError extends Error {
+export class NotificationFailedError extends AggregateError {
   override readonly name = 'NotificationFailedError'
-  readonly causes: unknown[]
-
-  constructor(message: string, causes: unknown[]) {
-    super(message)
-    this.causes = causes
-  }
 }
 
 /**
  * Turns a task event into one notification and delivers it to every channel.
- * Each channel is recorded and deduplicated on its own, so a failing channel
- * does not resend the ones that succeeded.
+ * Each channel's delivery is guarded and recorded on its own, so a failing
+ * channel does not resend the ones that succeeded, and no copy of the message
+ * makes a recorded delivery again.
  */
 export class Notifier {
   readonly #channels: readonly Channel[]
   readonly #deliveries: DeliveryLog
+  readonly #guard: DeliveryGuard
   readonly #now: () => string
 
-  constructor(channels: readonly Channel[], deliveries: DeliveryLog, now: () => string = () => new Date().toISOString()) {
+  constructor(channels: readonly Channel[], deliveries: DeliveryLog, guard: DeliveryGuard, now: () => string = () => new Date().toISOString()) {
     this.#channels = channels
     this.#deliveries = deliveries
+    this.#guard = guard
     this.#now = now
   }
 
@@ -46,30 +44,28 @@ export class Notifier {
     })
     const outcomes = await Promise.allSettled(
       this.#channels.map(async (channel) => {
-        if (await this.#deliveries.isDelivered(notification.taskId, notification.id, channel.name)) {
-          log.info('Already delivered, skipped', { channel: channel.name })
-          return
-        }
-        await channel.deliver(notification)
-        await this.#deliveries.record({
-          taskId: notification.taskId,
-          notificationId: notification.id,
-          event: notification.event,
-          channel: channel.name,
-          subject: notification.subject,
-          status: 'sent',
-          messageId: message.messageId,
-          receiveCount: message.receiveCount,
-          deliveredAt: this.#now(),
+        const delivered = await this.#guard.once(`${notification.id}#${channel.name}`, async () => {
+          await channel.deliver(notification)
+          await this.#deliveries.record({
+            taskId: notification.taskId,
+            notificationId: notification.id,
+            event: notification.event,
+            channel: channel.name,
+            subject: notification.subject,
+            status: 'sent',
+            messageId: message.messageId,
+            receiveCount: message.receiveCount,
+            deliveredAt: this.#now(),
+          })
         })
-        log.info('Delivered', { channel: channel.name, receiveCount: message.receiveCount })
+        log.info(delivered ? 'Delivered' : 'Already delivered, skipped', { channel: channel.name, receiveCount: message.receiveCount })
       }),
     )
     const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []))
     if (failures.length) {
       const reasons = failures.map((failure) => (failure instanceof Error ? failure.message : String(failure)))
       log.warn('Delivery failed', { reasons, receiveCount: message.receiveCount })
-      throw new NotificationFailedError(`Delivery of ${notification.id} failed: ${reasons.join('; ')}`, failures)
+      throw new NotificationFailedError(failures, `Delivery of ${notification.id} failed: ${reasons.join('; ')}`)
     }
   }
 }

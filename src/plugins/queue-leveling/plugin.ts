@@ -55,6 +55,9 @@ export default {
       const address = localQueueAddress()
       const testing: Record<string, string> = {
         AWS_ENDPOINT_URL_SQS: address.endpoint,
+        // The AWS SDK's DynamoDB client (Powertools idempotency) finds the sandbox's tables here;
+        // npm start pins ARC_TABLES_PORT so sandbox cannot move the tables to another port.
+        AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${process.env.ARC_TABLES_PORT || 5555}`,
         // Sandbox starts a new process per invocation: V8's code cache spares each one recompiling its bundle.
         NODE_COMPILE_CACHE: join(inventory.inv._project.cwd, 'node_modules', '.cache', 'node-compile-cache'),
       }

@@ -1,0 +1,32 @@
+import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { logger } from '../log.ts'
+import { isRetryable, retryDelaySeconds, type RetryPolicy } from '../notifications/retry.ts'
+
+/**
+ * Sets when a failed message comes back: a retryable failure after an
+ * exponential backoff, a permanent one at once (it can only end in the DLQ,
+ * so it should get there without waiting out the visibility timeout).
+ */
+export class SqsRetryScheduler {
+  readonly #client: () => SQSClient
+  readonly #queueUrl: string | undefined
+  readonly #policy: RetryPolicy
+
+  constructor(client: () => SQSClient, queueUrl: string | undefined, policy: RetryPolicy) {
+    this.#client = client
+    this.#queueUrl = queueUrl
+    this.#policy = policy
+  }
+
+  async failed(message: { messageId: string; receiptHandle: string; receiveCount: number }, error: unknown): Promise<void> {
+    if (!this.#queueUrl) return
+    const seconds = isRetryable(error) ? retryDelaySeconds(message.receiveCount, this.#policy) : 0
+    try {
+      await this.#client().send(new ChangeMessageVisibilityCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }))
+      logger.info('Retry scheduled', { messageId: message.messageId, receiveCount: message.receiveCount, retryInSeconds: seconds })
+    } catch (changeError) {
+      // The message still comes back, after the queue's own visibility timeout.
+      logger.warn('Could not change visibility', { messageId: message.messageId, error: changeError as Error })
+    }
+  }
+}

@@ -1,0 +1,24 @@
+import { InvalidMessageError } from '../messages/contract.ts'
+import { DeliveryFailedError } from './channel.ts'
+import { DeliveryInProgressError } from './delivery-guard.ts'
+
+export interface RetryPolicy {
+  baseSeconds: number
+  maxSeconds: number
+}
+
+/** Exponential backoff: base x 2^(receiveCount-1), capped; SQS accepts at most 12 hours. */
+export function retryDelaySeconds(receiveCount: number, policy: RetryPolicy): number {
+  const exponent = Math.max(0, Math.min(receiveCount - 1, 30))
+  return Math.min(policy.baseSeconds * 2 ** exponent, policy.maxSeconds, 43_200)
+}
+
+/** May a later try succeed? Timeouts, 5xx, 429, throttling and in-flight copies may; bad messages and 4xx never. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof InvalidMessageError) return false
+  if (error instanceof DeliveryFailedError) return error.retryable
+  if (error instanceof DeliveryInProgressError) return true
+  if (error instanceof AggregateError) return error.errors.some(isRetryable)
+  // Anything unexpected (a table briefly unavailable, a bug being fixed) is worth another try.
+  return true
+}
