@@ -17,8 +17,8 @@ test('start the app with short visibility and a downstream that refuses "poison"
   const url = await receiver.listen()
   app = await startTestApp({
     name: 'failures',
-    queue: { batchSize: 10, batchWindow: 1, visibilityTimeout: 3, maxReceiveCount: MAX_RECEIVE_COUNT },
-    consumerTimeout: 3,
+    queue: { batchSize: 10, batchWindow: 1, visibilityTimeout: 8, maxReceiveCount: MAX_RECEIVE_COUNT },
+    consumerTimeout: 8,
     env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '1000', RETRY_BASE_SECONDS: '1' },
   })
   t.pass('sandbox started')

@@ -4,7 +4,6 @@ import { LogChannel } from './adapters/log-channel.ts'
 import { PowertoolsDeliveryGuard } from './adapters/powertools-delivery-guard.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
-import { appTables } from './adapters/tables.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
 import { readConfig } from './config.ts'
@@ -31,7 +30,7 @@ export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard
   const channels: Channel[] = []
   if (webhook) channels.push(new WebhookChannel(webhook))
   if (channels.length === 0) channels.push(new LogChannel())
-  const guard = new PowertoolsDeliveryGuard(async () => (await appTables()).name('idempotency'), deliveryDedupDays)
+  const guard = new PowertoolsDeliveryGuard(deliveryDedupDays)
   return {
     notifier: new Notifier(channels, deliveryLog(), guard),
     guard,

@@ -6,6 +6,8 @@ export class TcpProxy {
   readonly #target: { host: string; port: number }
   readonly #sockets = new Set<Socket>()
   #server: Server | undefined
+  /** Each new connection waits this long before it is forwarded: a slow service. */
+  delayMs = 0
 
   constructor(port: number, target: { host: string; port: number }) {
     this.port = port
@@ -19,16 +21,23 @@ export class TcpProxy {
   async up(): Promise<void> {
     if (this.#server) return
     const server = createServer((client) => {
-      const upstream = connect(this.#target)
-      for (const socket of [client, upstream]) {
-        this.#sockets.add(socket)
-        socket.on('close', () => this.#sockets.delete(socket))
-        socket.on('error', () => socket.destroy())
-      }
-      client.pipe(upstream).pipe(client)
+      client.pause()
+      setTimeout(() => this.#forward(client), this.delayMs)
     })
     await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve))
     this.#server = server
+  }
+
+  #forward(client: Socket): void {
+    if (client.destroyed) return
+    const upstream = connect(this.#target)
+    for (const socket of [client, upstream]) {
+      this.#sockets.add(socket)
+      socket.on('close', () => this.#sockets.delete(socket))
+      socket.on('error', () => socket.destroy())
+    }
+    client.pipe(upstream).pipe(client)
+    client.resume()
   }
 
   /** Stops listening and cuts open connections: callers get ECONNREFUSED. */

@@ -1,25 +1,20 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency'
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb'
 import type { Context } from 'aws-lambda'
 import { DeliveryInProgressError, type DeliveryGuard } from '../notifications/delivery-guard.ts'
+import { idempotencyPersistence } from './powertools-idempotency.ts'
 
 type GuardedRun = (key: string, deliver: () => Promise<void>) => Promise<true>
 
 /**
- * DeliveryGuard on Powertools idempotency with a DynamoDB table: a conditional
- * put claims the key (in progress until the Lambda's deadline), completion is
- * stored, and a failed run deletes its claim. Conditional writes only, so it
- * runs on the sandbox's DynamoDB too (which has no transactions); expiry is
- * checked on read, as the local DynamoDB never expires TTL items.
+ * DeliveryGuard on Powertools idempotency: a conditional put claims the key (in
+ * progress until the Lambda's deadline), completion is stored, and a failed run
+ * deletes its claim.
  */
 export class PowertoolsDeliveryGuard implements DeliveryGuard {
   readonly #config: IdempotencyConfig
-  readonly #tableName: () => Promise<string>
   #run: Promise<GuardedRun> | undefined
 
-  constructor(tableName: () => Promise<string>, keepDays: number) {
-    this.#tableName = tableName
+  constructor(keepDays: number) {
     this.#config = new IdempotencyConfig({ expiresAfterSeconds: keepDays * 24 * 60 * 60 })
   }
 
@@ -44,7 +39,7 @@ export class PowertoolsDeliveryGuard implements DeliveryGuard {
   }
 
   async #guardedRun(): Promise<GuardedRun> {
-    const persistenceStore = new DynamoDBPersistenceLayer({ tableName: await this.#tableName(), awsSdkV3Client: new DynamoDBClient({}) })
+    const persistenceStore = await idempotencyPersistence()
     // The key (first argument) is what is hashed: one record per notification and channel.
     return makeIdempotent(
       async (_key: string, deliver: () => Promise<void>): Promise<true> => {

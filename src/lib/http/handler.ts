@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda'
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { logger } from '../log.ts'
 import { InvalidCursorError, PreconditionFailedError, TaskNotFoundError } from '../tasks/service.ts'
 import { HttpError, toApiRequest, type ApiRequest } from './request.ts'
@@ -15,12 +15,12 @@ function toErrorResponse(error: unknown, request: ApiRequest): HttpResponse {
 }
 
 /** Wraps a route: builds the request, maps domain and client errors to JSON answers. */
-export function httpHandler(route: (request: ApiRequest) => Promise<HttpResponse>) {
-  return async (event: APIGatewayProxyEventV2): Promise<HttpResponse> => {
+export function httpHandler(route: (request: ApiRequest, context: Context) => Promise<HttpResponse>) {
+  return async (event: APIGatewayProxyEventV2, context: Context): Promise<HttpResponse> => {
     const request = toApiRequest(event)
     logger.appendKeys({ requestId: request.requestId })
     try {
-      return await route(request)
+      return await route(request, context)
     } catch (error) {
       return toErrorResponse(error, request)
     } finally {

@@ -56,10 +56,10 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 }
 
 /**
- * Reads and validates a JSON body. Checks run in the spec's precedence:
- * 415 (not JSON), then 413 (too large), then 400 (missing, malformed, invalid).
+ * Reads a JSON body. Checks run in the spec's precedence: 415 (not JSON),
+ * then 413 (too large), then 400 (missing, malformed).
  */
-export function parseJsonBody<Schema extends z.ZodMiniType>(request: ApiRequest, schema: Schema): z.output<Schema> {
+export function readJsonBody(request: ApiRequest): unknown {
   const body = request.rawBody
   const hasBody = body !== undefined && body.length > 0
   if (hasBody && !isJsonMediaType(request.headers['content-type'])) {
@@ -71,13 +71,20 @@ export function parseJsonBody<Schema extends z.ZodMiniType>(request: ApiRequest,
   if (!hasBody || body.toString('utf8').trim() === '') {
     throw new HttpError(400, 'Request body is required')
   }
-  let json: unknown
   try {
-    json = JSON.parse(body.toString('utf8'))
+    return JSON.parse(body.toString('utf8'))
   } catch {
     throw new HttpError(400, 'Invalid JSON in request body')
   }
+}
+
+/** 400 listing every problem, or the schema's output. */
+export function validateBody<Schema extends z.ZodMiniType>(json: unknown, schema: Schema): z.output<Schema> {
   const parsed = schema.safeParse(json)
   if (!parsed.success) throw new HttpError(400, `Validation failed: ${describeIssues(parsed.error)}`)
   return parsed.data
+}
+
+export function parseJsonBody<Schema extends z.ZodMiniType>(request: ApiRequest, schema: Schema): z.output<Schema> {
+  return validateBody(readJsonBody(request), schema)
 }
