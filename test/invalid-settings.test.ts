@@ -1,0 +1,24 @@
+import test from 'tape'
+import { startTestApp } from './helpers/app.ts'
+
+// The build refuses queue settings AWS would refuse, with a message naming the
+// key, before anything runs (the same check guards `arc deploy`).
+test('npm start refuses a batchSize above 10 without a batch window', async (t) => {
+  try {
+    const app = await startTestApp({ name: 'invalid-settings', queue: { batchSize: 11, batchWindow: 0 } })
+    await app.stop()
+    t.fail('the sandbox started')
+  } catch (error) {
+    t.match(String((error as Error).message), /batchSize 11 is above 10, which AWS allows only with batchWindow of at least 1 second/)
+  }
+})
+
+test('npm start refuses a visibility timeout below the consumer timeout', async (t) => {
+  try {
+    const app = await startTestApp({ name: 'invalid-settings', queue: { visibilityTimeout: 20 }, consumerTimeout: 30 })
+    await app.stop()
+    t.fail('the sandbox started')
+  } catch (error) {
+    t.match(String((error as Error).message), /visibilityTimeout 20s is below the consumer's timeout of 30s/)
+  }
+})
