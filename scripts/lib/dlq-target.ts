@@ -2,6 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { dlqName, localQueueAddress, queueArn, queueUrl } from '../../src/plugins/queue-leveling/local-queues.ts'
+import { queueLogicalIds, stackName as deployedStackName } from '../../src/plugins/queue-leveling/names.ts'
 import type { DeployedEnv } from './dlq-args.ts'
 
 /**
@@ -39,22 +40,8 @@ export function localTarget(queueName: string, env: NodeJS.ProcessEnv = process.
   }
 }
 
-/** Architect's toLogicalID for dash-case names: `queue-leveling` -> `QueueLeveling`. */
-export const pascalCase = (name: string): string =>
-  name
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((word) => word.charAt(0).toUpperCase() + word.slice(1).toLowerCase())
-    .join('')
-
 /** `arc deploy --staging` names its stack `<App><Env>`, e.g. QueueLevelingStaging. */
-export const stackName = (app: string, env: DeployedEnv): string => pascalCase(app) + pascalCase(env)
-
-/** CloudFormation logical ids of a queue and its DLQ, as the deploy plugin declares them. */
-export const queueLogicalIds = (queue: string): { queue: string; dlq: string } => ({
-  queue: `${pascalCase(queue)}Queue`,
-  dlq: `${pascalCase(queue)}DeadLetterQueue`,
-})
+export const stackName = (app: string, env: DeployedEnv): string => deployedStackName(app, env)
 
 async function appName(): Promise<string> {
   const { default: inventory } = await import('@architect/inventory')

@@ -21,7 +21,7 @@ export function taskService(): TaskService {
 }
 
 export function deliveryLog(): DynamoDeliveryLog {
-  return new DynamoDeliveryLog()
+  return new DynamoDeliveryLog(readConfig().deliveryRetentionDays)
 }
 
 /** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler. */

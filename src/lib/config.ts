@@ -30,6 +30,7 @@ const settingsSchema = z.object({
   RETRY_BASE_SECONDS: wholeNumber(0, 43_200, 20),
   RETRY_MAX_SECONDS: wholeNumber(0, 43_200, 900),
   DELIVERY_DEDUP_DAYS: wholeNumber(1, 365, 30),
+  DELIVERY_RETENTION_DAYS: wholeNumber(1, 3650, 90),
   POWERTOOLS_LOG_LEVEL: optionalText,
 })
 
@@ -49,6 +50,7 @@ export interface AppConfig {
   sqs: { timeoutMs: number; maxAttempts: number }
   retry: { baseSeconds: number; maxSeconds: number }
   deliveryDedupDays: number
+  deliveryRetentionDays: number
 }
 
 export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -67,5 +69,6 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sqs: { timeoutMs: settings.SQS_TIMEOUT_MS, maxAttempts: settings.SQS_MAX_ATTEMPTS },
     retry: { baseSeconds: settings.RETRY_BASE_SECONDS, maxSeconds: settings.RETRY_MAX_SECONDS },
     deliveryDedupDays: settings.DELIVERY_DEDUP_DAYS,
+    deliveryRetentionDays: settings.DELIVERY_RETENTION_DAYS,
   }
 }

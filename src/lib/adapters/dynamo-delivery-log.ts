@@ -4,12 +4,20 @@ import { appTables, isKeyValue } from './tables.ts'
 /** Sort key: delivery time first, so a task's deliveries read back oldest first. */
 const sortKey = (delivery: DeliveryRecord): string => `${delivery.deliveredAt}#${delivery.notificationId}#${delivery.channel}`
 
-type StoredDelivery = DeliveryRecord & { sk: string }
+/** `expiresAt` (epoch seconds) is the table's TTL attribute: DynamoDB drops the row after the retention. */
+type StoredDelivery = DeliveryRecord & { sk: string; expiresAt: number }
 
 export class DynamoDeliveryLog implements DeliveryLog {
+  readonly #retentionSeconds: number
+
+  constructor(retentionDays: number) {
+    this.#retentionSeconds = retentionDays * 24 * 60 * 60
+  }
+
   async record(delivery: DeliveryRecord): Promise<void> {
     const data = await appTables()
-    await data.deliveries.put({ ...delivery, sk: sortKey(delivery) })
+    const expiresAt = Math.floor(Date.parse(delivery.deliveredAt) / 1000) + this.#retentionSeconds
+    await data.deliveries.put({ ...delivery, sk: sortKey(delivery), expiresAt } satisfies StoredDelivery)
   }
 
   async forTask(taskId: string): Promise<DeliveryRecord[]> {
@@ -22,6 +30,6 @@ export class DynamoDeliveryLog implements DeliveryLog {
       ScanIndexForward: true,
       paginate: true,
     })
-    return ((result.Items ?? []) as unknown as StoredDelivery[]).map(({ sk: _sortKey, ...delivery }) => delivery)
+    return ((result.Items ?? []) as unknown as StoredDelivery[]).map(({ sk: _sortKey, expiresAt: _expiresAt, ...delivery }) => delivery)
   }
 }

@@ -8,6 +8,8 @@ import { EventSourceMapping } from './event-source-mapping.ts'
 import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
 import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
 import { readQueueSettings, type QueueSettings } from './settings.ts'
+import { transformTemplate, type CfnTemplate, type Stage } from './cloudformation.ts'
+import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
 
 /** The slice of Architect's plugin arguments this plugin reads. */
 interface ArcInventory {
@@ -15,11 +17,17 @@ interface ArcInventory {
     queues?: { name: string; config: { timeout: number } }[] | null
     scheduled?: ScheduledFunction[] | null
     _project: { build?: string | null; cwd: string }
+    app?: string
   }
 }
 interface PluginArgs {
-  arc: { queues?: Parameters<typeof readQueueSettings>[0]['queues'] }
+  arc: { queues?: Parameters<typeof readQueueSettings>[0]['queues']; [DEPLOY_SETTINGS_PRAGMA]?: Parameters<typeof readDeploySettings>[0] }
   inventory: ArcInventory
+}
+interface DeployArgs extends PluginArgs {
+  cloudformation: CfnTemplate
+  stage?: string
+  stackName?: string
 }
 type Invoke = (options: { pragma: string; name: string; payload: unknown }) => Promise<unknown>
 
@@ -113,10 +121,19 @@ export default {
   },
 
   deploy: {
-    /** Refuses, before anything is deployed, the settings AWS would refuse. */
-    async start(args: PluginArgs & { cloudformation: unknown }) {
-      settingsOf(args)
-      return args.cloudformation
+    /**
+     * Refuses, before anything is deployed, the settings AWS would refuse, then
+     * returns Architect's template with the queue's DLQ, event source mapping,
+     * alarms, throttling, log groups, table protection and narrowed IAM (cloudformation.ts).
+     */
+    async start(args: DeployArgs): Promise<CfnTemplate> {
+      const queues = settingsOf(args)
+      const settings = readDeploySettings(args.arc[DEPLOY_SETTINGS_PRAGMA])
+      if (args.stage !== undefined && args.stage !== 'staging' && args.stage !== 'production') throw new Error(`Unknown deploy stage "${args.stage}": staging or production`)
+      const stage: Stage = args.stage ?? 'staging'
+      const app = args.inventory.inv.app
+      if (!app) throw new Error('The inventory has no @app name')
+      return transformTemplate(args.cloudformation, { app, stage, queues, settings, stackName: args.stackName })
     },
   },
 }

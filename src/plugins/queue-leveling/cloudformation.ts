@@ -1,0 +1,342 @@
+/**
+ * The deploy half of the plugin: turns the CloudFormation (SAM) template that
+ * @architect/package emits into the one this pattern needs, from the same
+ * `@queues` keys the local emulation reads (settings.ts) and the deploy-only
+ * settings of `@queue-leveling` (deploy-settings.ts). Pure: the template given
+ * is not changed; a new one is returned.
+ */
+import type { DeploySettings } from './deploy-settings.ts'
+import { queueUrlVariables } from './local-queues.ts'
+import { queueLogicalIds, stackName as defaultStackName, toLogicalId } from './names.ts'
+import type { QueueSettings } from './settings.ts'
+
+export type Stage = 'staging' | 'production'
+
+/** CloudFormation values: literals or intrinsic functions ({ Ref }, { 'Fn::Sub' }...). */
+export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue }
+
+export interface CfnResource {
+  Type: string
+  Properties?: { [key: string]: CfnValue }
+  DependsOn?: string | string[]
+  ArcMetadata?: { pragma?: string; name?: string }
+  [key: string]: unknown
+}
+
+export interface CfnTemplate {
+  Resources: Record<string, CfnResource>
+  Outputs?: Record<string, { Description?: string; Value: CfnValue }>
+  [key: string]: unknown
+}
+
+export interface TransformOptions {
+  app: string
+  stage: Stage
+  queues: QueueSettings[]
+  settings: DeploySettings
+  /** The stack's name when known (arc deploy passes it); else `<App><Stage>` as arc deploy names it. */
+  stackName?: string
+  /** Tables whose items expire: by table name, the TTL attribute. */
+  ttlTables?: Record<string, string>
+}
+
+export class TemplateError extends Error {
+  override readonly name = 'TemplateError'
+}
+
+const DAY_SECONDS = 24 * 60 * 60
+/** Lambda function names are at most 64 characters. */
+const FUNCTION_NAME_MAX = 64
+/** The delivery log expires through this attribute (epoch seconds), written by the app. */
+export const DELIVERY_TTL = { table: 'deliveries', attribute: 'expiresAt' } as const
+
+/** The SQS actions the app's functions (and Lambda's event source mapping) use: nothing else. */
+export const SQS_ACTIONS = ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
+
+const ref = (id: string): CfnValue => ({ Ref: id })
+const arnOf = (id: string): CfnValue => ({ 'Fn::GetAtt': [id, 'Arn'] })
+const isObject = (value: unknown): value is { [key: string]: CfnValue } => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** The whole transform, in the order the parts depend on one another. */
+export function transformTemplate(template: CfnTemplate, options: TransformOptions): CfnTemplate {
+  let result = structuredClone(template)
+  for (const queue of options.queues) result = withQueue(result, queue)
+  result = withAlarms(result, options.queues, options.settings)
+  result = withQueueUrls(result, options.queues)
+  result = withDeliveryRetention(result, options.queues, options.settings)
+  result = withApiThrottling(result, options.settings)
+  result = withLogGroups(result, options.settings, options.stackName ?? defaultStackName(options.app, options.stage))
+  result = withTables(result, options.stage, options.ttlTables ?? { [DELIVERY_TTL.table]: DELIVERY_TTL.attribute })
+  result = withNarrowedRole(result, options.queues)
+  return result
+}
+
+function resource(template: CfnTemplate, id: string, type: string): CfnResource & { Properties: { [key: string]: CfnValue } } {
+  const found = template.Resources[id]
+  if (!found || found.Type !== type) {
+    throw new TemplateError(`The template from @architect/package has no ${type} "${id}"; has Architect changed its resource names?`)
+  }
+  found.Properties ??= {}
+  return found as CfnResource & { Properties: { [key: string]: CfnValue } }
+}
+
+function functionsOf(template: CfnTemplate): [string, CfnResource & { Properties: { [key: string]: CfnValue } }][] {
+  return Object.entries(template.Resources)
+    .filter(([, item]) => item.Type === 'AWS::Serverless::Function')
+    .map(([id, item]) => {
+      item.Properties ??= {}
+      return [id, item as CfnResource & { Properties: { [key: string]: CfnValue } }]
+    })
+}
+
+/** Standard queue with visibility and retention, its DLQ and redrive, and the consumer's event source mapping. */
+export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTemplate {
+  const result = structuredClone(template)
+  const ids = queueLogicalIds(queue.name)
+  const main = resource(result, ids.queue, 'AWS::SQS::Queue')
+  // Architect emits FIFO unless told otherwise; this pattern needs a standard queue.
+  delete main.Properties.FifoQueue
+  delete main.Properties.ContentBasedDeduplication
+  main.Properties.VisibilityTimeout = queue.visibilityTimeout
+  main.Properties.MessageRetentionPeriod = queue.retentionDays * DAY_SECONDS
+  main.Properties.RedrivePolicy = { deadLetterTargetArn: arnOf(ids.dlq), maxReceiveCount: queue.maxReceiveCount }
+  result.Resources[ids.dlq] = {
+    Type: 'AWS::SQS::Queue',
+    Properties: { MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
+  }
+
+  const lambda = resource(result, ids.lambda, 'AWS::Serverless::Function')
+  const events = lambda.Properties.Events
+  const event = isObject(events) ? events[ids.event] : undefined
+  if (!isObject(event) || event.Type !== 'SQS' || !isObject(event.Properties)) {
+    throw new TemplateError(`${ids.lambda} has no SQS event "${ids.event}"; has Architect changed its event source mapping?`)
+  }
+  event.Properties = {
+    Queue: arnOf(ids.queue),
+    Enabled: true,
+    BatchSize: queue.batchSize,
+    MaximumBatchingWindowInSeconds: queue.batchWindow,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    ScalingConfig: { MaximumConcurrency: queue.maxConcurrency },
+  }
+
+  result.Outputs ??= {}
+  result.Outputs[`${toLogicalId(queue.name)}SqsDeadLetterQueue`] = { Description: 'The SQS dead-letter queue (URL)', Value: ref(ids.dlq) }
+  return result
+}
+
+/** Every Architect function gets each queue's and DLQ's URL (Ref of an AWS::SQS::Queue is its URL). */
+export function withQueueUrls(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
+  const result = structuredClone(template)
+  for (const [, fn] of functionsOf(result)) {
+    if (!fn.ArcMetadata) continue
+    const environment = isObject(fn.Properties.Environment) ? fn.Properties.Environment : {}
+    const variables = isObject(environment.Variables) ? environment.Variables : {}
+    for (const queue of queues) {
+      const names = queueUrlVariables(queue.name)
+      const ids = queueLogicalIds(queue.name)
+      variables[names.queue] = ref(ids.queue)
+      variables[names.dlq] = ref(ids.dlq)
+    }
+    environment.Variables = variables
+    fn.Properties.Environment = environment
+  }
+  return result
+}
+
+/** The consumer learns how long a delivery record lives (it writes `expiresAt`). */
+function withDeliveryRetention(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings): CfnTemplate {
+  const result = structuredClone(template)
+  for (const queue of queues) {
+    const lambda = resource(result, queueLogicalIds(queue.name).lambda, 'AWS::Serverless::Function')
+    const environment = isObject(lambda.Properties.Environment) ? lambda.Properties.Environment : {}
+    const variables = isObject(environment.Variables) ? environment.Variables : {}
+    variables.DELIVERY_RETENTION_DAYS = String(settings.deliveryRetentionDays)
+    environment.Variables = variables
+    lambda.Properties.Environment = environment
+  }
+  return result
+}
+
+/** The logical ids of the alarm resources of one queue. */
+export const alarmLogicalIds = (queue: string): { dlqDepth: string; oldestMessage: string; errors: string; throttles: string } => {
+  const base = toLogicalId(queue)
+  return {
+    dlqDepth: `${base}DeadLetterQueueDepthAlarm`,
+    oldestMessage: `${base}QueueOldestMessageAlarm`,
+    errors: `${base}ConsumerErrorsAlarm`,
+    throttles: `${base}ConsumerThrottlesAlarm`,
+  }
+}
+export const ALARM_TOPIC = 'AlarmTopic'
+export const ALARM_SUBSCRIPTION = 'AlarmTopicEmailSubscription'
+
+/** DLQ depth > 0, age of the oldest message, consumer errors and throttles; optionally to an SNS topic with an email subscription. */
+export function withAlarms(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings): CfnTemplate {
+  const result = structuredClone(template)
+  const actions: { AlarmActions?: CfnValue; OKActions?: CfnValue } = {}
+  if (settings.alarmEmail) {
+    result.Resources[ALARM_TOPIC] = { Type: 'AWS::SNS::Topic', Properties: { DisplayName: { 'Fn::Sub': '${AWS::StackName} alarms' } } }
+    result.Resources[ALARM_SUBSCRIPTION] = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: { TopicArn: ref(ALARM_TOPIC), Protocol: 'email', Endpoint: settings.alarmEmail },
+    }
+    actions.AlarmActions = [ref(ALARM_TOPIC)]
+    actions.OKActions = [ref(ALARM_TOPIC)]
+  }
+  const alarm = (properties: { [key: string]: CfnValue }): CfnResource => ({
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: { EvaluationPeriods: 1, TreatMissingData: 'notBreaching', ...properties, ...actions },
+  })
+  for (const queue of queues) {
+    const ids = queueLogicalIds(queue.name)
+    const alarms = alarmLogicalIds(queue.name)
+    const queueName = (id: string): CfnValue => [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id, 'QueueName'] } }]
+    const functionName: CfnValue = [{ Name: 'FunctionName', Value: ref(ids.lambda) }]
+    result.Resources[alarms.dlqDepth] = alarm({
+      AlarmDescription: `Messages of ${queue.name} failed ${queue.maxReceiveCount} times and wait in its DLQ: see npm run dlq`,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: queueName(ids.dlq),
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    })
+    result.Resources[alarms.oldestMessage] = alarm({
+      AlarmDescription: `The oldest message of ${queue.name} has waited over ${settings.alarmOldestMessageSeconds} s: the consumer is not keeping up or is failing`,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: queueName(ids.queue),
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: settings.alarmOldestMessageSeconds,
+      ComparisonOperator: 'GreaterThanThreshold',
+    })
+    result.Resources[alarms.errors] = alarm({
+      AlarmDescription: `The ${queue.name} consumer failed invocations (a crash or timeout; failed records alone are not errors)`,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: functionName,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    })
+    result.Resources[alarms.throttles] = alarm({
+      AlarmDescription: `The ${queue.name} consumer was throttled (account or reserved concurrency)`,
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: functionName,
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    })
+  }
+  return result
+}
+
+/** Default route throttling on every HTTP API of the stack. */
+export function withApiThrottling(template: CfnTemplate, settings: DeploySettings): CfnTemplate {
+  const result = structuredClone(template)
+  for (const item of Object.values(result.Resources)) {
+    if (item.Type !== 'AWS::Serverless::HttpApi') continue
+    item.Properties ??= {}
+    const current = isObject(item.Properties.DefaultRouteSettings) ? item.Properties.DefaultRouteSettings : {}
+    item.Properties.DefaultRouteSettings = { ...current, ThrottlingRateLimit: settings.throttleRate, ThrottlingBurstLimit: settings.throttleBurst }
+  }
+  return result
+}
+
+/**
+ * A log group the stack owns for every function, with retention, wired through
+ * LoggingConfig. Functions are named `<stack>-<LogicalId>` so that their group,
+ * `/aws/lambda/<stack>-<LogicalId>`, is where `arc logs` looks; it is a new name,
+ * so a group a Lambda created on an earlier deploy cannot collide with it.
+ */
+export function withLogGroups(template: CfnTemplate, settings: DeploySettings, stackName: string): CfnTemplate {
+  const result = structuredClone(template)
+  for (const [id, fn] of functionsOf(result)) {
+    const functionName = `${stackName}-${id}`
+    if (functionName.length > FUNCTION_NAME_MAX) {
+      throw new TemplateError(`Function name ${functionName} would be ${functionName.length} characters, over Lambda's ${FUNCTION_NAME_MAX}: use a shorter app name or route`)
+    }
+    const logGroup = `${id}LogGroup`
+    result.Resources[logGroup] = {
+      Type: 'AWS::Logs::LogGroup',
+      Properties: { LogGroupName: { 'Fn::Sub': `/aws/lambda/\${AWS::StackName}-${id}` }, RetentionInDays: settings.logRetentionDays },
+    }
+    fn.Properties.FunctionName = { 'Fn::Sub': `\${AWS::StackName}-${id}` }
+    fn.Properties.LoggingConfig = { LogGroup: ref(logGroup) }
+  }
+  return result
+}
+
+/** Production tables get point-in-time recovery and deletion protection; the given tables expire items by TTL. */
+export function withTables(template: CfnTemplate, stage: Stage, ttlTables: Record<string, string>): CfnTemplate {
+  const result = structuredClone(template)
+  if (stage === 'production') {
+    for (const item of Object.values(result.Resources)) {
+      if (item.Type !== 'AWS::DynamoDB::Table') continue
+      item.Properties ??= {}
+      item.Properties.PointInTimeRecoverySpecification = { PointInTimeRecoveryEnabled: true }
+      item.Properties.DeletionProtectionEnabled = true
+    }
+  }
+  for (const [table, attribute] of Object.entries(ttlTables)) {
+    const id = `${toLogicalId(table)}Table`
+    if (!result.Resources[id]) continue
+    const properties = resource(result, id, 'AWS::DynamoDB::Table').Properties
+    const current = properties.TimeToLiveSpecification
+    if (isObject(current) && current.AttributeName !== attribute) {
+      throw new TemplateError(`@tables ${table} already expires items by "${String(current.AttributeName)}"; this plugin needs "${attribute}"`)
+    }
+    properties.TimeToLiveSpecification = { AttributeName: attribute, Enabled: true }
+  }
+  return result
+}
+
+interface Statement {
+  Effect?: string
+  Action?: string | string[]
+  Resource?: CfnValue
+  [key: string]: unknown
+}
+
+const actionsOf = (statement: Statement): string[] => (Array.isArray(statement.Action) ? statement.Action : statement.Action ? [statement.Action] : [])
+
+/**
+ * Architect's shared role may use SQS on every queue (`*`) and create any log
+ * group: narrow SQS to this app's queues and DLQs and the actions it uses, and
+ * logs to writing into the stack's own log groups (which the stack creates).
+ */
+export function withNarrowedRole(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
+  const result = structuredClone(template)
+  const role = result.Resources.Role
+  if (!role || role.Type !== 'AWS::IAM::Role') return result
+  const policies = Array.isArray(role.Properties?.Policies) ? (role.Properties.Policies as unknown as { PolicyName?: string; PolicyDocument?: { Statement?: Statement[] } }[]) : []
+  const queueArns = queues.flatMap((queue) => {
+    const ids = queueLogicalIds(queue.name)
+    return [arnOf(ids.queue), arnOf(ids.dlq)]
+  })
+  const logGroupArn = (suffix: string): CfnValue => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/\${AWS::StackName}-*${suffix}` })
+  for (const policy of policies) {
+    const statements = policy.PolicyDocument?.Statement
+    if (!statements) continue
+    policy.PolicyDocument!.Statement = statements.flatMap((statement): Statement[] => {
+      const actions = actionsOf(statement)
+      if (statement.Effect === 'Allow' && actions.some((action) => action.startsWith('sqs:'))) {
+        if (actions.some((action) => !action.startsWith('sqs:'))) throw new TemplateError(`Role policy ${policy.PolicyName} mixes SQS with other actions; cannot narrow it`)
+        return queueArns.length ? [{ Effect: 'Allow', Action: SQS_ACTIONS, Resource: queueArns }] : []
+      }
+      if (statement.Effect === 'Allow' && actions.includes('logs:CreateLogGroup')) {
+        return [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logGroupArn(''), logGroupArn(':*')] }]
+      }
+      return [statement]
+    })
+  }
+  // A policy left with no statement (SQS without queues) is invalid: drop it.
+  if (role.Properties) role.Properties.Policies = policies.filter((policy) => policy.PolicyDocument?.Statement?.length !== 0) as unknown as CfnValue
+  return result
+}

@@ -1,0 +1,105 @@
+/**
+ * The deploy-only settings: alarms, API throttling, log retention, delivery
+ * record expiry. They live in app.arc under `@queue-leveling`, next to the
+ * `@queues` keys, one `name value` per line; every one is optional:
+ *
+ *   @queue-leveling
+ *   alarmEmail "ops@example.com"   # quoted: Architect's parser reads a bare @ as a pragma
+ *   alarmOldestMessageSeconds 900
+ *   throttleRate 100
+ *   throttleBurst 200
+ *   logRetentionDays 30
+ *   deliveryRetentionDays 90
+ *
+ * Values AWS would refuse stop the build here, as settings.ts does for the queue keys.
+ */
+
+export interface DeploySettings {
+  /** Alarm notifications go to an SNS topic with this email subscription; no topic when unset. */
+  alarmEmail: string | undefined
+  /** ApproximateAgeOfOldestMessage (seconds) above which the queue's age alarm fires. */
+  alarmOldestMessageSeconds: number
+  /** HTTP API default route throttling: steady requests per second. */
+  throttleRate: number
+  /** HTTP API default route throttling: burst. */
+  throttleBurst: number
+  /** RetentionInDays of every function's log group. */
+  logRetentionDays: number
+  /** Days a delivery record is kept before its TTL (`expiresAt`) expires it. */
+  deliveryRetentionDays: number
+}
+
+export class DeploySettingsError extends Error {
+  override readonly name = 'DeploySettingsError'
+}
+
+export const DEPLOY_SETTINGS_PRAGMA = 'queue-leveling'
+
+export const DEPLOY_DEFAULTS: DeploySettings = {
+  alarmEmail: undefined,
+  alarmOldestMessageSeconds: 900,
+  throttleRate: 100,
+  throttleBurst: 200,
+  logRetentionDays: 30,
+  deliveryRetentionDays: 90,
+}
+
+/** The values CloudWatch Logs accepts for RetentionInDays. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
+
+type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail'>
+
+/** [min, max, whole number?] of each numeric setting, as AWS accepts it (account default quotas for throttling). */
+const RANGES: Record<NumericKey, [number, number, boolean]> = {
+  // SQS keeps a message at most 14 days; CloudWatch alarm thresholds need a positive age.
+  alarmOldestMessageSeconds: [60, 1_209_600, true],
+  // API Gateway's default account quota: 10,000 requests per second, burst 5,000.
+  throttleRate: [1, 10_000, false],
+  throttleBurst: [1, 5_000, true],
+  logRetentionDays: [1, 3653, true],
+  deliveryRetentionDays: [1, 3650, true],
+}
+
+const EMAIL = /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/
+
+type ArcValue = string | number | boolean | ArcValue[] | { [key: string]: ArcValue }
+
+/** `arc['queue-leveling']` of the parsed manifest: `[['throttleRate', 100], ...]`. */
+export function readDeploySettings(pragma: ArcValue[] | undefined): DeploySettings {
+  const problems: string[] = []
+  const settings: DeploySettings = { ...DEPLOY_DEFAULTS }
+  const where = `@${DEPLOY_SETTINGS_PRAGMA}`
+  const seen = new Set<string>()
+  for (const entry of pragma ?? []) {
+    if (!Array.isArray(entry) || entry.length !== 2 || typeof entry[0] !== 'string') {
+      problems.push(`${where}: expected "name value" lines, got ${JSON.stringify(entry)}`)
+      continue
+    }
+    const [key, value] = entry as [string, ArcValue]
+    if (seen.has(key)) problems.push(`${where}: ${key} is given twice`)
+    seen.add(key)
+    if (key === 'alarmEmail') {
+      if (typeof value !== 'string' || !EMAIL.test(value)) {
+        problems.push(`${where}: alarmEmail must be an email address in quotes, e.g. alarmEmail "ops@example.com", got ${JSON.stringify(value)}`)
+      } else settings.alarmEmail = value
+      continue
+    }
+    if (!(key in RANGES)) {
+      problems.push(`${where}: unknown key "${key}" (known: ${Object.keys(DEPLOY_DEFAULTS).join(', ')})`)
+      continue
+    }
+    const name = key as NumericKey
+    const [min, max, whole] = RANGES[name]
+    if (typeof value !== 'number' || !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
+      problems.push(`${where}: ${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`)
+      continue
+    }
+    if (name === 'logRetentionDays' && !(LOG_RETENTION_DAYS as readonly number[]).includes(value)) {
+      problems.push(`${where}: logRetentionDays must be one of the values CloudWatch Logs accepts (${LOG_RETENTION_DAYS.join(', ')}), got ${value}`)
+      continue
+    }
+    settings[name] = value
+  }
+  if (problems.length) throw new DeploySettingsError(`Invalid deploy settings in app.arc:\n- ${problems.join('\n- ')}`)
+  return settings
+}

@@ -1,0 +1,228 @@
+import { appendFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import test from 'tape'
+import { buildTemplate } from '../../scripts/template.ts'
+import { alarmLogicalIds, SQS_ACTIONS, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/queue-leveling/cloudformation.ts'
+import { queueLogicalIds } from '../../src/plugins/queue-leveling/names.ts'
+import { prepareAppCopy, type QueueOverrides, type TestAppOptions } from '../helpers/app.ts'
+
+/**
+ * The deployable template, built offline (inventory, package, our deploy.start)
+ * from the real app.arc and from copies with changed keys: every property the
+ * plugin adds to CloudFormation, and the settings it refuses.
+ */
+const ids = queueLogicalIds('notifications')
+const alarms = alarmLogicalIds('notifications')
+const TASK_FUNCTIONS = ['GetTasksHTTPLambda', 'PostTasksHTTPLambda', 'GetTasksTaskIdHTTPLambda', 'PutTasksTaskIdHTTPLambda', 'DeleteTasksTaskIdHTTPLambda']
+const DAY = 86_400
+
+type Props = { [key: string]: CfnValue }
+const props = (template: CfnTemplate, id: string): Props => {
+  const found: CfnResource | undefined = template.Resources[id]
+  if (!found?.Properties) throw new Error(`no resource ${id} with properties`)
+  return found.Properties
+}
+const at = (value: CfnValue | undefined, ...path: (string | number)[]): CfnValue | undefined => {
+  let current: CfnValue | undefined = value
+  for (const key of path) current = current && typeof current === 'object' ? (current as Record<string | number, CfnValue>)[key] : undefined
+  return current
+}
+const mapping = (template: CfnTemplate): CfnValue | undefined => at(props(template, ids.lambda).Events, ids.event, 'Properties')
+const variables = (template: CfnTemplate, id: string): CfnValue | undefined => at(props(template, id).Environment, 'Variables')
+
+let fixture = 0
+async function appWith(options: Omit<TestAppOptions, 'name'> & { pragma?: string }): Promise<string> {
+  const dir = await prepareAppCopy({ ...options, name: `template-fixture-${++fixture}` })
+  if (options.pragma !== undefined) await appendFile(join(dir, 'app.arc'), `\n@queue-leveling\n${options.pragma}\n`)
+  return dir
+}
+async function problemOf(options: Parameters<typeof appWith>[0]): Promise<string> {
+  try {
+    await buildTemplate({ cwd: await appWith(options), stage: 'staging' })
+    return 'accepted'
+  } catch (error) {
+    return (error as Error).message
+  }
+}
+
+const staging = await buildTemplate({ stage: 'staging' })
+const production = await buildTemplate({ stage: 'production' })
+
+test('the queue is standard, with visibility timeout, retention and a redrive to its DLQ', (t) => {
+  const queue = props(staging, ids.queue)
+  t.equal(staging.Resources[ids.queue]?.Type, 'AWS::SQS::Queue')
+  t.equal(queue.FifoQueue, undefined, 'not FIFO')
+  t.equal(queue.ContentBasedDeduplication, undefined)
+  t.equal(queue.VisibilityTimeout, 60, 'visibilityTimeout 60')
+  t.equal(queue.MessageRetentionPeriod, 4 * DAY, 'retentionDays 4')
+  t.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 })
+  t.equal(staging.Resources.NotificationsDeadLetterQueue?.Type, 'AWS::SQS::Queue', 'the DLQ has the logical id the DLQ tool looks up')
+  t.equal(props(staging, 'NotificationsDeadLetterQueue').MessageRetentionPeriod, 14 * DAY, 'dlqRetentionDays 14')
+  t.equal(props(staging, 'NotificationsDeadLetterQueue').FifoQueue, undefined)
+  t.end()
+})
+
+test('the event source mapping batches, reports item failures and bounds concurrency', (t) => {
+  t.deepEqual(mapping(staging), {
+    Queue: { 'Fn::GetAtt': ['NotificationsQueue', 'Arn'] },
+    Enabled: true,
+    BatchSize: 10,
+    MaximumBatchingWindowInSeconds: 1,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    ScalingConfig: { MaximumConcurrency: 2 },
+  })
+  t.equal(at(props(staging, ids.lambda).Events, ids.event, 'Type'), 'SQS')
+  t.equal(props(staging, ids.lambda).Timeout, 30, "the consumer keeps its config.arc timeout")
+  t.end()
+})
+
+test('the functions that publish or stretch visibility get the queue URLs by Ref', (t) => {
+  for (const id of [...TASK_FUNCTIONS, ids.lambda, 'RelayOutboxScheduleLambda']) {
+    t.deepEqual(at(variables(staging, id), 'NOTIFICATIONS_QUEUE_URL'), { Ref: 'NotificationsQueue' }, `${id} NOTIFICATIONS_QUEUE_URL`)
+    t.deepEqual(at(variables(staging, id), 'NOTIFICATIONS_DLQ_URL'), { Ref: 'NotificationsDeadLetterQueue' }, `${id} NOTIFICATIONS_DLQ_URL`)
+  }
+  t.equal(at(variables(staging, ids.lambda), 'DELIVERY_RETENTION_DAYS'), '90', 'the consumer knows how long delivery records live')
+  t.equal(at(variables(staging, ids.lambda), 'ARC_ENV'), 'staging', "Architect's own variables stay")
+  t.end()
+})
+
+test('alarms: DLQ depth, oldest message age, consumer errors and throttles; no SNS topic by default', (t) => {
+  const alarm = (id: string) => {
+    t.equal(staging.Resources[id]?.Type, 'AWS::CloudWatch::Alarm', `${id} is an alarm`)
+    return props(staging, id)
+  }
+  const dlq = alarm(alarms.dlqDepth)
+  t.deepEqual([dlq.Namespace, dlq.MetricName, dlq.ComparisonOperator, dlq.Threshold], ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'GreaterThanThreshold', 0])
+  t.deepEqual(dlq.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'QueueName'] } }])
+  const age = alarm(alarms.oldestMessage)
+  t.deepEqual([age.Namespace, age.MetricName, age.ComparisonOperator, age.Threshold], ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'GreaterThanThreshold', 900])
+  t.deepEqual(age.Dimensions, [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['NotificationsQueue', 'QueueName'] } }])
+  for (const [id, metric] of [[alarms.errors, 'Errors'], [alarms.throttles, 'Throttles']] as const) {
+    const lambda = alarm(id)
+    t.deepEqual([lambda.Namespace, lambda.MetricName, lambda.Statistic, lambda.ComparisonOperator, lambda.Threshold], ['AWS/Lambda', metric, 'Sum', 'GreaterThanThreshold', 0])
+    t.deepEqual(lambda.Dimensions, [{ Name: 'FunctionName', Value: { Ref: ids.lambda } }])
+  }
+  t.equal(dlq.AlarmActions, undefined, 'no actions without alarmEmail')
+  t.notOk(Object.values(staging.Resources).some((item) => item.Type.startsWith('AWS::SNS::')), 'no SNS resources without alarmEmail')
+  t.end()
+})
+
+test('HTTP API default route throttling: rate 100, burst 200', (t) => {
+  t.deepEqual(props(staging, 'HTTP').DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })
+  t.end()
+})
+
+test('every function logs to a log group the stack owns, with retention', (t) => {
+  const functions = Object.entries(staging.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function')
+  t.equal(functions.length, 9, 'seven HTTP functions, the consumer, the relay')
+  for (const [id, fn] of functions) {
+    const group = `${id}LogGroup`
+    t.equal(staging.Resources[group]?.Type, 'AWS::Logs::LogGroup', `${id} has its own log group`)
+    t.deepEqual(props(staging, group), { LogGroupName: { 'Fn::Sub': `/aws/lambda/\${AWS::StackName}-${id}` }, RetentionInDays: 30 })
+    t.deepEqual(fn.Properties?.LoggingConfig, { LogGroup: { Ref: group } }, `${id} LoggingConfig.LogGroup`)
+    t.deepEqual(fn.Properties?.FunctionName, { 'Fn::Sub': `\${AWS::StackName}-${id}` }, `${id} is named so that arc logs finds its group`)
+  }
+  t.end()
+})
+
+test('IAM: SQS only on this queue and its DLQ, only the actions used; logs only into the stack groups', (t) => {
+  const statements = (at(props(staging, 'Role').Policies) as { PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: CfnValue }[] } }[]).flatMap(
+    (policy) => policy.PolicyDocument.Statement,
+  )
+  const sqs = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('sqs:')))
+  t.equal(sqs.length, 1, 'one SQS statement')
+  t.deepEqual(sqs[0]?.Action, SQS_ACTIONS)
+  t.deepEqual(SQS_ACTIONS, ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'])
+  t.deepEqual(sqs[0]?.Resource, [{ 'Fn::GetAtt': ['NotificationsQueue', 'Arn'] }, { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'Arn'] }])
+  t.notOk(statements.some((statement) => statement.Resource === '*' && [statement.Action].flat().some((action) => action.startsWith('sqs:') || action.startsWith('logs:'))), 'no SQS or logs on *')
+  t.notOk(statements.some((statement) => [statement.Action].flat().includes('logs:CreateLogGroup')), 'functions cannot create log groups the stack does not own')
+  const logs = statements.find((statement) => [statement.Action].flat().includes('logs:PutLogEvents'))
+  t.deepEqual(JSON.stringify(logs?.Resource).match(/log-group:[^"]+/g), ['log-group:/aws/lambda/${AWS::StackName}-*', 'log-group:/aws/lambda/${AWS::StackName}-*:*'])
+  t.end()
+})
+
+test('delivery records expire by TTL on expiresAt; other tables keep theirs', (t) => {
+  t.deepEqual(props(staging, 'DeliveriesTable').TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true })
+  t.deepEqual(props(staging, 'IdempotencyTable').TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true })
+  t.equal(props(staging, 'TasksTable').TimeToLiveSpecification, undefined)
+  t.end()
+})
+
+test('production tables get point-in-time recovery and deletion protection; staging tables do not', (t) => {
+  for (const id of ['TasksTable', 'DeliveriesTable', 'IdempotencyTable']) {
+    t.deepEqual(props(production, id).PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true }, `production ${id} PITR`)
+    t.equal(props(production, id).DeletionProtectionEnabled, true, `production ${id} deletion protection`)
+    t.equal(props(staging, id).PointInTimeRecoverySpecification, undefined, `staging ${id} no PITR`)
+    t.equal(props(staging, id).DeletionProtectionEnabled, undefined, `staging ${id} no deletion protection`)
+  }
+  t.equal(at(variables(production, 'PostTasksHTTPLambda'), 'ARC_ENV'), 'production')
+  // Apart from the tables and the stage names, the two templates are the same.
+  const strip = (template: CfnTemplate) =>
+    JSON.parse(
+      JSON.stringify({ ...template, Description: '', Resources: Object.fromEntries(Object.entries(template.Resources).filter(([, item]) => item.Type !== 'AWS::DynamoDB::Table')) }).replaceAll('production', 'staging'),
+    )
+  t.deepEqual(strip(production), strip(staging), 'nothing else differs')
+  t.end()
+})
+
+test('each @queues key changes the template', async (t) => {
+  const cases: [QueueOverrides, (template: CfnTemplate) => CfnValue | undefined, CfnValue][] = [
+    [{ batchSize: 5 }, (template) => at(mapping(template), 'BatchSize'), 5],
+    [{ batchWindow: 7 }, (template) => at(mapping(template), 'MaximumBatchingWindowInSeconds'), 7],
+    [{ maxConcurrency: 9 }, (template) => at(mapping(template), 'ScalingConfig', 'MaximumConcurrency'), 9],
+    [{ maxReceiveCount: 6 }, (template) => at(props(template, ids.queue).RedrivePolicy, 'maxReceiveCount'), 6],
+    [{ visibilityTimeout: 120 }, (template) => props(template, ids.queue).VisibilityTimeout, 120],
+    [{ retentionDays: 2 }, (template) => props(template, ids.queue).MessageRetentionPeriod, 2 * DAY],
+    [{ dlqRetentionDays: 7 }, (template) => props(template, ids.dlq).MessageRetentionPeriod, 7 * DAY],
+  ]
+  // Built side by side: each fixture is its own copy under .tmp/.
+  const templates = await Promise.all(cases.map(async ([queue]) => buildTemplate({ cwd: await appWith({ queue }) })))
+  for (const [index, [queue, read, expected]] of cases.entries()) {
+    const template = templates[index]!
+    const key = Object.keys(queue)[0]
+    t.notDeepEqual(read(staging), expected, `${key}: the real app differs from the fixture`)
+    t.deepEqual(read(template), expected, `${key} ${JSON.stringify(Object.values(queue)[0])} reaches the template`)
+  }
+  const big = await buildTemplate({ cwd: await appWith({ queue: { batchSize: 500, batchWindow: 5 } }) })
+  t.deepEqual([at(mapping(big), 'BatchSize'), at(mapping(big), 'MaximumBatchingWindowInSeconds')], [500, 5], 'batchSize above 10 with a window')
+})
+
+test('@queue-leveling settings: alarm email and SNS topic, age threshold, throttling, log retention, delivery retention', async (t) => {
+  const template = await buildTemplate({
+    cwd: await appWith({
+      pragma: ['alarmEmail "ops@example.com"', 'alarmOldestMessageSeconds 1800', 'throttleRate 25.5', 'throttleBurst 50', 'logRetentionDays 14', 'deliveryRetentionDays 30'].join('\n'),
+    }),
+  })
+  t.equal(template.Resources.AlarmTopic?.Type, 'AWS::SNS::Topic')
+  t.equal(template.Resources.AlarmTopicEmailSubscription?.Type, 'AWS::SNS::Subscription')
+  t.deepEqual(props(template, 'AlarmTopicEmailSubscription'), { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: 'ops@example.com' })
+  for (const id of Object.values(alarms)) {
+    t.deepEqual(props(template, id).AlarmActions, [{ Ref: 'AlarmTopic' }], `${id} alarms the topic`)
+    t.deepEqual(props(template, id).OKActions, [{ Ref: 'AlarmTopic' }], `${id} says when it is OK again`)
+  }
+  t.equal(props(template, alarms.oldestMessage).Threshold, 1800)
+  t.deepEqual(props(template, 'HTTP').DefaultRouteSettings, { ThrottlingRateLimit: 25.5, ThrottlingBurstLimit: 50 })
+  t.equal(props(template, 'PostTasksHTTPLambdaLogGroup').RetentionInDays, 14)
+  t.equal(props(template, `${ids.lambda}LogGroup`).RetentionInDays, 14)
+  t.equal(at(variables(template, ids.lambda), 'DELIVERY_RETENTION_DAYS'), '30')
+})
+
+test('settings AWS would refuse fail the build with a message naming the key', async (t) => {
+  const queueCases: [Parameters<typeof appWith>[0], RegExp][] = [
+    [{ queue: { batchSize: 11, batchWindow: 0 } }, /Invalid queue settings in app\.arc:[\s\S]*batchSize 11 is above 10, which AWS allows only with batchWindow of at least 1 second/],
+    [{ queue: { maxConcurrency: 1 } }, /maxConcurrency must be a whole number from 2 to 1000, got 1/],
+    [{ queue: { visibilityTimeout: 20 } }, /visibilityTimeout 20s is below the consumer's timeout of 30s/],
+    [{ queue: { visibilityTimeout: 60 }, consumerTimeout: 90 }, /visibilityTimeout 60s is below the consumer's timeout of 90s/],
+    [{ queue: { retentionDays: 15 } }, /retentionDays must be a whole number from 1 to 14, got 15/],
+    [{ pragma: 'throttleRate 0' }, /Invalid deploy settings in app\.arc:[\s\S]*@queue-leveling: throttleRate must be a number from 1 to 10000, got 0/],
+    [{ pragma: 'throttleBurst 5001' }, /throttleBurst must be a whole number from 1 to 5000, got 5001/],
+    [{ pragma: 'logRetentionDays 10' }, /logRetentionDays must be one of the values CloudWatch Logs accepts \(1, 3, 5, 7, 14, 30/],
+    [{ pragma: 'alarmOldestMessageSeconds 30' }, /alarmOldestMessageSeconds must be a whole number from 60 to 1209600, got 30/],
+    [{ pragma: 'alarmEmail "not-an-email"' }, /alarmEmail must be an email address in quotes/],
+    [{ pragma: 'deliveryRetentionDays 0' }, /deliveryRetentionDays must be a whole number from 1 to 3650, got 0/],
+    [{ pragma: 'alarmMail "ops@example.com"' }, /unknown key "alarmMail"/],
+  ]
+  const problems = await Promise.all(queueCases.map(([options]) => problemOf(options)))
+  for (const [index, [options, expected]] of queueCases.entries()) t.match(problems[index] ?? '', expected, JSON.stringify(options))
+  t.equal(await problemOf({ pragma: 'throttleRate 50\nlogRetentionDays 7' }), 'accepted', 'valid settings pass')
+})
