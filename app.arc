@@ -44,6 +44,15 @@ notifications
 @scheduled
 relay-outbox rate(1 minute)  # publishes events a failed publish left in a task's outbox
 
+# Deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention
+@queue-leveling
+alarmOldestMessageSeconds 900  # age of the oldest queued message that raises an alarm
+throttleRate 100               # HTTP API steady requests per second
+throttleBurst 200              # HTTP API burst
+logRetentionDays 30
+deliveryRetentionDays 90       # TTL of delivery records
+# alarmEmail "ops@example.com" # alarms to an SNS topic with this email subscription
+
 @plugins
 architect/plugin-typescript
 queue-leveling         # src/plugins/queue-leveling: local SQS + event source mapping, deploy resources

@@ -1,4 +1,4 @@
-import { appendFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
@@ -33,7 +33,14 @@ const variables = (template: CfnTemplate, id: string): CfnValue | undefined => a
 let fixture = 0
 async function appWith(options: Omit<TestAppOptions, 'name'> & { pragma?: string }): Promise<string> {
   const dir = await prepareAppCopy({ ...options, name: `template-fixture-${++fixture}` })
-  if (options.pragma !== undefined) await appendFile(join(dir, 'app.arc'), `\n@queue-leveling\n${options.pragma}\n`)
+  if (options.pragma !== undefined) {
+    // The fixture's @queue-leveling section is exactly the given lines (app.arc's own is replaced).
+    const manifest = join(dir, 'app.arc')
+    const section = /^@queue-leveling\n(?:(?!@)[^\n]*\n)*/m
+    const original = await readFile(manifest, 'utf8')
+    if (!section.test(original)) throw new Error('app.arc has no @queue-leveling section')
+    await writeFile(manifest, original.replace(section, `@queue-leveling\n${options.pragma}\n\n`))
+  }
   return dir
 }
 async function problemOf(options: Parameters<typeof appWith>[0]): Promise<string> {
