@@ -1,4 +1,5 @@
 import test from 'tape'
+import type { Task } from '../src/lib/tasks/task.ts'
 import { startTestApp, type TestApp } from './helpers/app.ts'
 import { apiClient, paced, type ApiResponse } from './helpers/http.ts'
 
@@ -12,17 +13,6 @@ import { apiClient, paced, type ApiResponse } from './helpers/http.ts'
  * time (many more at once can push the sandbox past its 5 s Lambda timeout
  * on a small, busy machine).
  */
-
-interface Task {
-  id: string
-  title: string
-  detail?: string
-  dueAt?: string
-  isComplete: boolean
-  version: number
-  createdAt: string
-  updatedAt: string
-}
 
 type Assert = test.Test
 type Api = ReturnType<typeof apiClient>
