@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { alarmLogicalIds, SQS_ACTIONS, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/queue-leveling/cloudformation.ts'
+import { alarmLogicalIds, EMAIL_POLICY, SQS_ACTIONS, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import { queueLogicalIds } from '../../src/plugins/queue-leveling/names.ts'
 import { prepareAppCopy, type QueueOverrides, type TestAppOptions } from '../helpers/app.ts'
 
@@ -145,6 +145,25 @@ test('IAM: SQS only on this queue and its DLQ, only the actions used; logs only 
   t.notOk(statements.some((statement) => [statement.Action].flat().includes('logs:CreateLogGroup')), 'functions cannot create log groups the stack does not own')
   const logs = statements.find((statement) => [statement.Action].flat().includes('logs:PutLogEvents'))
   t.deepEqual(JSON.stringify(logs?.Resource).match(/log-group:[^"]+/g), ['log-group:/aws/lambda/${AWS::StackName}-*', 'log-group:/aws/lambda/${AWS::StackName}-*:*'])
+  t.end()
+})
+
+test('IAM: SES SendEmail for the consumer only, on this account and region', (t) => {
+  type Policy = { PolicyName: string; PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: CfnValue; Condition?: CfnValue }[] } }
+  const policies = at(props(staging, 'Role').Policies) as Policy[]
+  const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement)
+  const ses = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('ses:')))
+  t.equal(ses.length, 1, 'one SES statement')
+  t.deepEqual(ses[0]?.Action, ['ses:SendEmail'], 'SendEmail only: Simple content needs no SendRawEmail')
+  t.equal(ses[0]?.Effect, 'Allow')
+  t.deepEqual(ses[0]?.Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' }, 'identities of this account and region, not *')
+  t.deepEqual(
+    ses[0]?.Condition,
+    { ArnEquals: { 'lambda:SourceFunctionArn': [{ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${AWS::StackName}-${ids.lambda}` }] } },
+    'only calls from the consumer code',
+  )
+  t.ok(policies.some((policy) => policy.PolicyName === EMAIL_POLICY && policy.PolicyDocument.Statement.includes(ses[0]!)), `in the ${EMAIL_POLICY} policy`)
+  t.deepEqual(props(staging, ids.lambda).FunctionName, { 'Fn::Sub': `\${AWS::StackName}-${ids.lambda}` }, 'the consumer has the name that condition names')
   t.end()
 })
 

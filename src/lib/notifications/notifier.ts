@@ -1,9 +1,11 @@
 import { logger } from '../log.ts'
-import { parseTaskEvent } from '../messages/contract.ts'
+import { InvalidMessageError, parseTaskEvent } from '../messages/contract.ts'
 import type { Channel } from './channel.ts'
 import type { DeliveryGuard } from './delivery-guard.ts'
 import type { DeliveryLog } from './delivery-log.ts'
-import { toNotification } from './notification.ts'
+import { noDeliveryMetrics, type DeliveryMetrics } from './delivery-metrics.ts'
+import { toNotification, type Notification } from './notification.ts'
+import { isRetryable } from './retry.ts'
 
 /** One queue message as the consumer sees it, whatever transport brought it. */
 export interface QueueMessage {
@@ -28,36 +30,37 @@ export class Notifier {
   readonly #channels: readonly Channel[]
   readonly #deliveries: DeliveryLog
   readonly #guard: DeliveryGuard
+  readonly #metrics: DeliveryMetrics
   readonly #now: () => string
 
-  constructor(channels: readonly Channel[], deliveries: DeliveryLog, guard: DeliveryGuard, now: () => string = () => new Date().toISOString()) {
+  constructor(
+    channels: readonly Channel[],
+    deliveries: DeliveryLog,
+    guard: DeliveryGuard,
+    metrics: DeliveryMetrics = noDeliveryMetrics,
+    now: () => string = () => new Date().toISOString(),
+  ) {
     this.#channels = channels
     this.#deliveries = deliveries
     this.#guard = guard
+    this.#metrics = metrics
     this.#now = now
   }
 
   async handle(message: QueueMessage): Promise<void> {
-    const notification = toNotification(parseTaskEvent(message.eventName, message.body))
+    let notification: Notification
+    try {
+      notification = toNotification(parseTaskEvent(message.eventName, message.body))
+    } catch (error) {
+      if (error instanceof InvalidMessageError) this.#metrics.invalidMessage()
+      throw error
+    }
     const log = logger.createChild({
       persistentKeys: { messageId: message.messageId, notificationId: notification.id, taskId: notification.taskId },
     })
     const outcomes = await Promise.allSettled(
       this.#channels.map(async (channel) => {
-        const delivered = await this.#guard.once(`${notification.id}#${channel.name}`, async () => {
-          await channel.deliver(notification)
-          await this.#deliveries.record({
-            taskId: notification.taskId,
-            notificationId: notification.id,
-            event: notification.event,
-            channel: channel.name,
-            subject: notification.subject,
-            status: 'sent',
-            messageId: message.messageId,
-            receiveCount: message.receiveCount,
-            deliveredAt: this.#now(),
-          })
-        })
+        const delivered = await this.#deliverOnce(channel, notification, message)
         log.info(delivered ? 'Delivered' : 'Already delivered, skipped', { channel: channel.name, receiveCount: message.receiveCount })
       }),
     )
@@ -67,5 +70,48 @@ export class Notifier {
       log.warn('Delivery failed', { reasons, receiveCount: message.receiveCount })
       throw new NotificationFailedError(failures, `Delivery of ${notification.id} failed: ${reasons.join('; ')}`)
     }
+  }
+
+  /** One channel's guarded delivery and its record; resolves false when it was already made. */
+  async #deliverOnce(channel: Channel, notification: Notification, message: QueueMessage): Promise<boolean> {
+    let attempted = false
+    let deliveredAt = ''
+    let delivered: boolean
+    try {
+      delivered = await this.#guard.once(`${notification.id}#${channel.name}`, async () => {
+        attempted = true
+        const started = performance.now()
+        try {
+          await channel.deliver(notification)
+        } finally {
+          this.#metrics.channelCall(channel.name, performance.now() - started)
+        }
+        deliveredAt = this.#now()
+        await this.#deliveries.record({
+          taskId: notification.taskId,
+          notificationId: notification.id,
+          event: notification.event,
+          channel: channel.name,
+          subject: notification.subject,
+          status: 'sent',
+          messageId: message.messageId,
+          receiveCount: message.receiveCount,
+          deliveredAt,
+        })
+      })
+    } catch (error) {
+      // A copy held back because another one is delivering made no attempt: not a failure of the channel.
+      if (attempted) this.#metrics.failed(channel.name, isRetryable(error))
+      throw error
+    }
+    if (!delivered) {
+      this.#metrics.duplicateSkipped(channel.name)
+      return false
+    }
+    // Clocks of the API and the consumer may disagree a little: a latency is never negative.
+    const latencyMs = Date.parse(deliveredAt) - Date.parse(notification.occurredAt)
+    if (Number.isFinite(latencyMs)) this.#metrics.delivered(channel.name, Math.max(0, latencyMs))
+    if (message.receiveCount > 1) this.#metrics.retried(channel.name)
+    return true
   }
 }

@@ -79,6 +79,8 @@ export class TaskService {
     const task = newTask(input, this.#newId(), this.#now())
     const outbox: TaskEvent[] = [{ event: 'task_created', body: { task } }]
     await this.#store.create(task, outbox)
+    // With the request id the log carries: where the trail from API call to downstream starts.
+    logger.info('Task created', { taskId: task.id, version: task.version })
     await this.#publish({ id: task.id, version: task.version, task, outbox })
     return task
   }
@@ -101,6 +103,7 @@ export class TaskService {
       const next = replaceTask(current.task, input, this.#now())
       const outbox: TaskEvent[] = [...current.outbox, { event: 'task_updated', body: { oldTask: current.task, newTask: next } }]
       if (await this.#store.replace(next, outbox, current.version)) {
+        logger.info('Task updated', { taskId: id, version: next.version })
         await this.#publish({ id, version: next.version, task: next, outbox })
         return next
       }
@@ -115,6 +118,7 @@ export class TaskService {
       const outbox: TaskEvent[] = [...current.outbox, { event: 'task_deleted', body: { task: current.task, deletedAt: this.#now() } }]
       const tombstoneVersion = current.version + 1
       if (await this.#store.markDeleted(id, tombstoneVersion, outbox, current.version)) {
+        logger.info('Task deleted', { taskId: id, version: current.version })
         await this.#publish({ id, version: tombstoneVersion, task: undefined, outbox })
         return
       }

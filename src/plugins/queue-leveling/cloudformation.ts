@@ -50,6 +50,10 @@ const FUNCTION_NAME_MAX = 64
 /** The delivery log expires through this attribute (epoch seconds), written by the app. */
 export const DELIVERY_TTL = { table: 'deliveries', attribute: 'expiresAt' } as const
 
+/** The email channel's one SES call (SES v2 SendEmail with Simple content, which needs no SendRawEmail). */
+export const SES_ACTIONS = ['ses:SendEmail']
+export const EMAIL_POLICY = 'QueueLevelingSendEmailPolicy'
+
 /** The SQS actions the app's functions (and Lambda's event source mapping) use: nothing else. */
 export const SQS_ACTIONS = ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
 
@@ -68,6 +72,7 @@ export function transformTemplate(template: CfnTemplate, options: TransformOptio
   result = withLogGroups(result, options.settings, options.stackName ?? defaultStackName(options.app, options.stage))
   result = withTables(result, options.stage, options.ttlTables ?? { [DELIVERY_TTL.table]: DELIVERY_TTL.attribute })
   result = withNarrowedRole(result, options.queues)
+  result = withEmailPermission(result, options.queues)
   return result
 }
 
@@ -338,5 +343,40 @@ export function withNarrowedRole(template: CfnTemplate, queues: QueueSettings[])
   }
   // A policy left with no statement (SQS without queues) is invalid: drop it.
   if (role.Properties) role.Properties.Policies = policies.filter((policy) => policy.PolicyDocument?.Statement?.length !== 0) as unknown as CfnValue
+  return result
+}
+
+/**
+ * The consumer may send email through SES (the email channel, on when its
+ * settings are: they live in SSM, out of the template's sight). Architect's
+ * role is shared by every function, so the statement holds only for calls
+ * made by the consumers' code (`lambda:SourceFunctionArn`); the ARN is built
+ * from the name withLogGroups gives each function, as a GetAtt of the function
+ * would make the role depend on the function that depends on it.
+ */
+export function withEmailPermission(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
+  const result = structuredClone(template)
+  const role = result.Resources.Role
+  if (!role || role.Type !== 'AWS::IAM::Role' || queues.length === 0) return result
+  role.Properties ??= {}
+  const policies = Array.isArray(role.Properties.Policies) ? role.Properties.Policies : []
+  const consumers = queues.map((queue): CfnValue => ({
+    'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${AWS::StackName}-${queueLogicalIds(queue.name).lambda}`,
+  }))
+  policies.push({
+    PolicyName: EMAIL_POLICY,
+    PolicyDocument: {
+      Statement: [
+        {
+          Effect: 'Allow',
+          Action: SES_ACTIONS,
+          // Sending from any identity verified in this account and region: which one is a setting (NOTIFY_EMAIL_FROM).
+          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
+          Condition: { ArnEquals: { 'lambda:SourceFunctionArn': consumers } },
+        },
+      ],
+    },
+  })
+  role.Properties.Policies = policies
   return result
 }

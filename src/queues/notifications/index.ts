@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { consumer } from '../../lib/app.ts'
 
-const { notifier, guard, retries } = consumer()
+const { notifier, guard, retries, metrics } = consumer()
 const processor = new BatchProcessor(EventType.SQS)
 
 async function handleRecord(record: SQSRecord): Promise<void> {
@@ -22,7 +22,12 @@ async function handleRecord(record: SQSRecord): Promise<void> {
 }
 
 // Records run concurrently; only the failed ones are reported back for retry.
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   guard.registerLambdaContext(context)
-  return processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false })
+  try {
+    return await processPartialResponse(event, handleRecord, processor, { context, throwOnFullBatchFailure: false })
+  } finally {
+    // One EMF line per dimension set per invocation, also when the batch failed: failures are what the metrics are for.
+    metrics.flush()
+  }
 }

@@ -1,0 +1,121 @@
+import { SendEmailCommand, SESv2Client, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2'
+import type { EmailSettings } from '../config.ts'
+import { logger } from '../log.ts'
+import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
+import type { Notification } from '../notifications/notification.ts'
+
+/** The one SES call this channel makes: what a test puts in place of the SDK client. */
+export interface EmailSender {
+  send(command: SendEmailCommand): Promise<SendEmailCommandOutput>
+}
+
+/*
+ * SES answers in well under a second. Two attempts of at most 1 s to connect
+ * and 4 s to answer keep a hung or unreachable endpoint at about 10 s, inside
+ * the consumer's 30 s timeout; beyond that the consumer's own backoff retries.
+ */
+const SES_MAX_ATTEMPTS = 2
+const SES_CONNECT_TIMEOUT_MS = 1000
+const SES_REQUEST_TIMEOUT_MS = 4000
+
+let client: SESv2Client | undefined
+
+/** One SES v2 client per container; the endpoint comes from AWS_ENDPOINT_URL_SESV2 when set (a local SES), else from the region. */
+export function sesClient(): SESv2Client {
+  client ??= new SESv2Client({
+    maxAttempts: SES_MAX_ATTEMPTS,
+    requestHandler: { connectionTimeout: SES_CONNECT_TIMEOUT_MS, requestTimeout: SES_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+  })
+  return client
+}
+
+/** Refusals that pass once the sending rate drops: the next try, after a backoff, is likely to be accepted. */
+const THROTTLING = new Set([
+  // Requests arrive faster than the account's sending rate.
+  'TooManyRequestsException',
+  // A limit of the account is reached (for sending, a quota); quotas refill, so a later try can pass.
+  'LimitExceededException',
+  // The AWS-wide throttling error any API may answer.
+  'ThrottlingException',
+])
+
+/** Refusals that the same request gets again however often it is retried: they go to the DLQ without waiting. */
+const PERMANENT = new Set([
+  // SES refused this message (its content, or a recipient not verified while the account is in the SES sandbox): it would again.
+  'MessageRejected',
+  // The sender's MAIL FROM domain is not verified: configuration, which no retry fixes.
+  'MailFromDomainNotVerifiedException',
+  // The request itself is invalid (an address, a header): the same request stays invalid.
+  'BadRequestException',
+  // Something the request names (an identity, a configuration set) does not exist.
+  'NotFoundException',
+  // AWS stopped the account from sending: only a person can lift it, so retries would only burn receives.
+  'AccountSuspendedException',
+  // Sending is paused for the account or its configuration set, deliberately, until someone resumes it.
+  'SendingPausedException',
+])
+
+const TIMEOUTS = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError'])
+
+interface SdkError {
+  name?: string
+  message?: string
+  $fault?: 'client' | 'server'
+  $metadata?: { httpStatusCode?: number }
+}
+
+/** Maps an SES or network error to a DeliveryFailedError that says whether a later try may pass. */
+export function toDeliveryFailure(error: unknown): DeliveryFailedError {
+  const sdkError: SdkError = typeof error === 'object' && error !== null ? (error as SdkError) : {}
+  const name = sdkError.name ?? 'Error'
+  const status = sdkError.$metadata?.httpStatusCode
+  const reason = `SES ${name}${status ? ` (${status})` : ''}: ${sdkError.message ?? String(error)}`
+  if (THROTTLING.has(name)) return new DeliveryFailedError(reason, true)
+  if (PERMANENT.has(name)) return new DeliveryFailedError(reason, false)
+  if (TIMEOUTS.has(name)) return new DeliveryFailedError(reason, true)
+  // No HTTP status at all: SES was not reached (refused, reset, DNS), which passes when the network does.
+  if (status === undefined) return new DeliveryFailedError(reason, true)
+  if (status >= 500 || status === 408 || status === 429 || sdkError.$fault === 'server') return new DeliveryFailedError(reason, true)
+  // Any other 4xx (e.g. AccessDenied) is about the request or the account, not about timing.
+  return new DeliveryFailedError(reason, false)
+}
+
+/** Sends the notification as a plain-text email through SES v2 SendEmail. */
+export class SesEmailChannel implements Channel {
+  readonly name = 'email'
+
+  readonly #settings: EmailSettings
+  readonly #sender: () => EmailSender
+
+  constructor(settings: EmailSettings, sender: () => EmailSender = sesClient) {
+    this.#settings = settings
+    this.#sender = sender
+  }
+
+  async deliver(notification: Notification): Promise<void> {
+    const command = new SendEmailCommand({
+      FromEmailAddress: this.#settings.from,
+      Destination: { ToAddresses: this.#settings.to },
+      Content: {
+        Simple: {
+          // A title may hold a line break, which a mail header cannot: SES would refuse the message for ever.
+          Subject: { Data: notification.subject.replace(/[\r\n]+/g, ' '), Charset: 'UTF-8' },
+          Body: { Text: { Data: notification.text, Charset: 'UTF-8' } },
+          // As on the webhook: lets a receiver drop the rare second copy of the same notification.
+          Headers: [
+            { Name: 'X-Notification-Id', Value: notification.id },
+            { Name: 'X-Notification-Event', Value: notification.event },
+          ],
+        },
+      },
+    })
+    let output: SendEmailCommandOutput
+    try {
+      output = await this.#sender().send(command)
+    } catch (error) {
+      throw toDeliveryFailure(error)
+    }
+    // SES's message id is what its own logs and bounce reports name: the link to the downstream.
+    logger.info('Email sent', { notificationId: notification.id, taskId: notification.taskId, sesMessageId: output.MessageId })
+  }
+}
