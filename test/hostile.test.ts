@@ -752,7 +752,7 @@ test('1a. random JSON bodies to POST /tasks: a valid task or the exact 4xx the c
   await holds(
     t,
     'POST /tasks with random JSON',
-    30,
+    26,
     fc.asyncProperty(fc.array(anyJsonBody, { minLength: IN_FLIGHT, maxLength: IN_FLIGHT }), async (bodies) => {
       const answers = await together(bodies.map((body) => () => send('POST', '/tasks', Buffer.from(body), { 'content-type': 'application/json' })))
       const verdicts = new Verdicts()
@@ -769,7 +769,7 @@ test('1b. random JSON bodies to PUT /tasks/{existing id}: the replaced task or t
   await holds(
     t,
     'PUT /tasks/{id} with random JSON',
-    16,
+    14,
     fc.asyncProperty(fc.array(fc.tuple(fc.nat({ max: 2 }), anyJsonBody), { minLength: IN_FLIGHT, maxLength: IN_FLIGHT }), async (cases) => {
       const answers = await together(cases.map(([target, body]) => () => send('PUT', `/tasks/${targets[target]}`, Buffer.from(body), { 'content-type': 'application/json' })))
       const verdicts = new Verdicts()
@@ -794,7 +794,7 @@ test('2. odd raw bodies, content types and headers: success or a JSON 4xx, as th
   await holds(
     t,
     'raw bodies and headers',
-    24,
+    20,
     fc.asyncProperty(fc.array(rawCase, { minLength: IN_FLIGHT, maxLength: IN_FLIGHT }), async (cases) => {
       const requests = cases.map(({ put, target, types, body, headers }) => ({
         method: put ? 'PUT' : 'POST',
@@ -825,7 +825,7 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
   await holds(
     t,
     'methods x paths',
-    36,
+    30,
     fc.asyncProperty(fc.array(fc.tuple(pathCase, fc.nat({ max: 2 })), { minLength: IN_FLIGHT, maxLength: IN_FLIGHT }), async (cases) => {
       const prepared = cases.map(([c, which]) => {
         const id = targets[which] as string
