@@ -139,6 +139,8 @@ test('dueAt: everything else is "Due date must be a valid ISO8601 timestamp"', (
     ['2025-12-31T23:59:59+0200', 'offset without colon'],
     ['2025-12-31 23:59:59Z', 'space instead of T'],
     ['', 'empty string'],
+    ['0000-01-01T00:00:00+00:01', 'in UTC, before year 0000'],
+    ['9999-12-31T23:59:59-23:59', 'in UTC, after year 9999'],
     [1767225599000, 'epoch milliseconds'],
     [true, 'a boolean'],
   ]
