@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import test from 'tape'
+import type { Task } from '../src/lib/tasks/task.ts'
 import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { rawRequest, type RawRequest, type RawResponse } from './helpers/hostile-raw.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
@@ -31,17 +32,6 @@ import { apiClient, type ApiResponse } from './helpers/http.ts'
 const SEED = Number(process.env.HOSTILE_SEED ?? 20251128)
 const TIME_LIMIT_MS = 150_000 // per property, shrinking included; an interruption fails the test
 const IN_FLIGHT = 3
-
-interface Task {
-  id: string
-  title: string
-  detail?: string
-  dueAt?: string
-  isComplete: boolean
-  version: number
-  createdAt: string
-  updatedAt: string
-}
 
 type Assert = test.Test
 
