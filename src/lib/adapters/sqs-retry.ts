@@ -1,6 +1,6 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs'
 import { logger } from '../log.ts'
 import { isRetryable, retryDelaySeconds, type RetryPolicy } from '../notifications/retry.ts'
+import type { LazySqs } from './sqs.ts'
 
 /**
  * Sets when a failed message comes back: a retryable failure after an
@@ -8,12 +8,12 @@ import { isRetryable, retryDelaySeconds, type RetryPolicy } from '../notificatio
  * so it should get there without waiting out the visibility timeout).
  */
 export class SqsRetryScheduler {
-  readonly #client: () => SQSClient
+  readonly #sqs: LazySqs
   readonly #queueUrl: string | undefined
   readonly #policy: RetryPolicy
 
-  constructor(client: () => SQSClient, queueUrl: string | undefined, policy: RetryPolicy) {
-    this.#client = client
+  constructor(sqs: LazySqs, queueUrl: string | undefined, policy: RetryPolicy) {
+    this.#sqs = sqs
     this.#queueUrl = queueUrl
     this.#policy = policy
   }
@@ -22,7 +22,8 @@ export class SqsRetryScheduler {
     if (!this.#queueUrl) return
     const seconds = isRetryable(error) ? retryDelaySeconds(message.receiveCount, this.#policy) : 0
     try {
-      await this.#client().send(new ChangeMessageVisibilityCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }))
+      const { client, commands } = await this.#sqs()
+      await client.send(new commands.ChangeMessageVisibilityCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }))
       logger.info('Retry scheduled', { messageId: message.messageId, receiveCount: message.receiveCount, retryInSeconds: seconds })
     } catch (changeError) {
       // The message still comes back, after the queue's own visibility timeout.
