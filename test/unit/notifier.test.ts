@@ -41,6 +41,9 @@ class MemoryDeliveryLog implements DeliveryLog {
   async forTask(taskId: string): Promise<DeliveryRecord[]> {
     return this.records.filter((record) => record.taskId === taskId)
   }
+  async isRecorded(taskId: string, notificationId: string, channel: ChannelName): Promise<boolean> {
+    return this.records.some((record) => record.taskId === taskId && record.notificationId === notificationId && record.channel === channel)
+  }
 }
 
 /** Once per key to completion; a key being delivered elsewhere (`busy`) refuses, as a concurrent copy would be. */
@@ -129,6 +132,18 @@ test('a first delivery: delivered per channel with its latency from occurredAt; 
   ])
   t.deepEqual(metrics.calls(), ['email', 'webhook'], 'one timed call per channel')
   t.equal(log.records.length, 2, 'both recorded')
+})
+
+test('a delivery recorded by an invocation cut off before its guard stored completion is not made again', async (t) => {
+  const { webhook, email, log, metrics, notifier } = setup()
+  await notifier.handle(message('cut', 1))
+  // The claim expired with the invocation: a fresh guard knows nothing of the first run.
+  const retry = new Notifier([webhook, email], log, new MemoryGuard(), metrics, () => DELIVERED_AT)
+  await retry.handle(message('cut', 2))
+  t.equal(webhook.calls.length, 1, 'the webhook got it once')
+  t.equal(email.calls.length, 1, 'the email went once')
+  t.equal(log.records.length, 2, 'no second record')
+  t.equal(metrics.counts().filter((line) => line.includes('duplicateSkipped')).length, 2, 'both counted as skipped duplicates')
 })
 
 test('a failing channel is counted as failed, retryable or not; the channel that worked is not held back', async (t) => {

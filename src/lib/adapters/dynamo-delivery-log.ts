@@ -1,4 +1,4 @@
-import type { DeliveryLog, DeliveryRecord } from '../notifications/delivery-log.ts'
+import type { ChannelName, DeliveryLog, DeliveryRecord } from '../notifications/delivery-log.ts'
 import { appTables, isKeyValue } from './tables.ts'
 
 /** Sort key: delivery time first, so a task's deliveries read back oldest first. */
@@ -18,6 +18,10 @@ export class DynamoDeliveryLog implements DeliveryLog {
     const data = await appTables()
     const expiresAt = Math.floor(Date.parse(delivery.deliveredAt) / 1000) + this.#retentionSeconds
     await data.deliveries.put({ ...delivery, sk: sortKey(delivery), expiresAt } satisfies StoredDelivery)
+  }
+
+  async isRecorded(taskId: string, notificationId: string, channel: ChannelName): Promise<boolean> {
+    return (await this.forTask(taskId)).some((delivery) => delivery.notificationId === notificationId && delivery.channel === channel)
   }
 
   async forTask(taskId: string): Promise<DeliveryRecord[]> {

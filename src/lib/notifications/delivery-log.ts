@@ -17,6 +17,8 @@ export interface DeliveryRecord {
 
 export interface DeliveryLog {
   record(delivery: DeliveryRecord): Promise<void>
+  /** True when this channel's delivery of this notification is already recorded. */
+  isRecorded(taskId: string, notificationId: string, channel: ChannelName): Promise<boolean>
   /** A task's deliveries, oldest first; kept after the task is deleted. */
   forTask(taskId: string): Promise<DeliveryRecord[]>
 }

@@ -75,10 +75,17 @@ export class Notifier {
   /** One channel's guarded delivery and its record; resolves false when it was already made. */
   async #deliverOnce(channel: Channel, notification: Notification, message: QueueMessage): Promise<boolean> {
     let attempted = false
+    let alreadyRecorded = false
     let deliveredAt = ''
     let delivered: boolean
     try {
       delivered = await this.#guard.once(`${notification.id}#${channel.name}`, async () => {
+        // The guard's claim expires with the invocation that took it: one cut off after its
+        // delivery was recorded, before the guard stored completion, leaves the record as proof.
+        if (await this.#deliveries.isRecorded(notification.taskId, notification.id, channel.name)) {
+          alreadyRecorded = true
+          return
+        }
         attempted = true
         const started = performance.now()
         try {
@@ -104,7 +111,7 @@ export class Notifier {
       if (attempted) this.#metrics.failed(channel.name, isRetryable(error))
       throw error
     }
-    if (!delivered) {
+    if (!delivered || alreadyRecorded) {
       this.#metrics.duplicateSkipped(channel.name)
       return false
     }
