@@ -1,0 +1,94 @@
+import { parseArgs } from 'node:util'
+
+/** Everything a bench run can be told; `npm run bench -- --help` lists it. */
+export interface BenchOptions {
+  count: number
+  concurrency: number
+  quietSeconds: number
+  latencyMs: number
+  failRate: number
+  batchSize: number
+  maxConcurrency: number
+  batchWindow: number
+  intervalMs: number
+  rounds: number
+  costSamples: number
+  requireSamples: number
+  maxDrainSeconds: number
+  retryBaseSeconds: number
+  portOffset: number
+  phases: Set<Phase>
+  out: string
+  chart: string
+  readme: boolean
+}
+
+export const PHASES = ['cost', 'queue', 'baseline'] as const
+export type Phase = (typeof PHASES)[number]
+
+const OPTIONS = {
+  count: { type: 'string', default: '150', help: 'creates per burst' },
+  concurrency: { type: 'string', default: '8', help: 'producer requests in flight at once during a burst' },
+  'quiet-seconds': { type: 'string', default: '5', help: 'quiet period sampled before each burst' },
+  'latency-ms': { type: 'string', default: '3000', help: 'latency of the slow downstream, ms' },
+  'fail-rate': { type: 'string', default: '0', help: 'share of downstream calls answered 503 (0..1)' },
+  'batch-size': { type: 'string', default: '5', help: '@queues batchSize of the bench copy of the app' },
+  'max-concurrency': { type: 'string', default: '2', help: '@queues maxConcurrency of the bench copy of the app' },
+  'batch-window': { type: 'string', default: '1', help: '@queues batchWindow of the bench copy of the app' },
+  'interval-ms': { type: 'string', default: '500', help: 'sampling interval, ms' },
+  rounds: { type: 'string', default: '1', help: 'instant + slow burst pairs (percentiles pool over the rounds)' },
+  'cost-samples': { type: 'string', default: '15', help: 'sequential requests per route for the sandbox cost' },
+  'require-samples': { type: 'string', default: '3', help: 'node processes per bundle for its require time' },
+  'max-drain-seconds': { type: 'string', default: '300', help: 'longest wait for a burst to drain' },
+  'retry-base-seconds': { type: 'string', default: '2', help: 'RETRY_BASE_SECONDS of the consumer (backoff after a failed delivery)' },
+  'port-offset': { type: 'string', default: process.env.TEST_PORT_OFFSET || '900', help: 'added to the test ports (TEST_PORT_OFFSET)' },
+  phases: { type: 'string', default: PHASES.join(','), help: `which phases to run: ${PHASES.join(',')}` },
+  out: { type: 'string', default: 'bench/results.json', help: 'results file' },
+  chart: { type: 'string', default: 'bench/chart.svg', help: 'chart file' },
+  readme: { type: 'boolean', default: true, help: 'rewrite the marked block of README.md (--no-readme to leave it)' },
+  help: { type: 'boolean', default: false, help: 'print this list' },
+} as const
+
+function number(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value < min || value > max) throw new Error(`--${name} must be a number from ${min} to ${max} (got ${raw})`)
+  return value
+}
+
+export function usage(): string {
+  const lines = Object.entries(OPTIONS).map(([name, option]) => {
+    const fallback = option.type === 'boolean' ? '' : ` (default ${option.default})`
+    return `  --${name.padEnd(20)} ${option.help}${fallback}`
+  })
+  return `npm run bench -- [options]\n${lines.join('\n')}`
+}
+
+export function readOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({ args: argv, options: OPTIONS, allowNegative: true, strict: true })
+  if (values.help) return undefined
+  const phases = new Set(values.phases.split(',').map((phase) => phase.trim()).filter(Boolean))
+  for (const phase of phases) {
+    if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`--phases: unknown phase ${phase} (known: ${PHASES.join(', ')})`)
+  }
+  return {
+    count: number('count', values.count, 1, 100_000),
+    concurrency: number('concurrency', values.concurrency, 1, 256),
+    quietSeconds: number('quiet-seconds', values['quiet-seconds'], 0, 600),
+    latencyMs: number('latency-ms', values['latency-ms'], 0, 60_000),
+    failRate: number('fail-rate', values['fail-rate'], 0, 1),
+    batchSize: number('batch-size', values['batch-size'], 1, 10_000),
+    maxConcurrency: number('max-concurrency', values['max-concurrency'], 2, 1000),
+    batchWindow: number('batch-window', values['batch-window'], 0, 300),
+    intervalMs: number('interval-ms', values['interval-ms'], 50, 60_000),
+    rounds: number('rounds', values.rounds, 1, 20),
+    costSamples: number('cost-samples', values['cost-samples'], 0, 10_000),
+    requireSamples: number('require-samples', values['require-samples'], 0, 100),
+    maxDrainSeconds: number('max-drain-seconds', values['max-drain-seconds'], 1, 86_400),
+    retryBaseSeconds: number('retry-base-seconds', values['retry-base-seconds'], 0, 43_200),
+    portOffset: number('port-offset', values['port-offset'], 0, 50_000),
+    phases: phases as Set<Phase>,
+    out: values.out,
+    chart: values.chart,
+    readme: values.readme,
+  }
+}

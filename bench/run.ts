@@ -1,0 +1,294 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
+import { dirname, join, relative, resolve } from 'node:path'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { ROOT } from '../test/helpers/app.ts'
+import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
+import { account, timedOutDeliveries, type Accounting } from './accounting.ts'
+import { fixtureCopy, productCopy, startApp, type RunningApp } from './apps.ts'
+import { readOptions, usage, type BenchOptions } from './args.ts'
+import { chartSpec, renderChart, type ChartRun } from './chart.ts'
+import { measureRouteCosts, type RouteCost } from './cost.ts'
+import { closedLoopBurst, replaySchedule, timedRequest, type BurstObserver, type RequestRecord, type Target } from './load.ts'
+import { benchPorts } from './ports.ts'
+import { profileSandboxCost, type ProfileFindings } from './profile.ts'
+import { Progress } from './progress.ts'
+import { markdown, rewriteReadme } from './report.ts'
+import { localQueueDepth, Sampler } from './sampler.ts'
+import { summarize, fmtMs, type RunResult } from './summary.ts'
+
+/**
+ * `npm run bench`: the queue against a synchronous baseline under the same
+ * burst, in figures and a chart. See the README's "Benchmark" section.
+ */
+let options: BenchOptions | undefined
+try {
+  options = readOptions(process.argv.slice(2))
+} catch (error) {
+  console.error(error instanceof Error ? error.message : error)
+  console.error(usage())
+  process.exit(2)
+}
+if (!options) {
+  console.log(usage())
+  process.exit(0)
+}
+const opts: BenchOptions = options
+
+const CONSUMER_TIMEOUT_MS = 30_000
+const webhookTimeoutMs = Math.max(5000, opts.latencyMs + 2000)
+if (webhookTimeoutMs >= CONSUMER_TIMEOUT_MS) {
+  console.error(`--latency-ms ${opts.latencyMs} needs a webhook timeout (${webhookTimeoutMs} ms) under the consumer's ${CONSUMER_TIMEOUT_MS / 1000} s timeout`)
+  process.exit(2)
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const startedAt = new Date()
+const loadAverageAtStart = loadavg()
+const ports = benchPorts(opts.portOffset)
+const noopPorts = benchPorts(opts.portOffset, 20)
+const runQueue = opts.phases.has('queue')
+const runCost = opts.phases.has('cost')
+const runBaseline = opts.phases.has('baseline')
+const steps = 1 + (runCost ? 2 : 0) + (runQueue ? 2 * opts.rounds + 1 : 0) + (runBaseline ? 1 : 0) + 1
+const progress = new Progress(steps)
+
+const receiver = new WebhookReceiver()
+const failing = (): number => (Math.random() < opts.failRate ? 503 : 200)
+const downstream = (delayMs: number): void => {
+  receiver.behaviour = { delayMs, status: failing }
+}
+downstream(0)
+const downstreamUrl = await receiver.listen()
+const appEnv = { NOTIFY_WEBHOOK_URL: downstreamUrl, NOTIFY_WEBHOOK_TIMEOUT_MS: String(webhookTimeoutMs), RETRY_BASE_SECONDS: String(opts.retryBaseSeconds) }
+
+const running = new Set<RunningApp>()
+async function stopApp(app: RunningApp | undefined): Promise<void> {
+  if (!app) return
+  running.delete(app)
+  await app.stop()
+}
+async function stopEverything(): Promise<void> {
+  await Promise.allSettled([...running].map((app) => app.stop()))
+  running.clear()
+  await receiver.close().catch(() => undefined)
+}
+process.once('SIGINT', () => {
+  progress.note('Interrupted: stopping the apps')
+  void stopEverything().finally(() => process.exit(130))
+})
+
+const createTarget = (baseUrl: string): Target => ({ url: `${baseUrl}/tasks`, method: 'POST', body: (index) => ({ title: `Bench task ${index + 1}`, detail: 'Created by npm run bench' }) })
+const ids = (records: { status: number; taskId?: string }[]): string[] => records.flatMap((record) => (record.taskId ? [record.taskId] : []))
+
+/** The summary indented; each run's requests and samples one record a line, so the file stays readable and diffable. */
+function resultsJson(summary: unknown, results: RunResult[], routeCosts: RouteCost[] | null, calls: WebhookCall[]): string {
+  const records = (items: unknown[]): string => `[\n${items.map((item) => `    ${JSON.stringify(item)}`).join(',\n')}\n   ]`
+  const runLines = results.map(({ requests, samples, ...meta }) => {
+    const head = JSON.stringify(meta).slice(0, -1)
+    return `  ${head},\n   "requests": ${records(requests)},\n   "samples": ${records(samples)}\n  }`
+  })
+  // Every call the downstream answered, queue and baseline alike: notification id, when it arrived, the status it got.
+  const downstreamCalls = records(calls.map((call) => ({ id: call.body.id, at: call.receivedAt, status: call.status })))
+  return (
+    `{\n "summary": ${JSON.stringify(summary, null, 1).replace(/\n/g, '\n ')},\n "costs": ${JSON.stringify(routeCosts)},\n` +
+    ` "runs": [\n${runLines.join(',\n')}\n ],\n "downstreamCalls": ${downstreamCalls}\n}\n`
+  )
+}
+
+/** Follows a burst on the progress bar until `until` settles. */
+async function watch<T>(until: Promise<T>, draw: () => void): Promise<T> {
+  const timer = setInterval(draw, 250)
+  try {
+    return await until
+  } finally {
+    clearInterval(timer)
+    draw()
+  }
+}
+
+const runs: RunResult[] = []
+let accounting: Accounting | null = null
+let costs: RouteCost[] | null = null
+let profile: ProfileFindings | null = null
+const acceptedIds: string[] = []
+
+try {
+  progress.step('start the app')
+  progress.update(0, 'copying the app to .tmp/bench/queue and building it (npm start)')
+  const queueDir = await productCopy('queue', { batchSize: opts.batchSize, maxConcurrency: opts.maxConcurrency, batchWindow: opts.batchWindow })
+  const queueApp = await watch(startApp('queue', queueDir, ports, appEnv), () => progress.update(0.5, `sandbox starting on port ${ports.PORT} (log: .tmp/bench/queue.log)`))
+  running.add(queueApp)
+  const sqsEndpoint = `http://127.0.0.1:${ports.ARC_SQS_PORT}`
+  const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  const queue = { sqs, queueUrl: `${sqsEndpoint}/000000000000/notifications`, dlqUrl: `${sqsEndpoint}/000000000000/notifications-dlq` }
+  // The first request of each route builds the code cache; not measured.
+  const warm = await timedRequest(createTarget(queueApp.baseUrl), -1)
+  if (warm.status !== 201) throw new Error(`POST /tasks answered ${warm.status} on the bench app (see ${queueApp.log})`)
+  acceptedIds.push((warm.body as { id: string }).id)
+  progress.update(1, `ready at ${queueApp.baseUrl}`)
+
+  async function drained(): Promise<boolean> {
+    const depth = await localQueueDepth(sqs, queue.queueUrl)
+    return depth.visible + depth.inFlight === 0 && receiver.inFlight === 0
+  }
+
+  if (runCost) {
+    progress.step('sandbox cost per request')
+    const noopDir = await fixtureCopy('noop')
+    const noopApp = await watch(startApp('noop', noopDir, noopPorts, {}), () => progress.update(0, `starting the do-nothing fixture app on port ${noopPorts.PORT}`))
+    running.add(noopApp)
+    costs = await measureRouteCosts(
+      [
+        { label: 'POST /tasks', target: createTarget(queueApp.baseUrl), expect: 201 },
+        { label: 'GET /unknown (product 404)', target: { url: `${queueApp.baseUrl}/unknown`, method: 'GET' }, expect: 404 },
+        { label: 'GET /noop (fixture)', target: { url: `${noopApp.baseUrl}/noop`, method: 'GET' }, expect: 200 },
+      ],
+      opts.costSamples,
+      (fraction, detail) => progress.update(fraction, detail),
+    )
+    for (const cost of costs) acceptedIds.push(...cost.taskIds)
+    await stopApp(noopApp)
+
+    progress.step('where the time goes')
+    profile = await profileSandboxCost({
+      appDir: queueDir,
+      appPorts: ports,
+      extraBundles: [{ name: 'fixture noop: http/get-noop', path: join(noopDir, '.build/http/get-noop/index.js') }],
+      samples: opts.requireSamples,
+      env: appEnv,
+      onProgress: (fraction, detail) => progress.update(fraction, detail),
+    })
+    acceptedIds.push(...profile.probeTaskIds)
+    const settle = Date.now()
+    while (!(await drained()) && Date.now() - settle < 60_000) await sleep(500)
+  }
+
+  if (runQueue) {
+    for (let round = 1; round <= opts.rounds; round++) {
+      const order: RunResult['kind'][] = round % 2 ? ['queue-instant', 'queue-slow'] : ['queue-slow', 'queue-instant']
+      for (const kind of order) {
+        const slow = kind === 'queue-slow'
+        const delayMs = slow ? opts.latencyMs : 0
+        const run = `${kind}-${round}`
+        progress.step(`${slow ? `queue, ${fmtMs(opts.latencyMs)}` : 'queue, instant'} downstream${opts.rounds > 1 ? ` #${round}` : ''}`)
+        downstream(delayMs)
+        const producer: BurstObserver = { sent: 0, done: 0 }
+        const sampler = new Sampler({ run, receiver, producer, queue }, opts.intervalMs)
+        sampler.start()
+        const draw = (phase: string): void => {
+          const latest = sampler.latest
+          const delivered = latest?.deliveriesTotal ?? 0
+          progress.update(
+            (producer.done + Math.min(delivered, opts.count)) / (2 * opts.count),
+            `${phase}: sent ${producer.sent}/${opts.count}, queue ${latest?.queueVisible ?? 0} waiting + ${latest?.queueInFlight ?? 0} in flight, ` +
+              `downstream ${latest?.downstreamInFlight ?? 0} in flight, ${delivered} delivered, DLQ ${latest?.dlqVisible ?? 0}`,
+          )
+        }
+        await watch(sleep(opts.quietSeconds * 1000), () => draw('quiet'))
+        sampler.markOrigin()
+        const requests = await watch(closedLoopBurst(run, createTarget(queueApp.baseUrl), opts.count, opts.concurrency, producer), () => draw('burst'))
+        acceptedIds.push(...ids(requests))
+        const burstEnd = Date.now()
+        let isDrained = false
+        await watch(
+          (async () => {
+            while (Date.now() - burstEnd < opts.maxDrainSeconds * 1000) {
+              if (await drained()) {
+                isDrained = true
+                return
+              }
+              await sleep(500)
+            }
+          })(),
+          () => draw('draining'),
+        )
+        // A little quiet after the drain, so the chart shows it end.
+        await sleep(Math.min(3000, opts.quietSeconds * 1000))
+        const samples = await sampler.stop()
+        if (!isDrained) progress.note(`${run}: the queue did not drain within ${opts.maxDrainSeconds} s`)
+        runs.push({ run, kind, downstreamLatencyMs: delayMs, requests, samples, drained: isDrained })
+      }
+    }
+
+    progress.step('delivered once or in the DLQ')
+    progress.update(0.5, 'matching deliveries against accepted tasks and the DLQ')
+    const appLog = await readFile(queueApp.log, 'utf8').catch(() => '')
+    accounting = await account(acceptedIds, receiver.calls, queue, timedOutDeliveries(appLog))
+    progress.update(1, `${accounting.deliveredOnce} delivered once, ${accounting.inDlq} in the DLQ, ${accounting.duplicated} duplicated, ${accounting.missing} missing`)
+  }
+  sqs.destroy()
+  await stopApp(queueApp)
+
+  if (runBaseline) {
+    progress.step(`synchronous baseline, ${fmtMs(opts.latencyMs)}`)
+    const syncDir = await fixtureCopy('sync')
+    const syncApp = await watch(startApp('sync', syncDir, ports, appEnv), () => progress.update(0, `starting the synchronous fixture app on port ${ports.PORT}`))
+    running.add(syncApp)
+    downstream(opts.latencyMs)
+    const warmSync = await timedRequest(createTarget(syncApp.baseUrl), -1)
+    if (warmSync.status !== 201) throw new Error(`the synchronous fixture answered ${warmSync.status} (see ${syncApp.log})`)
+    // The arrival times of the slow queue runs (or a closed-loop burst when they were not run).
+    const schedules = runs.filter((run) => run.kind === 'queue-slow').map((run) => run.requests.map((request) => request.offsetMs))
+    const plans: (number[] | undefined)[] = schedules.length ? schedules : [undefined]
+    for (const [index, offsets] of plans.entries()) {
+      const run = `baseline-${index + 1}`
+      const producer: BurstObserver = { sent: 0, done: 0 }
+      const sampler = new Sampler({ run, receiver, producer }, opts.intervalMs)
+      sampler.start()
+      const total = offsets?.length ?? opts.count
+      const draw = (phase: string): void => {
+        const latest = sampler.latest
+        progress.update(
+          (index + producer.done / total) / plans.length,
+          `${phase}: sent ${producer.sent}/${total}, answered ${producer.done}, downstream ${latest?.downstreamInFlight ?? 0} in flight (peak ${receiver.maxInFlight})`,
+        )
+      }
+      await watch(sleep(opts.quietSeconds * 1000), () => draw('quiet'))
+      sampler.markOrigin()
+      const target = createTarget(syncApp.baseUrl)
+      const requests: RequestRecord[] = await watch(
+        offsets ? replaySchedule(run, target, offsets, producer) : closedLoopBurst(run, target, opts.count, opts.concurrency, producer),
+        () => draw(offsets ? 'replaying the arrivals' : 'burst'),
+      )
+      while (receiver.inFlight > 0) await sleep(200)
+      await sleep(Math.min(3000, opts.quietSeconds * 1000))
+      runs.push({ run, kind: 'baseline', downstreamLatencyMs: opts.latencyMs, requests, samples: await sampler.stop(), drained: true })
+    }
+    await stopApp(syncApp)
+  }
+
+  progress.step('results, chart, README')
+  const summary = summarize({ options: opts, startedAt, loadAverageAtStart, runs, accounting, costs, profile })
+  const out = resolve(ROOT, opts.out)
+  const chart = resolve(ROOT, opts.chart)
+  await mkdir(dirname(out), { recursive: true })
+  await writeFile(out, resultsJson(summary, runs, costs, receiver.calls))
+  const label = (run: RunResult): string => {
+    const name = run.kind === 'queue-slow' ? `queue, ${fmtMs(run.downstreamLatencyMs)} downstream` : run.kind === 'queue-instant' ? 'queue, instant downstream' : `synchronous, ${fmtMs(run.downstreamLatencyMs)} downstream`
+    return opts.rounds > 1 ? `${name} #${run.run.split('-').at(-1)}` : name
+  }
+  const chartRuns: ChartRun[] = runs.map((run) => ({ label: label(run), samples: run.samples, requests: run.requests }))
+  const spec = chartSpec(chartRuns, {
+    title: `A burst of ${opts.count} creates: queue (bound ${summary.settings.bound}) against the synchronous baseline`,
+    bound: summary.settings.bound,
+    idealPerSecond: summary.settings.idealPerSecond,
+  })
+  await mkdir(dirname(chart), { recursive: true })
+  await writeFile(chart, await renderChart(spec))
+  const block = markdown(summary, relative(ROOT, chart))
+  if (opts.readme) await rewriteReadme(join(ROOT, 'README.md'), block)
+  progress.update(1, `${relative(ROOT, out)}, ${relative(ROOT, chart)}${opts.readme ? ', README.md' : ''}`)
+  progress.done()
+
+  console.log(`\n${block}\n`)
+  console.log(`Results: ${relative(ROOT, out)}  Chart: ${relative(ROOT, chart)}${opts.readme ? '  README.md: Benchmark block rewritten' : ''}`)
+  const unmet = summary.targets.filter((target) => target.met === false)
+  console.log(unmet.length ? `Targets not met: ${unmet.map((target) => target.name).join('; ')}` : 'Every measured target met.')
+} catch (error) {
+  progress.done()
+  console.error(error instanceof Error ? error.stack : error)
+  process.exitCode = 1
+} finally {
+  await stopEverything()
+}
