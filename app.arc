@@ -18,7 +18,7 @@ tasks
 deliveries             # delivery log: one row per channel delivery
   taskId *String
   sk **String          # <deliveredAt>#<notification id>#<channel>
-idempotency            # Powertools idempotency: one record per channel delivery (and, later, per Idempotency-Key)
+idempotency            # Powertools idempotency: one record per channel delivery and per Idempotency-Key
   id *String
   expiration TTL
 
