@@ -91,6 +91,7 @@ const counts = (record: Record<string, number>): string =>
 
 export function formatSummary(result: SoakResult): string {
   const { producer: p, downstream: d, reconciliation: r, seconds: s, consumer: c } = result
+  const both = r.dlqAndDeliveredLate + r.dlqAndDeliveredInTime.length
   const lines = [
     '',
     '================ soak summary ================',
@@ -135,6 +136,11 @@ export function formatSummary(result: SoakResult): string {
     `  created == delivered + DLQ:         ${r.created} ${r.balanced ? '==' : '!='} ${r.delivered} + ${r.dlqTasks}: ${yes(r.balanced)}${
       r.balanced ? '' : ` (counted in both: ${r.dlqAndDeliveredLate + r.dlqAndDeliveredInTime.length}, missing: ${r.missing.length})`
     }`,
+    ...(r.balanced
+      ? []
+      : [
+          `  each task once (delivered + DLQ - both): ${r.created} ${r.created === r.delivered + r.dlqTasks - both ? '==' : '!='} ${r.delivered} + ${r.dlqTasks} - ${both}: ${yes(r.created === r.delivered + r.dlqTasks - both)}`,
+        ]),
   ]
   for (const duplicate of r.duplicateAfterInTime.slice(0, 5)) {
     lines.push(`    duplicate ${duplicate.notificationId}${duplicate.invocationFailedAfter2xx ? ' [an invocation failed around the earlier 2xx]' : ''}: calls ${duplicate.calls.map((call) => `${call.at} ${call.status} after ${call.delayMs} ms${call.late ? ' (late)' : ''}`).join('; ')}`)
