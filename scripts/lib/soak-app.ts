@@ -1,6 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs'
-import { prepareAppCopy, ROOT, TEST_PORTS, type TestApp, type TestAppOptions } from '../../test/helpers/app.ts'
-import { startSandbox, stopSandbox } from '../sandbox.ts'
+import { ROOT, startTestApp, TEST_PORTS, type TestApp, type TestAppOptions } from '../../test/helpers/app.ts'
 
 /**
  * The soak run's app: startTestApp's copy of the project under .tmp/ and its
@@ -11,24 +9,5 @@ import { startSandbox, stopSandbox } from '../sandbox.ts'
 export { ROOT, TEST_PORTS }
 
 export async function startSoakApp(options: TestAppOptions): Promise<TestApp> {
-  const cwd = await prepareAppCopy(options)
-  for (const [name, value] of Object.entries(TEST_PORTS)) process.env[name] = String(value)
-  for (const [name, value] of Object.entries(options.env ?? {})) process.env[name] = value
-  process.env.AWS_ACCESS_KEY_ID ||= 'local'
-  process.env.AWS_SECRET_ACCESS_KEY ||= 'local'
-  process.env.AWS_REGION ||= 'us-east-1'
-  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: false, lambdaEnv: options.lambdaEnv ?? {} })
-  const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`
-  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-  return {
-    baseUrl: `http://localhost:${TEST_PORTS.PORT}`,
-    sqsEndpoint: endpoint,
-    sqs,
-    queueUrl: `${endpoint}/000000000000/notifications`,
-    dlqUrl: `${endpoint}/000000000000/notifications-dlq`,
-    async stop() {
-      sqs.destroy()
-      await stopSandbox()
-    },
-  }
+  return startTestApp({ ...options, quiet: false })
 }

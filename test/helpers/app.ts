@@ -41,6 +41,8 @@ export interface TestAppOptions {
   env?: Record<string, string>
   /** Lambda environment over everything else, e.g. AWS_ENDPOINT_URL_SQS of a proxy. */
   lambdaEnv?: Record<string, string>
+  /** Sandbox's own output (a Lambda cut off at its timeout...); off for tests. */
+  quiet?: boolean
 }
 
 export interface TestApp {
@@ -89,7 +91,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   process.env.AWS_SECRET_ACCESS_KEY ||= 'local'
   process.env.AWS_REGION ||= 'us-east-1'
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
-  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: true, lambdaEnv: options.lambdaEnv ?? {} })
+  await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: options.quiet ?? true, lambdaEnv: options.lambdaEnv ?? {} })
   const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   return {
