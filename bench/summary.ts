@@ -35,20 +35,10 @@ export interface Summary {
   startedAt: string
   seconds: number
   machine: { cpus: number; loadAverageAtStart: number[]; loadAverageAtEnd: number[]; node: string }
-  settings: {
-    count: number
-    concurrency: number
-    quietSeconds: number
-    latencyMs: number
-    failRate: number
-    batchSize: number
-    maxConcurrency: number
-    batchWindow: number
-    rounds: number
-    intervalMs: number
-    bound: number
-    idealPerSecond: number
-  }
+  settings: Pick<
+    BenchOptions,
+    'count' | 'concurrency' | 'quietSeconds' | 'latencyMs' | 'failRate' | 'batchSize' | 'maxConcurrency' | 'batchWindow' | 'rounds' | 'intervalMs'
+  > & { bound: number; idealPerSecond: number }
   producer: { queueSlow: LatencySummary | null; queueInstant: LatencySummary | null; baseline: LatencySummary | null }
   ratios: { slowVsInstant: Percentiles | null; queueVsBaseline: Percentiles | null }
   downstream: {
