@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
 import { drainView } from '../test/helpers/queue.ts'
 import type { WebhookCall } from '../scripts/lib/webhook-receiver.ts'
-import { localQueueDepth } from './sampler.ts'
+import { queueDepth } from '../scripts/lib/queues.ts'
 
 /** Every task the queue app accepted: delivered once, parked in the DLQ, or neither (the failure to report). */
 export interface Accounting {
@@ -44,7 +44,7 @@ export async function account(
       // not one of ours
     }
   }
-  const waiting = await localQueueDepth(queue.sqs, queue.queueUrl)
+  const waiting = await queueDepth(queue.sqs, queue.queueUrl)
   let deliveredOnce = 0
   let duplicated = 0
   let duplicatedAfterTimeout = 0

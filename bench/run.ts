@@ -14,7 +14,8 @@ import { benchPorts } from './ports.ts'
 import { profileSandboxCost, type ProfileFindings } from './profile.ts'
 import { Progress } from './progress.ts'
 import { markdown, rewriteReadme } from './report.ts'
-import { localQueueDepth, Sampler } from './sampler.ts'
+import { queueDepth } from '../scripts/lib/queues.ts'
+import { Sampler } from './sampler.ts'
 import { summarize, fmtMs, type RunResult } from './summary.ts'
 
 /**
@@ -129,7 +130,7 @@ try {
   progress.update(1, `ready at ${queueApp.baseUrl}`)
 
   async function drained(): Promise<boolean> {
-    const depth = await localQueueDepth(sqs, queue.queueUrl)
+    const depth = await queueDepth(sqs, queue.queueUrl)
     return depth.visible + depth.inFlight === 0 && receiver.inFlight === 0
   }
 

@@ -1,4 +1,5 @@
-import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import type { SQSClient } from '@aws-sdk/client-sqs'
+import { queueDepth, type QueueDepth } from '../scripts/lib/queues.ts'
 import type { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import type { BurstObserver } from './load.ts'
 
@@ -25,26 +26,6 @@ export interface Sample {
   deliveriesPerSecond: number
   requestsSent: number
   requestsDone: number
-}
-
-export interface QueueDepth {
-  visible: number
-  inFlight: number
-}
-
-/**
- * local-aws-sqs counts the in-flight (received, not yet visible) messages inside
- * ApproximateNumberOfMessages too, while on AWS that attribute holds only the
- * visible ones; so the visible count is ApproximateNumberOfMessages minus
- * ApproximateNumberOfMessagesNotVisible here.
- */
-export async function localQueueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  )
-  const messages = Number(Attributes.ApproximateNumberOfMessages ?? 0)
-  const notVisible = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  return { visible: Math.max(0, messages - notVisible), inFlight: notVisible }
 }
 
 export interface SamplerTargets {
@@ -109,7 +90,7 @@ export class Sampler {
       let depth: QueueDepth | undefined
       let dlq: QueueDepth | undefined
       if (queue) {
-        ;[depth, dlq] = await Promise.all([localQueueDepth(queue.sqs, queue.queueUrl), localQueueDepth(queue.sqs, queue.dlqUrl)]).catch(() => [undefined, undefined])
+        ;[depth, dlq] = await Promise.all([queueDepth(queue.sqs, queue.queueUrl), queueDepth(queue.sqs, queue.dlqUrl)]).catch(() => [undefined, undefined])
       }
       const seconds = Math.max(0.001, (at - this.#lastAt) / 1000)
       const sample: Sample = {

@@ -152,7 +152,7 @@ async function main(): Promise<number> {
     const s = producer.stats
     // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too: waiting = that - not visible.
     const depth = seen
-      ? `queue ${pad(Math.max(0, seen.queue.visible - seen.queue.inFlight), 4)} waiting ${pad(seen.queue.inFlight, 3)} in flight  DLQ ${pad(seen.dlq.visible, 3)}`
+      ? `queue ${pad(seen.queue.visible, 4)} waiting ${pad(seen.queue.inFlight, 3)} in flight  DLQ ${pad(seen.dlq.visible, 3)}`
       : 'queue ?'
     const brownout = downstream.inBrownout(Date.now()) ? '  [brownout]' : ''
     say(

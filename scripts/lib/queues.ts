@@ -12,10 +12,17 @@ export interface QueueDepth {
   inFlight: number
 }
 
+/**
+ * Depth of a local queue. local-aws-sqs counts the in-flight (received, not yet
+ * visible) messages inside ApproximateNumberOfMessages too, while on AWS that
+ * attribute holds only the visible ones; so visible is the difference here.
+ */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
   )
-  return { visible: Number(Attributes.ApproximateNumberOfMessages ?? 0), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0) }
+  const messages = Number(Attributes.ApproximateNumberOfMessages ?? 0)
+  const notVisible = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+  return { visible: Math.max(0, messages - notVisible), inFlight: notVisible }
 }
 
