@@ -133,7 +133,7 @@ export class AppLogCapture {
       return
     }
     if (!line.startsWith('[queues]')) return
-    if (/: all done$/.test(line)) counts.batchesAllDone++
+    if (/: all done( in \d+ ms)?$/.test(line)) counts.batchesAllDone++
     else if (/ done, \d+ failed \(/.test(line)) counts.batchesPartlyFailed++
     else {
       if (/failed, nothing deleted|; nothing deleted$/.test(line)) {

@@ -2,8 +2,11 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { QueueSettings } from './settings.ts'
 
-/** Runs the consumer with one batch, as Lambda would; rejects when it throws or times out. */
-export type InvokeConsumer = (event: SQSEvent) => Promise<unknown>
+/** One execution environment of the consumer: runs one batch at a time, as Lambda would; rejects when it throws or times out. */
+export interface ConsumerEnvironment {
+  invoke(event: SQSEvent): Promise<unknown>
+  stop(): Promise<void>
+}
 
 export interface MappingLog {
   info(message: string): void
@@ -16,7 +19,8 @@ export interface EventSourceMappingOptions {
   queueUrl: string
   queueArn: string
   region: string
-  invoke: InvokeConsumer
+  /** A new environment; each poller keeps its own, as each of Lambda's concurrent invocations runs in one. */
+  environment: () => ConsumerEnvironment
   log: MappingLog
 }
 
@@ -107,15 +111,20 @@ export class EventSourceMapping {
   }
 
   async #poll(poller: number): Promise<void> {
-    while (this.#running) {
-      try {
-        const records = await this.#collectBatch()
-        if (records.length) await this.#invoke(poller, records)
-      } catch (error) {
-        if (!this.#running) return
-        this.#options.log.warn(`@queues ${this.#options.queue.name}: poller ${poller}: ${String(error)}`)
-        await sleep(1000)
+    const environment = this.#options.environment()
+    try {
+      while (this.#running) {
+        try {
+          const records = await this.#collectBatch()
+          if (records.length) await this.#invoke(poller, environment, records)
+        } catch (error) {
+          if (!this.#running) return
+          this.#options.log.warn(`@queues ${this.#options.queue.name}: poller ${poller}: ${String(error)}`)
+          await sleep(1000)
+        }
       }
+    } finally {
+      await environment.stop()
     }
   }
 
@@ -145,12 +154,13 @@ export class EventSourceMapping {
     return [...batch.values()]
   }
 
-  async #invoke(poller: number, records: SQSRecord[]): Promise<void> {
-    const { client, invoke, log, queue, queueUrl } = this.#options
+  async #invoke(poller: number, environment: ConsumerEnvironment, records: SQSRecord[]): Promise<void> {
+    const { client, log, queue, queueUrl } = this.#options
     const label = `@queues ${queue.name}: batch #${++this.#invocations} (poller ${poller}, ${records.length} record${records.length === 1 ? '' : 's'})`
     let response: unknown
+    const started = Date.now()
     try {
-      response = await invoke({ Records: records })
+      response = await environment.invoke({ Records: records })
     } catch (error) {
       log.warn(`${label} failed, nothing deleted: ${error instanceof Error ? error.message : String(error)}`)
       this.#warnDeadLetters(records, records)
@@ -174,7 +184,7 @@ export class EventSourceMapping {
       log.warn(`${label}: ${remove.length} done, ${failed} failed (back after the visibility timeout)`)
       this.#warnDeadLetters(records, records.filter((record) => !remove.includes(record)))
     } else {
-      log.info(`${label}: all done`)
+      log.info(`${label}: all done in ${Date.now() - started} ms`)
     }
   }
 

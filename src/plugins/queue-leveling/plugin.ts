@@ -2,7 +2,6 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { join } from 'node:path'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import type { SQSEvent } from 'aws-lambda'
 import { readConfig } from '../../lib/config.ts'
 import { EventSourceMapping } from './event-source-mapping.ts'
 import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
@@ -10,11 +9,12 @@ import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, star
 import { readQueueSettings, type QueueSettings } from './settings.ts'
 import { transformTemplate, type CfnTemplate, type Stage } from './cloudformation.ts'
 import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
+import { WarmFunction } from './warm-function.ts'
 
 /** The slice of Architect's plugin arguments this plugin reads. */
 interface ArcInventory {
   inv: {
-    queues?: { name: string; config: { timeout: number } }[] | null
+    queues?: { name: string; src: string; handlerFile: string; handlerMethod: string; config: { timeout: number; memory: number } }[] | null
     scheduled?: ScheduledFunction[] | null
     _project: { build?: string | null; cwd: string }
     app?: string
@@ -47,6 +47,26 @@ async function markBuildCommonJs(inventory: ArcInventory): Promise<void> {
   if (!build) return
   await mkdir(build, { recursive: true })
   await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
+}
+
+/**
+ * A warm environment for a queue's consumer. While plugins start, sandbox has put
+ * the variables it gives every Lambda (ARC_*, the app's settings, this plugin's
+ * set.env) into process.env; the environment gets them and Lambda's own.
+ */
+function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<string, string | undefined>): WarmFunction {
+  const lambda = inventory.inv.queues?.find((queue) => queue.name === name)
+  if (!lambda) throw new Error(`@queues ${name} has no consumer function`)
+  const label = `@queues ${name}`
+  return new WarmFunction({
+    label,
+    handlerFile: lambda.handlerFile,
+    handlerName: lambda.handlerMethod,
+    cwd: lambda.src,
+    timeoutSeconds: lambda.config.timeout,
+    memoryMb: lambda.config.memory,
+    env: { ...env, AWS_LAMBDA_FUNCTION_NAME: label, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(lambda.config.memory), AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', LAMBDA_TASK_ROOT: lambda.src, TZ: 'UTC' },
+  })
 }
 
 const log = {
@@ -91,6 +111,7 @@ export default {
         region: address.region,
         credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
       })
+      const lambdaEnv = { ...process.env }
       const mappings = queues.map(
         (queue) =>
           new EventSourceMapping({
@@ -99,7 +120,7 @@ export default {
             queueUrl: queueUrl(address, queue.name),
             queueArn: queueArn(address, queue.name),
             region: address.region,
-            invoke: (event: SQSEvent) => args.invoke({ pragma: 'queues', name: queue.name, payload: event }),
+            environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv),
             log,
           }),
       )

@@ -1,0 +1,145 @@
+import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import test from 'tape'
+import { WarmFunction, type WarmFunctionOptions } from '../../src/plugins/queue-leveling/warm-function.ts'
+import { ROOT } from '../helpers/app.ts'
+
+const DIR = join(ROOT, '.tmp', 'warm-function-test')
+
+// A CommonJS handler, as the TypeScript plugin builds them; its module state shows whether the process was reused.
+const HANDLER = `
+let count = 0
+exports.handler = async (event, context) => {
+  count++
+  if (event.action === 'throw') throw new TypeError('boom')
+  if (event.action === 'hang') return new Promise(() => {})
+  if (event.action === 'exit') process.exit(3)
+  return { version: 1, pid: process.pid, count, mark: process.env.MARK, requestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis() }
+}
+exports.callbackHandler = (event, context, callback) => { setTimeout(() => callback(null, { echoed: event.value }), 10) }
+`
+
+interface Answer {
+  version: number
+  pid: number
+  count: number
+  mark?: string
+  requestId: string
+  remainingMs: number
+}
+
+async function handlerFile(name: string, source: string): Promise<string> {
+  await mkdir(DIR, { recursive: true })
+  const file = join(DIR, `${name}.cjs`)
+  await writeFile(file, source)
+  return file
+}
+
+function environment(options: Partial<WarmFunctionOptions> & { handlerFile: string }): WarmFunction {
+  return new WarmFunction({ label: '@queues test', handlerName: 'handler', cwd: DIR, timeoutSeconds: 5, memoryMb: 128, env: { PATH: process.env.PATH, MARK: 'from-env' }, ...options })
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+test('setup', async () => {
+  await rm(DIR, { recursive: true, force: true })
+})
+
+test('invocations reuse one warm process, each with its own request id and a deadline', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('reuse', HANDLER) })
+  const first = (await warm.invoke({})) as Answer
+  const second = (await warm.invoke({})) as Answer
+  t.equal(second.pid, first.pid, 'same process')
+  t.deepEqual([first.count, second.count], [1, 2], 'module state survives between invocations')
+  t.notEqual(second.pid, process.pid, 'not the host process')
+  t.equal(first.mark, 'from-env', 'the environment variables it was given')
+  t.notEqual(first.requestId, second.requestId)
+  t.ok(first.remainingMs > 4000 && first.remainingMs <= 5000, `remaining time counts down from the timeout (${first.remainingMs} ms)`)
+  await warm.stop()
+  t.notOk(isRunning(first.pid), 'stop ends the process')
+})
+
+test('a handler error fails the invocation and keeps the environment', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('throws', HANDLER) })
+  const before = (await warm.invoke({})) as Answer
+  const error = await warm.invoke({ action: 'throw' }).catch((caught: unknown) => caught)
+  t.ok(error instanceof Error, 'rejects with an Error')
+  t.equal((error as Error).name, 'TypeError')
+  t.equal((error as Error).message, 'boom')
+  const after = (await warm.invoke({})) as Answer
+  t.equal(after.pid, before.pid, 'same process')
+  t.equal(after.count, 3)
+  await warm.stop()
+})
+
+test('a timeout discards the environment; the next invocation starts a new one', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('timeout', HANDLER), timeoutSeconds: 1 })
+  const before = (await warm.invoke({})) as Answer
+  const started = Date.now()
+  const error = await warm.invoke({ action: 'hang' }).catch((caught: unknown) => caught)
+  const tookMs = Date.now() - started
+  t.match((error as Error).message, /@queues test timed out after 1 s/)
+  t.ok(tookMs >= 1000 && tookMs < 3000, `rejected at the timeout (${tookMs} ms)`)
+  const after = (await warm.invoke({})) as Answer
+  t.notEqual(after.pid, before.pid, 'a new process')
+  t.equal(after.count, 1, 'with fresh module state')
+  t.notOk(isRunning(before.pid), 'the timed-out process is gone')
+  await warm.stop()
+})
+
+test('a process that exits during an invocation fails it; the next invocation starts a new one', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('exits', HANDLER) })
+  const before = (await warm.invoke({})) as Answer
+  const error = await warm.invoke({ action: 'exit' }).catch((caught: unknown) => caught)
+  t.match((error as Error).message, /@queues test exited \(code 3\) during an invocation/)
+  const after = (await warm.invoke({})) as Answer
+  t.notEqual(after.pid, before.pid)
+  t.equal(after.count, 1)
+  await warm.stop()
+})
+
+test('a handler that fails to load fails every invocation with its error', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('init-error', `throw new RangeError('cannot load')\n`) })
+  for (const attempt of [1, 2]) {
+    const error = await warm.invoke({}).catch((caught: unknown) => caught)
+    t.equal((error as Error).name, 'RangeError', `attempt ${attempt}`)
+    t.equal((error as Error).message, 'cannot load')
+  }
+  const missing = environment({ handlerFile: await handlerFile('no-export', 'exports.other = () => 1\n') })
+  t.match(((await missing.invoke({}).catch((caught: unknown) => caught)) as Error).message, /exports no function named handler/)
+  await warm.stop()
+  await missing.stop()
+})
+
+test('a rebuilt handler gets a new environment, as a deploy would', async (t) => {
+  const file = await handlerFile('rebuilt', HANDLER)
+  const warm = environment({ handlerFile: file })
+  const before = (await warm.invoke({})) as Answer
+  await writeFile(file, HANDLER.replace('version: 1', 'version: 2'))
+  const later = new Date(Date.now() + 2000)
+  await utimes(file, later, later)
+  const after = (await warm.invoke({})) as Answer
+  t.equal(after.version, 2, 'the new code runs')
+  t.notEqual(after.pid, before.pid)
+  t.notOk(isRunning(before.pid), 'the old process is gone')
+  await warm.stop()
+})
+
+test('one invocation at a time; callback-style handlers work too', async (t) => {
+  const warm = environment({ handlerFile: await handlerFile('busy', HANDLER) })
+  const running = warm.invoke({})
+  const error = await warm.invoke({}).catch((caught: unknown) => caught)
+  t.match((error as Error).message, /one invocation at a time/)
+  t.equal(((await running) as Answer).count, 1, 'the first invocation is unaffected')
+  await warm.stop()
+  const callbackStyle = environment({ handlerFile: await handlerFile('callback', HANDLER), handlerName: 'callbackHandler' })
+  t.deepEqual(await callbackStyle.invoke({ value: 'x' }), { echoed: 'x' })
+  await callbackStyle.stop()
+})
