@@ -32,7 +32,8 @@ const OPTIONS = {
   'quiet-seconds': { type: 'string', default: '5', help: 'quiet period sampled before each burst' },
   'latency-ms': { type: 'string', default: '3000', help: 'latency of the slow downstream, ms' },
   'fail-rate': { type: 'string', default: '0', help: 'share of downstream calls answered 503 (0..1)' },
-  'batch-size': { type: 'string', default: '5', help: '@queues batchSize of the bench copy of the app' },
+  // 2 x 2 / 3 s = 1.33 deliveries/s, well below the ~3 creates/s the sandbox serves here: a real backlog forms.
+  'batch-size': { type: 'string', default: '2', help: '@queues batchSize of the bench copy of the app' },
   'max-concurrency': { type: 'string', default: '2', help: '@queues maxConcurrency of the bench copy of the app' },
   'batch-window': { type: 'string', default: '1', help: '@queues batchWindow of the bench copy of the app' },
   'interval-ms': { type: 'string', default: '500', help: 'sampling interval, ms' },

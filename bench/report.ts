@@ -65,6 +65,10 @@ export function markdown(summary: Summary, chartPath: string): string {
           ['ideal: maxConcurrency x batchSize / latency', settings.idealPerSecond.toFixed(2)],
           ['drain efficiency', drain ? drain.efficiency.toFixed(2) : 'n/a'],
           [
+            'drain efficiency while the burst was still arriving (the producer sharing the CPU)',
+            drain?.duringBurst ? `${drain.duringBurst.efficiency.toFixed(2)} (${drain.duringBurst.perSecond.toFixed(2)}/s over ${drain.duringBurst.seconds.toFixed(0)} s)` : 'n/a',
+          ],
+          [
             'drain efficiency once the burst was over (no producer competing for the CPU)',
             drain?.afterBurst ? `${drain.afterBurst.efficiency.toFixed(2)} (${drain.afterBurst.perSecond.toFixed(2)}/s over ${drain.afterBurst.seconds.toFixed(0)} s)` : 'n/a',
           ],

@@ -57,6 +57,8 @@ export interface Summary {
     peakBacklog: number
     /** The same once the burst was over (the producer's processes no longer compete for the CPU). */
     afterBurst: { seconds: number; perSecond: number; efficiency: number } | null
+    /** The rest of the backlogged time: while the producer was still sending and shared the CPU. */
+    duringBurst: { seconds: number; perSecond: number; efficiency: number } | null
   } | null
   accounting: Accounting | null
   sandboxCost: { routes: { label: string; medianMs: number; requests: number; failed: number }[]; postTasksVsNoop: number; catchAllVsNoop: number } | null
@@ -114,6 +116,8 @@ export function summarize(input: SummaryInput): Summary {
   const after = slowRuns.flatMap((run) => drainWindow(run.samples, true) ?? [])
   const afterSeconds = after.reduce((sum, window) => sum + window.seconds, 0)
   const afterPerSecond = after.reduce((sum, window) => sum + window.deliveries, 0) / afterSeconds
+  const duringSeconds = windowSeconds - afterSeconds
+  const duringPerSecond = (windows.reduce((sum, window) => sum + window.deliveries, 0) - after.reduce((sum, window) => sum + window.deliveries, 0)) / duringSeconds
   const drain = windows.length
     ? {
         windows,
@@ -122,6 +126,7 @@ export function summarize(input: SummaryInput): Summary {
         efficiency: ratio(drainPerSecond, idealPerSecond),
         peakBacklog: Math.max(...windows.map((window) => window.peakBacklog)),
         afterBurst: after.length ? { seconds: afterSeconds, perSecond: afterPerSecond, efficiency: ratio(afterPerSecond, idealPerSecond) } : null,
+        duringBurst: after.length && duringSeconds >= 1 ? { seconds: duringSeconds, perSecond: duringPerSecond, efficiency: ratio(duringPerSecond, idealPerSecond) } : null,
       }
     : null
 

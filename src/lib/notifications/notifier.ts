@@ -78,11 +78,16 @@ export class Notifier {
     let alreadyRecorded = false
     let deliveredAt = ''
     let delivered: boolean
+    // The guard's claim expires with the invocation that took it: one cut off after its
+    // delivery was recorded, before the guard stored completion, leaves the record as proof.
+    // The record is looked up while the claim is made, not after: a claim succeeds only once
+    // the earlier holder's deadline has passed, so its record, if any, is already written.
+    const recorded = this.#deliveries.isRecorded(notification.taskId, notification.id, channel.name)
+    // Read inside the guard; a claim refused first must not leave it rejecting unobserved.
+    recorded.catch(() => undefined)
     try {
       delivered = await this.#guard.once(`${notification.id}#${channel.name}`, async () => {
-        // The guard's claim expires with the invocation that took it: one cut off after its
-        // delivery was recorded, before the guard stored completion, leaves the record as proof.
-        if (await this.#deliveries.isRecorded(notification.taskId, notification.id, channel.name)) {
+        if (await recorded) {
           alreadyRecorded = true
           return
         }
