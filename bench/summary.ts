@@ -112,12 +112,14 @@ export function summarize(input: SummaryInput): Summary {
   const slowRuns = runs.filter((run) => run.kind === 'queue-slow')
   const windows = slowRuns.flatMap((run) => drainWindow(run.samples) ?? [])
   const windowSeconds = windows.reduce((sum, window) => sum + window.seconds, 0)
-  const drainPerSecond = windows.reduce((sum, window) => sum + window.deliveries, 0) / windowSeconds
+  const windowDeliveries = windows.reduce((sum, window) => sum + window.deliveries, 0)
+  const drainPerSecond = windowDeliveries / windowSeconds
   const after = slowRuns.flatMap((run) => drainWindow(run.samples, true) ?? [])
   const afterSeconds = after.reduce((sum, window) => sum + window.seconds, 0)
-  const afterPerSecond = after.reduce((sum, window) => sum + window.deliveries, 0) / afterSeconds
+  const afterDeliveries = after.reduce((sum, window) => sum + window.deliveries, 0)
+  const afterPerSecond = afterDeliveries / afterSeconds
   const duringSeconds = windowSeconds - afterSeconds
-  const duringPerSecond = (windows.reduce((sum, window) => sum + window.deliveries, 0) - after.reduce((sum, window) => sum + window.deliveries, 0)) / duringSeconds
+  const duringPerSecond = (windowDeliveries - afterDeliveries) / duringSeconds
   const drain = windows.length
     ? {
         windows,

@@ -14,7 +14,7 @@ exports.handler = async (event, context) => {
   if (event.action === 'throw') throw new TypeError('boom')
   if (event.action === 'hang') return new Promise(() => {})
   if (event.action === 'exit') process.exit(3)
-  return { version: 1, pid: process.pid, count, mark: process.env.MARK, requestId: context.awsRequestId, remainingMs: context.getRemainingTimeInMillis() }
+  return { version: 1, pid: process.pid, count, mark: process.env.MARK, requestId: context.awsRequestId, functionName: context.functionName, lambdaName: process.env.AWS_LAMBDA_FUNCTION_NAME, remainingMs: context.getRemainingTimeInMillis() }
 }
 exports.callbackHandler = (event, context, callback) => { setTimeout(() => callback(null, { echoed: event.value }), 10) }
 `
@@ -25,6 +25,8 @@ interface Answer {
   count: number
   mark?: string
   requestId: string
+  functionName: string
+  lambdaName?: string
   remainingMs: number
 }
 
@@ -61,6 +63,8 @@ test('invocations reuse one warm process, each with its own request id and a dea
   t.notEqual(second.pid, process.pid, 'not the host process')
   t.equal(first.mark, 'from-env', 'the environment variables it was given')
   t.notEqual(first.requestId, second.requestId)
+  t.equal(first.functionName, '@queues test', 'the context names the function')
+  t.equal(first.lambdaName, '@queues test', "so do Lambda's own variables")
   t.ok(first.remainingMs > 4000 && first.remainingMs <= 5000, `remaining time counts down from the timeout (${first.remainingMs} ms)`)
   await warm.stop()
   t.notOk(isRunning(first.pid), 'stop ends the process')

@@ -52,20 +52,19 @@ async function markBuildCommonJs(inventory: ArcInventory): Promise<void> {
 /**
  * A warm environment for a queue's consumer. While plugins start, sandbox has put
  * the variables it gives every Lambda (ARC_*, the app's settings, this plugin's
- * set.env) into process.env; the environment gets them and Lambda's own.
+ * set.env) into process.env: the environment gets those.
  */
 function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<string, string | undefined>): WarmFunction {
   const lambda = inventory.inv.queues?.find((queue) => queue.name === name)
   if (!lambda) throw new Error(`@queues ${name} has no consumer function`)
-  const label = `@queues ${name}`
   return new WarmFunction({
-    label,
+    label: `@queues ${name}`,
     handlerFile: lambda.handlerFile,
     handlerName: lambda.handlerMethod,
     cwd: lambda.src,
     timeoutSeconds: lambda.config.timeout,
     memoryMb: lambda.config.memory,
-    env: { ...env, AWS_LAMBDA_FUNCTION_NAME: label, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(lambda.config.memory), AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', LAMBDA_TASK_ROOT: lambda.src, TZ: 'UTC' },
+    env,
   })
 }
 

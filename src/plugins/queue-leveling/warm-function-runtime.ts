@@ -12,6 +12,8 @@ import type { InvokeMessage, OutcomeMessage, SerializedError } from './warm-func
 type Handler = (event: unknown, context: Context, callback: (error?: unknown, result?: unknown) => void) => unknown
 
 const [handlerFile = '', handlerName = 'handler'] = process.argv.slice(2)
+const functionName = process.env.AWS_LAMBDA_FUNCTION_NAME ?? 'local'
+const memoryLimitInMB = process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE ?? '128'
 
 function serialize(error: unknown): SerializedError {
   if (error instanceof Error) return { name: error.name, message: error.message, ...(error.stack !== undefined && { stack: error.stack }) }
@@ -35,12 +37,12 @@ try {
 function contextOf(message: InvokeMessage): Context {
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: message.functionName,
+    functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: 'sandbox',
-    memoryLimitInMB: String(message.memoryMb),
+    memoryLimitInMB,
     awsRequestId: message.requestId,
-    logGroupName: `/aws/lambda/${message.functionName}`,
+    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     getRemainingTimeInMillis: () => Math.max(0, message.deadline - Date.now()),
     done: () => undefined,
@@ -51,12 +53,12 @@ function contextOf(message: InvokeMessage): Context {
 
 /** Runs an async handler, or a callback-style one, to its one outcome. */
 function run(message: InvokeMessage): Promise<unknown> {
-  const run = handler
-  if (!run) return Promise.reject(new Error('no handler'))
+  const loaded = handler
+  if (!loaded) return Promise.reject(new Error('no handler'))
   return new Promise((resolve, reject) => {
     const callback = (error?: unknown, result?: unknown): void => (error ? reject(error) : resolve(result))
     try {
-      const returned = run(message.event, contextOf(message), callback)
+      const returned = loaded(message.event, contextOf(message), callback)
       if (returned instanceof Promise) returned.then(resolve, reject)
     } catch (error) {
       reject(error)

@@ -33,8 +33,6 @@ export interface InvokeMessage {
   event: unknown
   /** Epoch ms at which the invocation times out (context.getRemainingTimeInMillis). */
   deadline: number
-  functionName: string
-  memoryMb: number
 }
 
 export interface SerializedError {
@@ -76,11 +74,6 @@ export class WarmFunction {
     this.#options = options
   }
 
-  /** The environment's process, while it has one (tests look at its pid). */
-  get pid(): number | undefined {
-    return this.#child?.pid
-  }
-
   async invoke(event: unknown): Promise<unknown> {
     if (this.#busy) throw new Error(`${this.#options.label}: an environment runs one invocation at a time`)
     this.#busy = true
@@ -95,15 +88,16 @@ export class WarmFunction {
     const { mtimeMs } = await stat(this.#options.handlerFile)
     if (this.#child && mtimeMs !== this.#handlerBuiltAt) this.#discard()
     const child = this.#child ?? this.#start(mtimeMs)
-    const { label, timeoutSeconds, memoryMb } = this.#options
+    const { label, timeoutSeconds } = this.#options
     const requestId = randomUUID()
+    const timeoutMs = timeoutSeconds * 1000
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#settle(requestId, () => reject(new Error(`${label} timed out after ${timeoutSeconds} s`)))
         this.#discard()
-      }, timeoutSeconds * 1000)
+      }, timeoutMs)
       this.#pending = { requestId, child, resolve, reject, timer }
-      const message: InvokeMessage = { type: 'invoke', requestId, event, deadline: Date.now() + timeoutSeconds * 1000, functionName: label, memoryMb }
+      const message: InvokeMessage = { type: 'invoke', requestId, event, deadline: Date.now() + timeoutMs }
       child.send(message)
     })
   }
@@ -118,7 +112,9 @@ export class WarmFunction {
   }
 
   #start(handlerBuiltAt: number): ChildProcess {
-    const { handlerFile, handlerName, cwd, env } = this.#options
+    const { label, handlerFile, handlerName, cwd, memoryMb } = this.#options
+    // Lambda's own variables over the ones given; the runtime's context reads them too.
+    const env = { ...this.#options.env, AWS_LAMBDA_FUNCTION_NAME: label, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb), AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', LAMBDA_TASK_ROOT: cwd, TZ: 'UTC' }
     const child = spawn(process.execPath, [RUNTIME, handlerFile, handlerName], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
     child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(chunk))
     child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk))
