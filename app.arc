@@ -29,22 +29,22 @@ tasks                  # sparse: only tasks whose outbox still holds unpublished
   name pendingOutbox
 
 # Every key below drives both the local emulation (npm start) and the deployed
-# CloudFormation; see src/plugins/queue-leveling/README.md.
+# CloudFormation; see src/plugins/sqs-queues/README.md.
 @queues
 notifications
-  fifo false           # standard queue (Architect defaults to FIFO)
-  batchSize 10         # records per invocation: 1..10, up to 10000 with batchWindow >= 1
-  batchWindow 1        # seconds to wait to fill a batch (0..300)
-  maxConcurrency 2     # max concurrent consumer invocations (2..1000)
-  maxReceiveCount 3    # receives before a message moves to the DLQ
-  visibilityTimeout 60 # seconds; at least the consumer's timeout
+  fifo false            # standard queue (Architect defaults to FIFO)
+  batchSize 10          # records per invocation: 1..10, up to 10000 with batchWindow >= 1
+  batchWindow 1         # seconds to wait to fill a batch (0..300)
+  maxConcurrency 2      # max concurrent consumer invocations (2..1000)
+  maxReceiveCount 5     # receives before a message moves to the DLQ (AWS: at least 5)
+  visibilityTimeout 190 # seconds; AWS: 6x the consumer's 30 s timeout + batchWindow
   retentionDays 4
   dlqRetentionDays 14
 
 @scheduled
 relay-outbox rate(1 minute)  # publishes events a failed publish left in a task's outbox
 
-# Deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention
+# This app's deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention
 @queue-leveling
 alarmOldestMessageSeconds 900  # age of the oldest queued message that raises an alarm
 throttleRate 100               # HTTP API steady requests per second
@@ -55,7 +55,8 @@ deliveryRetentionDays 90       # TTL of delivery records
 
 @plugins
 architect/plugin-typescript
-queue-leveling         # src/plugins/queue-leveling: local SQS + event source mapping, deploy resources
+sqs-queues             # src/plugins/sqs-queues: @queues as real SQS, locally (queues, event source mapping) and deployed
+queue-leveling         # src/plugins/queue-leveling: this app's settings checks and deploy resources
 
 @typescript
 esbuild-config esbuild.config.cjs

@@ -3,19 +3,19 @@ import { createRequire } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import plugin from '../src/plugins/queue-leveling/plugin.ts'
-import type { CfnTemplate, Stage } from '../src/plugins/queue-leveling/cloudformation.ts'
+import type { CfnTemplate, Stage } from '../src/plugins/sqs-queues/template.ts'
 
 /**
  * `npm run template -- [--stage staging|production] [--out file] [--cwd dir]`:
  * the template `arc deploy` would send to CloudFormation, built offline
- * (@architect/inventory, @architect/package, then this plugin's deploy.start),
+ * (@architect/inventory, @architect/package, then every plugin's deploy.start),
  * with no network and no AWS account.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const require = createRequire(import.meta.url)
 
-type Inventory = { inv: { app: string; _project: { arc: Record<string, unknown> } } }
+type DeployStart = (args: { arc: unknown; cloudformation: CfnTemplate; inventory: Inventory; stage: Stage }) => Promise<CfnTemplate | undefined>
+type Inventory = { inv: { app: string; _project: { arc: Record<string, unknown> }; plugins?: { _methods?: { deploy?: { start?: DeployStart[] } } } } }
 type InventoryFn = (options: { cwd: string; env: boolean; deployStage: Stage }) => Promise<Inventory>
 
 export interface BuiltTemplate {
@@ -31,9 +31,12 @@ export async function buildTemplate(options: { cwd?: string; stage?: Stage } = {
   const packageTemplate = require('@architect/package') as (inventory: Inventory) => CfnTemplate
   const inv = await inventory({ cwd, env: false, deployStage: stage })
   const cloudformation = packageTemplate(inv)
-  // As arc deploy calls deploy.start plugins: the parsed manifest, the template, the inventory, the stage.
-  const args = { arc: inv.inv._project.arc, cloudformation, inventory: inv, stage } as unknown as Parameters<typeof plugin.deploy.start>[0]
-  return plugin.deploy.start(args)
+  // As arc deploy calls deploy.start plugins: in @plugins order, each given the template the one before returned.
+  let template = cloudformation
+  for (const start of inv.inv.plugins?._methods?.deploy?.start ?? []) {
+    template = (await start({ arc: inv.inv._project.arc, cloudformation: template, inventory: inv, stage })) ?? template
+  }
+  return template
 }
 
 /** One line per resource type: `3 x AWS::SQS::Queue`. */

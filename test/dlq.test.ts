@@ -12,8 +12,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import test from 'tape'
-import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from '../src/plugins/queue-leveling/local-queues.ts'
-import type { QueueSettings } from '../src/plugins/queue-leveling/settings.ts'
+import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
+import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
 
 /**
  * `npm run dlq` against a real local SQS server (the one `npm start` runs),

@@ -8,37 +8,46 @@ import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
-import { readConfig } from './config.ts'
+import { readConsumerSettings, readProducerSettings } from './config.ts'
 import type { Channel } from './notifications/channel.ts'
 import { Notifier } from './notifications/notifier.ts'
-import { TaskService } from './tasks/service.ts'
+import { TaskQueries, TaskService } from './tasks/service.ts'
 
-/** Wires the domain to its adapters; the only place that knows both. */
+/**
+ * Wires the domain to its adapters; the only place that knows both. Each
+ * function asks for what it uses, and so reads only the settings that needs.
+ */
 
+/** The write routes and the relay: tasks and the events they publish. */
 export function taskService(): TaskService {
-  const { notificationsQueueUrl } = readConfig()
-  if (!notificationsQueueUrl) throw new Error('NOTIFICATIONS_QUEUE_URL is not set')
-  // The SQS client is made on first publish: routes that only read never pay for it.
-  return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient, notificationsQueueUrl))
+  const { notificationsQueueUrl, sqs } = readProducerSettings()
+  // The SQS client is made on first publish.
+  return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl))
 }
 
+/** The read routes: tasks only, no queue. */
+export function taskQueries(): TaskQueries {
+  return new TaskQueries(new DynamoTaskStore())
+}
+
+/** A task's delivery log, for reading (the consumer writes it). */
 export function deliveryLog(): DynamoDeliveryLog {
-  return new DynamoDeliveryLog(readConfig().deliveryRetentionDays)
+  return new DynamoDeliveryLog()
 }
 
 /** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler, the metrics to flush. */
 export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler; metrics: PowertoolsDeliveryMetrics } {
-  const { webhook, email, deliveryDedupDays, notificationsQueueUrl, retry } = readConfig()
+  const settings = readConsumerSettings()
   const channels: Channel[] = []
-  if (webhook) channels.push(new WebhookChannel(webhook))
-  if (email) channels.push(new SesEmailChannel(email))
-  if (channels.length === 0) channels.push(new LogChannel())
-  const guard = new PowertoolsDeliveryGuard(deliveryDedupDays)
+  if (settings.webhook) channels.push(new WebhookChannel(settings.webhook))
+  if (settings.email) channels.push(new SesEmailChannel(settings.email))
+  if (settings.log) channels.push(new LogChannel())
+  const guard = new PowertoolsDeliveryGuard(settings.deliveryDedupDays)
   const metrics = new PowertoolsDeliveryMetrics({ namespace: 'QueueLeveling', serviceName: 'notifications' })
   return {
-    notifier: new Notifier(channels, deliveryLog(), guard, metrics),
+    notifier: new Notifier(channels, new DynamoDeliveryLog(settings.deliveryRetentionDays), guard, metrics),
     guard,
-    retries: new SqsRetryScheduler(sqsClient, notificationsQueueUrl, retry),
+    retries: new SqsRetryScheduler(sqsClient(settings.sqs), settings.notificationsQueueUrl, settings.retry),
     metrics,
   }
 }

@@ -1,8 +1,12 @@
 import * as z from 'zod/mini'
 
 /**
- * The one reader of the app's runtime settings. Every setting is documented in
- * the README's settings table; the queue's own keys live in app.arc instead.
+ * The one reader of the app's runtime settings, one group per kind of
+ * function: each function reads (and so validates) only the settings it uses,
+ * so a mistake in a consumer-only setting cannot take an HTTP route down.
+ * `validateSettings` checks every setting at once, for `npm start` and deploy.
+ * Every setting is documented in the README's settings table; the queue's own
+ * keys live in app.arc instead.
  */
 const optionalText = z.pipe(
   z.optional(z.string()),
@@ -19,27 +23,60 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
     ),
   )
 
-const settingsSchema = z.object({
+const optionalUrl = z.pipe(optionalText, z.optional(z.url()))
+
+/** `true` or `false` (any case); unset or empty is `false`. */
+const flag = z.pipe(
+  optionalText,
+  z.pipe(
+    z.optional(z.enum(['true', 'false', 'TRUE', 'FALSE', 'True', 'False'], { error: 'must be true or false' })),
+    z.transform((value) => value?.toLowerCase() === 'true'),
+  ),
+)
+
+/** Every setting and its rule, stated once. */
+const SETTINGS = {
   CORS_ALLOW_ORIGIN: z.pipe(optionalText, z.transform((value) => value ?? '*')),
   NOTIFICATIONS_QUEUE_URL: optionalText,
-  NOTIFY_WEBHOOK_URL: z.pipe(optionalText, z.optional(z.url())),
+  SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
+  SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
+  NOTIFY_WEBHOOK_URL: optionalUrl,
   NOTIFY_WEBHOOK_SECRET: optionalText,
   NOTIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(1, 900_000, 5000),
   NOTIFY_EMAIL_TO: optionalText,
   NOTIFY_EMAIL_FROM: optionalText,
+  NOTIFY_LOG: flag,
   // Read by the AWS SDK itself; listed so that `npm start` forwards it (a local SES).
-  AWS_ENDPOINT_URL_SESV2: z.pipe(optionalText, z.optional(z.url())),
-  SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
-  SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
-  RETRY_BASE_SECONDS: wholeNumber(0, 43_200, 20),
+  AWS_ENDPOINT_URL_SESV2: optionalUrl,
+  RETRY_BASE_SECONDS: wholeNumber(0, 43_200, 60),
   RETRY_MAX_SECONDS: wholeNumber(0, 43_200, 900),
   DELIVERY_DEDUP_DAYS: wholeNumber(1, 365, 30),
   DELIVERY_RETENTION_DAYS: wholeNumber(1, 3650, 90),
   POWERTOOLS_LOG_LEVEL: optionalText,
-})
+}
+type SettingName = keyof typeof SETTINGS
+type Settings<Names extends SettingName> = { [Name in Names]: z.output<(typeof SETTINGS)[Name]> }
 
 /** Every runtime setting's name: `npm start` forwards these from its environment to the Lambdas. */
-export const SETTING_NAMES = Object.keys(settingsSchema.shape)
+export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError'
+  readonly problems: string[]
+
+  constructor(problems: string[]) {
+    super(`Invalid settings: ${problems.join(', ')}`)
+    this.problems = problems
+  }
+}
+
+/** Reads the named settings; throws one SettingsError naming every problem among them (and only them). */
+function read<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly Names[]): Settings<Names> {
+  const shape = Object.fromEntries(names.map((name) => [name, SETTINGS[name]])) as { [Name in Names]: (typeof SETTINGS)[Name] }
+  const parsed = z.object(shape).safeParse(env)
+  if (!parsed.success) throw new SettingsError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`))
+  return parsed.data as Settings<Names>
+}
 
 export interface WebhookSettings {
   url: string
@@ -53,12 +90,35 @@ export interface EmailSettings {
   from: string
 }
 
-export interface AppConfig {
-  corsAllowOrigin: string
-  notificationsQueueUrl: string | undefined
+export interface SqsSettings {
+  timeoutMs: number
+  maxAttempts: number
+}
+
+/** Every HTTP route: the CORS headers of its responses. */
+export function readHttpSettings(env: NodeJS.ProcessEnv = process.env): { corsAllowOrigin: string } {
+  return { corsAllowOrigin: read(env, ['CORS_ALLOW_ORIGIN']).CORS_ALLOW_ORIGIN }
+}
+
+const sqsSettings = (settings: Settings<'SQS_TIMEOUT_MS' | 'SQS_MAX_ATTEMPTS'>): SqsSettings => ({
+  timeoutMs: settings.SQS_TIMEOUT_MS,
+  maxAttempts: settings.SQS_MAX_ATTEMPTS,
+})
+
+/** The functions that write tasks and publish their events (the write routes, the relay). */
+export function readProducerSettings(env: NodeJS.ProcessEnv = process.env): { notificationsQueueUrl: string; sqs: SqsSettings } {
+  const settings = read(env, ['NOTIFICATIONS_QUEUE_URL', 'SQS_TIMEOUT_MS', 'SQS_MAX_ATTEMPTS'])
+  if (!settings.NOTIFICATIONS_QUEUE_URL) throw new SettingsError(['NOTIFICATIONS_QUEUE_URL: is not set'])
+  return { notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL, sqs: sqsSettings(settings) }
+}
+
+export interface ConsumerSettings {
   webhook: WebhookSettings | undefined
   email: EmailSettings | undefined
-  sqs: { timeoutMs: number; maxAttempts: number }
+  /** The log channel: one structured line per notification. */
+  log: boolean
+  notificationsQueueUrl: string | undefined
+  sqs: SqsSettings
   retry: { baseSeconds: number; maxSeconds: number }
   deliveryDedupDays: number
   deliveryRetentionDays: number
@@ -81,26 +141,60 @@ function emailSettings(to: string | undefined, from: string | undefined, problem
   return to !== undefined && from !== undefined ? { to: recipients, from } : undefined
 }
 
-export function readConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = settingsSchema.safeParse(env)
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`)
-    throw new Error(`Invalid settings: ${problems.join(', ')}`)
-  }
-  const settings = parsed.data
+/** The notification consumer: its channels, backoff and delivery records. */
+export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): ConsumerSettings {
+  const settings = read(env, [
+    'NOTIFY_WEBHOOK_URL',
+    'NOTIFY_WEBHOOK_SECRET',
+    'NOTIFY_WEBHOOK_TIMEOUT_MS',
+    'NOTIFY_EMAIL_TO',
+    'NOTIFY_EMAIL_FROM',
+    'NOTIFY_LOG',
+    'AWS_ENDPOINT_URL_SESV2',
+    'NOTIFICATIONS_QUEUE_URL',
+    'SQS_TIMEOUT_MS',
+    'SQS_MAX_ATTEMPTS',
+    'RETRY_BASE_SECONDS',
+    'RETRY_MAX_SECONDS',
+    'DELIVERY_DEDUP_DAYS',
+    'DELIVERY_RETENTION_DAYS',
+  ])
   const problems: string[] = []
   const email = emailSettings(settings.NOTIFY_EMAIL_TO, settings.NOTIFY_EMAIL_FROM, problems)
-  if (problems.length) throw new Error(`Invalid settings: ${problems.join(', ')}`)
+  if (problems.length) throw new SettingsError(problems)
   return {
-    corsAllowOrigin: settings.CORS_ALLOW_ORIGIN,
-    notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL,
     webhook: settings.NOTIFY_WEBHOOK_URL
       ? { url: settings.NOTIFY_WEBHOOK_URL, secret: settings.NOTIFY_WEBHOOK_SECRET, timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS }
       : undefined,
     email,
-    sqs: { timeoutMs: settings.SQS_TIMEOUT_MS, maxAttempts: settings.SQS_MAX_ATTEMPTS },
+    log: settings.NOTIFY_LOG,
+    notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL,
+    sqs: sqsSettings(settings),
     retry: { baseSeconds: settings.RETRY_BASE_SECONDS, maxSeconds: settings.RETRY_MAX_SECONDS },
     deliveryDedupDays: settings.DELIVERY_DEDUP_DAYS,
     deliveryRetentionDays: settings.DELIVERY_RETENTION_DAYS,
   }
+}
+
+/** True when the consumer has a channel other than the log (the local log default stays off then). */
+export function hasDeliveryChannel(env: NodeJS.ProcessEnv): boolean {
+  return Boolean(env.NOTIFY_WEBHOOK_URL?.trim() || env.NOTIFY_EMAIL_TO?.trim() || env.NOTIFY_EMAIL_FROM?.trim())
+}
+
+/**
+ * Every setting at once, for the checks made before anything runs (`npm start`,
+ * `npx arc sandbox`, deploy): throws one SettingsError naming every problem.
+ * The queue URL is the plugin's to set, so its absence is not a problem here.
+ */
+export function validateSettings(env: NodeJS.ProcessEnv): void {
+  const problems: string[] = []
+  for (const reader of [readHttpSettings, readConsumerSettings, () => read(env, SETTING_NAMES)]) {
+    try {
+      reader(env)
+    } catch (error) {
+      if (!(error instanceof SettingsError)) throw error
+      for (const problem of error.problems) if (!problems.includes(problem)) problems.push(problem)
+    }
+  }
+  if (problems.length) throw new SettingsError(problems)
 }

@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda'
 import test from 'tape'
-import { recordsToDelete } from '../../src/plugins/queue-leveling/event-source-mapping.ts'
+import { recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
 
 const record = (messageId: string): SQSRecord => ({ messageId }) as SQSRecord
 const batch = [record('a'), record('b'), record('c')]

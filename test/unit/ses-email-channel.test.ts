@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-sesv2'
 import test from 'tape'
 import { SesEmailChannel, toDeliveryFailure, type EmailSender } from '../../src/lib/adapters/ses-email-channel.ts'
-import { readConfig } from '../../src/lib/config.ts'
+import { readConsumerSettings } from '../../src/lib/config.ts'
 import { DeliveryFailedError } from '../../src/lib/notifications/channel.ts'
 import { toNotification } from '../../src/lib/notifications/notification.ts'
 
@@ -114,14 +114,14 @@ test('timeouts, 5xx and an unreachable SES are retryable', (t) => {
 test('email settings: both or neither, every recipient an address', (t) => {
   const problem = (env: Record<string, string>): string => {
     try {
-      readConfig(env)
+      readConsumerSettings(env)
       return 'accepted'
     } catch (error) {
       return (error as Error).message
     }
   }
-  t.equal(readConfig({}).email, undefined, 'off without settings')
-  t.deepEqual(readConfig({ NOTIFY_EMAIL_TO: ' a@example.com, Bee <b@example.com> ,', NOTIFY_EMAIL_FROM: 'tasks@example.com' }).email, {
+  t.equal(readConsumerSettings({}).email, undefined, 'off without settings')
+  t.deepEqual(readConsumerSettings({ NOTIFY_EMAIL_TO: ' a@example.com, Bee <b@example.com> ,', NOTIFY_EMAIL_FROM: 'tasks@example.com' }).email, {
     to: ['a@example.com', 'Bee <b@example.com>'],
     from: 'tasks@example.com',
   })

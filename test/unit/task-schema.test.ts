@@ -1,6 +1,6 @@
 import test from 'tape'
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
-import { readConfig } from '../../src/lib/config.ts'
+import { readHttpSettings } from '../../src/lib/config.ts'
 import { ifMatchCondition } from '../../src/lib/http/conditions.ts'
 import { HttpError, MAX_BODY_BYTES, parseJsonBody, toApiRequest, type ApiRequest } from '../../src/lib/http/request.ts'
 import { createTaskSchema, describeIssues, replaceTaskSchema } from '../../src/lib/tasks/schema.ts'
@@ -393,8 +393,8 @@ test('toApiRequest: base64 bodies are decoded, headers lower-cased', (t) => {
 // ---------------------------------------------------------------- CORS setting
 
 test('CORS_ALLOW_ORIGIN defaults to *', (t) => {
-  t.equal(readConfig({}).corsAllowOrigin, '*', 'unset')
-  t.equal(readConfig({ CORS_ALLOW_ORIGIN: '' }).corsAllowOrigin, '*', 'empty')
-  t.equal(readConfig({ CORS_ALLOW_ORIGIN: 'https://app.example' }).corsAllowOrigin, 'https://app.example', 'set')
+  t.equal(readHttpSettings({}).corsAllowOrigin, '*', 'unset')
+  t.equal(readHttpSettings({ CORS_ALLOW_ORIGIN: '' }).corsAllowOrigin, '*', 'empty')
+  t.equal(readHttpSettings({ CORS_ALLOW_ORIGIN: 'https://app.example' }).corsAllowOrigin, 'https://app.example', 'set')
   t.end()
 })

@@ -2,8 +2,10 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { alarmLogicalIds, EMAIL_POLICY, SQS_ACTIONS, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/queue-leveling/cloudformation.ts'
-import { queueLogicalIds } from '../../src/plugins/queue-leveling/names.ts'
+import { alarmLogicalIds, EMAIL_POLICY } from '../../src/plugins/queue-leveling/cloudformation.ts'
+import { SQS_ACTIONS } from '../../src/plugins/sqs-queues/cloudformation.ts'
+import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
 import { prepareAppCopy, type QueueOverrides, type TestAppOptions } from '../helpers/app.ts'
 
 /**
@@ -60,9 +62,9 @@ test('the queue is standard, with visibility timeout, retention and a redrive to
   t.equal(staging.Resources[ids.queue]?.Type, 'AWS::SQS::Queue')
   t.equal(queue.FifoQueue, undefined, 'not FIFO')
   t.equal(queue.ContentBasedDeduplication, undefined)
-  t.equal(queue.VisibilityTimeout, 60, 'visibilityTimeout 60')
+  t.equal(queue.VisibilityTimeout, 190, 'visibilityTimeout 190: AWS guidance, 6x the 30 s consumer timeout plus the 1 s batch window')
   t.equal(queue.MessageRetentionPeriod, 4 * DAY, 'retentionDays 4')
-  t.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 3 })
+  t.deepEqual(queue.RedrivePolicy, { deadLetterTargetArn: { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'Arn'] }, maxReceiveCount: 5 }, 'to the DLQ after 5 receives (AWS guidance: at least 5)')
   t.equal(staging.Resources.NotificationsDeadLetterQueue?.Type, 'AWS::SQS::Queue', 'the DLQ has the logical id the DLQ tool looks up')
   t.equal(props(staging, 'NotificationsDeadLetterQueue').MessageRetentionPeriod, 14 * DAY, 'dlqRetentionDays 14')
   t.equal(props(staging, 'NotificationsDeadLetterQueue').FifoQueue, undefined)

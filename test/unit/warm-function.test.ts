@@ -1,7 +1,7 @@
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
-import { WarmFunction, type WarmFunctionOptions } from '../../src/plugins/queue-leveling/warm-function.ts'
+import { WarmFunction, type WarmFunctionOptions } from '../../src/plugins/sqs-queues/warm-function.ts'
 import { ROOT } from '../helpers/app.ts'
 
 const DIR = join(ROOT, '.tmp', 'warm-function-test')

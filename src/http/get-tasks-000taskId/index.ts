@@ -1,9 +1,9 @@
-import { taskService } from '../../lib/app.ts'
+import { taskQueries } from '../../lib/app.ts'
 import { httpHandler } from '../../lib/http/handler.ts'
 import { json } from '../../lib/http/response.ts'
 import { etagOf } from '../../lib/tasks/task.ts'
 
-const tasks = taskService()
+const tasks = taskQueries()
 
 export const handler = httpHandler(async (request) => {
   const task = await tasks.get(request.params.taskId ?? '')

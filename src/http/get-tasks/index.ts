@@ -1,9 +1,9 @@
-import { taskService } from '../../lib/app.ts'
+import { taskQueries } from '../../lib/app.ts'
 import { httpHandler } from '../../lib/http/handler.ts'
 import { HttpError } from '../../lib/http/request.ts'
 import { json } from '../../lib/http/response.ts'
 
-const tasks = taskService()
+const tasks = taskQueries()
 
 function parseLimit(value: string | undefined): number {
   if (value === undefined) return 50

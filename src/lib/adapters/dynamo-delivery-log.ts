@@ -7,14 +7,16 @@ const sortKey = (delivery: DeliveryRecord): string => `${delivery.deliveredAt}#$
 /** `expiresAt` (epoch seconds) is the table's TTL attribute: DynamoDB drops the row after the retention. */
 type StoredDelivery = DeliveryRecord & { sk: string; expiresAt: number }
 
+/** The delivery log; only a log made with a retention (the consumer's) writes records. */
 export class DynamoDeliveryLog implements DeliveryLog {
-  readonly #retentionSeconds: number
+  readonly #retentionSeconds: number | undefined
 
-  constructor(retentionDays: number) {
-    this.#retentionSeconds = retentionDays * 24 * 60 * 60
+  constructor(retentionDays?: number) {
+    this.#retentionSeconds = retentionDays === undefined ? undefined : retentionDays * 24 * 60 * 60
   }
 
   async record(delivery: DeliveryRecord): Promise<void> {
+    if (this.#retentionSeconds === undefined) throw new Error('This delivery log was made for reading: it has no retention to write with')
     const data = await appTables()
     const expiresAt = Math.floor(Date.parse(delivery.deliveredAt) / 1000) + this.#retentionSeconds
     await data.deliveries.put({ ...delivery, sk: sortKey(delivery), expiresAt } satisfies StoredDelivery)

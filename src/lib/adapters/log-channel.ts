@@ -2,7 +2,7 @@ import { logger } from '../log.ts'
 import type { Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
 
-/** The channel of last resort: one structured log line per notification. */
+/** The log channel (NOTIFY_LOG): one structured log line per notification. */
 export class LogChannel implements Channel {
   readonly name = 'log'
 

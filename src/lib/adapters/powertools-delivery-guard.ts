@@ -1,6 +1,7 @@
 import { IdempotencyAlreadyInProgressError, IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency'
 import type { Context } from 'aws-lambda'
 import { DeliveryInProgressError, type DeliveryGuard } from '../notifications/delivery-guard.ts'
+import { lazy } from '../lazy.ts'
 import { idempotencyPersistence } from './powertools-idempotency.ts'
 
 type GuardedRun = (key: string, deliver: () => Promise<void>) => Promise<true>
@@ -12,7 +13,7 @@ type GuardedRun = (key: string, deliver: () => Promise<void>) => Promise<true>
  */
 export class PowertoolsDeliveryGuard implements DeliveryGuard {
   readonly #config: IdempotencyConfig
-  #run: Promise<GuardedRun> | undefined
+  readonly #run = lazy(() => this.#guardedRun())
 
   constructor(keepDays: number) {
     this.#config = new IdempotencyConfig({ expiresAfterSeconds: keepDays * 24 * 60 * 60 })
@@ -24,7 +25,7 @@ export class PowertoolsDeliveryGuard implements DeliveryGuard {
   }
 
   async once(key: string, deliver: () => Promise<void>): Promise<boolean> {
-    const run = await (this.#run ??= this.#guardedRun())
+    const run = await this.#run()
     let delivered = false
     try {
       await run(key, async () => {

@@ -1,7 +1,6 @@
 import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb'
+import { lazy } from '../lazy.ts'
 import { appTables } from './tables.ts'
-
-let persistence: Promise<DynamoDBPersistenceLayer> | undefined
 
 /**
  * Powertools idempotency records in the app's `idempotency` table. Conditional
@@ -10,10 +9,11 @@ let persistence: Promise<DynamoDBPersistenceLayer> | undefined
  * The table's name comes from Architect, the endpoint from the SDK's own settings.
  * The DynamoDB SDK loads on first use: a create without Idempotency-Key never pays for it.
  */
-export function idempotencyPersistence(): Promise<DynamoDBPersistenceLayer> {
-  persistence ??= Promise.all([appTables(), import('@aws-sdk/client-dynamodb'), import('@aws-lambda-powertools/idempotency/dynamodb')]).then(
-    ([data, { DynamoDBClient }, { DynamoDBPersistenceLayer }]) =>
-      new DynamoDBPersistenceLayer({ tableName: data.name('idempotency'), awsSdkV3Client: new DynamoDBClient({}) }),
-  )
-  return persistence
-}
+export const idempotencyPersistence: () => Promise<DynamoDBPersistenceLayer> = lazy(async () => {
+  const [data, { DynamoDBClient }, { DynamoDBPersistenceLayer }] = await Promise.all([
+    appTables(),
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-lambda-powertools/idempotency/dynamodb'),
+  ])
+  return new DynamoDBPersistenceLayer({ tableName: data.name('idempotency'), awsSdkV3Client: new DynamoDBClient({}) })
+})

@@ -1,9 +1,11 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { readConfig } from '../config.ts'
+import type { SqsSettings } from '../config.ts'
+import { lazy } from '../lazy.ts'
 
 type SqsModule = typeof import('@aws-sdk/client-sqs')
 
-let sqs: Promise<{ client: SQSClient; commands: SqsModule }> | undefined
+/** The SQS client and the module's commands, loaded on first use. */
+export type LazySqs = () => Promise<{ client: SQSClient; commands: SqsModule }>
 
 /**
  * One SQS client per container, with bounded retries and timeouts so that an
@@ -11,16 +13,13 @@ let sqs: Promise<{ client: SQSClient; commands: SqsModule }> | undefined
  * AWS_ENDPOINT_URL_SQS when set (the local queue), else from the region.
  * The SDK is loaded on first use: routes that never publish never pay for it.
  */
-export function sqsClient(): Promise<{ client: SQSClient; commands: SqsModule }> {
-  sqs ??= import('@aws-sdk/client-sqs').then((commands) => {
-    const { sqs: settings } = readConfig()
+export function sqsClient(settings: SqsSettings): LazySqs {
+  return lazy(async () => {
+    const commands = await import('@aws-sdk/client-sqs')
     const client = new commands.SQSClient({
       maxAttempts: settings.maxAttempts,
       requestHandler: { connectionTimeout: settings.timeoutMs, requestTimeout: settings.timeoutMs, throwOnRequestTimeout: true },
     })
     return { client, commands }
   })
-  return sqs
 }
-
-export type LazySqs = typeof sqsClient

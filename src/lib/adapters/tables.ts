@@ -1,4 +1,5 @@
 import arc from '@architect/functions'
+import { lazy } from '../lazy.ts'
 
 export interface AppTables {
   tasks: Record<string, unknown>
@@ -6,13 +7,8 @@ export interface AppTables {
   idempotency: Record<string, unknown>
 }
 
-let tables: ReturnType<typeof arc.tables<AppTables>> | undefined
-
-/** One discovery of the app's tables per Lambda container. */
-export function appTables(): ReturnType<typeof arc.tables<AppTables>> {
-  tables ??= arc.tables<AppTables>()
-  return tables
-}
+/** One discovery of the app's tables per Lambda container (tried again after a failure). */
+export const appTables: () => ReturnType<typeof arc.tables<AppTables>> = lazy(() => arc.tables<AppTables>())
 
 export function isConditionFailure(error: unknown): boolean {
   const name = (error as { name?: string; __type?: string } | undefined)?.name ?? ''

@@ -6,6 +6,7 @@ import {
 } from '@aws-lambda-powertools/idempotency'
 import type { Context } from 'aws-lambda'
 import { idempotencyPersistence } from '../adapters/powertools-idempotency.ts'
+import { lazy } from '../lazy.ts'
 import { HttpError, type ApiRequest } from './request.ts'
 import type { HttpResponse } from './response.ts'
 
@@ -31,14 +32,14 @@ export class IdempotentCreates {
     payloadValidationJmesPath: 'body',
     expiresAfterSeconds: KEEP_SECONDS,
   })
-  #run: Promise<(request: KeyedRequest, create: Create) => Promise<HttpResponse>> | undefined
+  readonly #run = lazy(() => this.#idempotentRun())
 
   async respond(request: ApiRequest, body: unknown, context: Context, create: Create): Promise<HttpResponse> {
     const key = request.headers['idempotency-key']
     if (key === undefined) return create()
     if (!KEY_PATTERN.test(key)) throw new HttpError(400, 'Idempotency-Key must be 1 to 255 printable characters')
     this.#config.registerLambdaContext(context)
-    const run = await (this.#run ??= this.#idempotentRun())
+    const run = await this.#run()
     let created = false
     try {
       const response = await run({ key, body }, async () => {

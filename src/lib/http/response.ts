@@ -1,4 +1,4 @@
-import { readConfig } from '../config.ts'
+import { readHttpSettings } from '../config.ts'
 
 /** What an HTTP handler returns to API Gateway (payload format 2.0). */
 export interface HttpResponse {
@@ -7,7 +7,7 @@ export interface HttpResponse {
   body?: string
 }
 
-const { corsAllowOrigin } = readConfig()
+const { corsAllowOrigin } = readHttpSettings()
 
 export const corsHeaders: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': corsAllowOrigin,

@@ -1,6 +1,6 @@
 import { logger } from '../log.ts'
 import { InvalidMessageError, parseTaskEvent } from '../messages/contract.ts'
-import type { Channel } from './channel.ts'
+import { DeliveryFailedError, type Channel } from './channel.ts'
 import type { DeliveryGuard } from './delivery-guard.ts'
 import type { DeliveryLog } from './delivery-log.ts'
 import { noDeliveryMetrics, type DeliveryMetrics } from './delivery-metrics.ts'
@@ -58,6 +58,11 @@ export class Notifier {
     const log = logger.createChild({
       persistentKeys: { messageId: message.messageId, notificationId: notification.id, taskId: notification.taskId },
     })
+    if (this.#channels.length === 0) {
+      // Nothing is recorded as delivered: once a channel is configured, a replay of the DLQ delivers it.
+      log.warn('No notification channel is configured', { receiveCount: message.receiveCount })
+      throw new DeliveryFailedError(`No notification channel is configured for ${notification.id}`, true)
+    }
     const outcomes = await Promise.allSettled(
       this.#channels.map(async (channel) => {
         const delivered = await this.#deliverOnce(channel, notification, message)

@@ -51,14 +51,39 @@ function decodeCursor(cursor: string): string {
 /** Conditional writes lose to a concurrent writer at most this often before giving up. */
 const MAX_WRITE_ATTEMPTS = 5
 
+/** Reading tasks: what the read routes need, with no queue behind them. */
+export class TaskQueries {
+  protected readonly store: TaskStore
+
+  constructor(store: TaskStore) {
+    this.store = store
+  }
+
+  async get(id: string): Promise<Task> {
+    return (await this.current(id)).task
+  }
+
+  async list(limit: number, cursor: string | undefined): Promise<TaskListing> {
+    const afterId = cursor === undefined ? undefined : decodeCursor(cursor)
+    const page = await this.store.list(limit, afterId)
+    const last = page.tasks.at(-1)
+    return { tasks: page.tasks, nextCursor: page.more && last ? encodeCursor(last.id) : undefined }
+  }
+
+  protected async current(id: string): Promise<TaskRecord & { task: Task }> {
+    const record = await this.store.get(id)
+    if (!record?.task) throw new TaskNotFoundError()
+    return { ...record, task: record.task }
+  }
+}
+
 /**
  * The Task API's domain. Every change is written together with the events it
  * must publish (the item's outbox), then published and cleared. A publish that
  * fails does not fail the write: the events stay in the outbox until a later
  * write of the task or the relay publishes them.
  */
-export class TaskService {
-  readonly #store: TaskStore
+export class TaskService extends TaskQueries {
   readonly #events: EventPublisher
   readonly #now: () => string
   readonly #newId: () => string
@@ -69,7 +94,7 @@ export class TaskService {
     now: () => string = () => new Date().toISOString(),
     newId: () => string = randomUUID,
   ) {
-    this.#store = store
+    super(store)
     this.#events = events
     this.#now = now
     this.#newId = newId
@@ -78,31 +103,20 @@ export class TaskService {
   async create(input: CreateTaskInput): Promise<Task> {
     const task = newTask(input, this.#newId(), this.#now())
     const outbox: TaskEvent[] = [{ event: 'task_created', body: { task } }]
-    await this.#store.create(task, outbox)
+    await this.store.create(task, outbox)
     // With the request id the log carries: where the trail from API call to downstream starts.
     logger.info('Task created', { taskId: task.id, version: task.version })
     await this.#publish({ id: task.id, version: task.version, task, outbox })
     return task
   }
 
-  async get(id: string): Promise<Task> {
-    return (await this.#current(id)).task
-  }
-
-  async list(limit: number, cursor: string | undefined): Promise<TaskListing> {
-    const afterId = cursor === undefined ? undefined : decodeCursor(cursor)
-    const page = await this.#store.list(limit, afterId)
-    const last = page.tasks.at(-1)
-    return { tasks: page.tasks, nextCursor: page.more && last ? encodeCursor(last.id) : undefined }
-  }
-
   async replace(id: string, input: ReplaceTaskInput, condition?: VersionCondition): Promise<Task> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.#current(id)
+      const current = await this.current(id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
       const next = replaceTask(current.task, input, this.#now())
       const outbox: TaskEvent[] = [...current.outbox, { event: 'task_updated', body: { oldTask: current.task, newTask: next } }]
-      if (await this.#store.replace(next, outbox, current.version)) {
+      if (await this.store.replace(next, outbox, current.version)) {
         logger.info('Task updated', { taskId: id, version: next.version })
         await this.#publish({ id, version: next.version, task: next, outbox })
         return next
@@ -113,11 +127,11 @@ export class TaskService {
 
   async remove(id: string, condition?: VersionCondition): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.#current(id)
+      const current = await this.current(id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
       const outbox: TaskEvent[] = [...current.outbox, { event: 'task_deleted', body: { task: current.task, deletedAt: this.#now() } }]
       const tombstoneVersion = current.version + 1
-      if (await this.#store.markDeleted(id, tombstoneVersion, outbox, current.version)) {
+      if (await this.store.markDeleted(id, tombstoneVersion, outbox, current.version)) {
         logger.info('Task deleted', { taskId: id, version: current.version })
         await this.#publish({ id, version: tombstoneVersion, task: undefined, outbox })
         return
@@ -129,23 +143,17 @@ export class TaskService {
   /** Publishes every outbox still pending (the scheduled relay); returns how many records it cleared. */
   async relay(batch = 100): Promise<number> {
     let cleared = 0
-    for (const record of await this.#store.pending(batch)) {
+    for (const record of await this.store.pending(batch)) {
       if (await this.#publish(record)) cleared++
     }
     return cleared
-  }
-
-  async #current(id: string): Promise<TaskRecord & { task: Task }> {
-    const record = await this.#store.get(id)
-    if (!record?.task) throw new TaskNotFoundError()
-    return { ...record, task: record.task }
   }
 
   /** Publishes an outbox in order and clears it; on failure leaves it for later. */
   async #publish(record: TaskRecord): Promise<boolean> {
     try {
       for (const event of record.outbox) await this.#events.publish(event)
-      await this.#store.clearOutbox(record)
+      await this.store.clearOutbox(record)
       return true
     } catch (error) {
       // The write has committed: answer it. What is left is published again later (consumers drop duplicates).

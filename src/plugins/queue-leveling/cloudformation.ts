@@ -1,33 +1,15 @@
 /**
- * The deploy half of the plugin: turns the CloudFormation (SAM) template that
- * @architect/package emits into the one this pattern needs, from the same
- * `@queues` keys the local emulation reads (settings.ts) and the deploy-only
- * settings of `@queue-leveling` (deploy-settings.ts). Pure: the template given
- * is not changed; a new one is returned.
+ * The deploy half of this app's plugin: what the queue-leveling app adds to the
+ * template after the sqs-queues plugin has made its queues real: alarms, API
+ * throttling, log groups the stack owns, table protection and expiry, the
+ * consumer's email permission and its delivery retention. Pure: the template
+ * given is not changed; a new one is returned.
  */
 import type { DeploySettings } from './deploy-settings.ts'
-import { queueUrlVariables } from './local-queues.ts'
-import { queueLogicalIds, stackName as defaultStackName, toLogicalId } from './names.ts'
-import type { QueueSettings } from './settings.ts'
-
-export type Stage = 'staging' | 'production'
-
-/** CloudFormation values: literals or intrinsic functions ({ Ref }, { 'Fn::Sub' }...). */
-export type CfnValue = string | number | boolean | null | CfnValue[] | { [key: string]: CfnValue }
-
-export interface CfnResource {
-  Type: string
-  Properties?: { [key: string]: CfnValue }
-  DependsOn?: string | string[]
-  ArcMetadata?: { pragma?: string; name?: string }
-  [key: string]: unknown
-}
-
-export interface CfnTemplate {
-  Resources: Record<string, CfnResource>
-  Outputs?: Record<string, { Description?: string; Value: CfnValue }>
-  [key: string]: unknown
-}
+import { actionsOf, changeRoleStatements } from '../sqs-queues/cloudformation.ts'
+import { queueLogicalIds, stackName as defaultStackName, toLogicalId } from '../sqs-queues/names.ts'
+import type { QueueSettings } from '../sqs-queues/settings.ts'
+import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from '../sqs-queues/template.ts'
 
 export interface TransformOptions {
   app: string
@@ -40,11 +22,6 @@ export interface TransformOptions {
   ttlTables?: Record<string, string>
 }
 
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError'
-}
-
-const DAY_SECONDS = 24 * 60 * 60
 /** Lambda function names are at most 64 characters. */
 const FUNCTION_NAME_MAX = 64
 /** The delivery log expires through this attribute (epoch seconds), written by the app. */
@@ -54,98 +31,15 @@ export const DELIVERY_TTL = { table: 'deliveries', attribute: 'expiresAt' } as c
 export const SES_ACTIONS = ['ses:SendEmail']
 export const EMAIL_POLICY = 'QueueLevelingSendEmailPolicy'
 
-/** The SQS actions the app's functions (and Lambda's event source mapping) use: nothing else. */
-export const SQS_ACTIONS = ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
-
-const ref = (id: string): CfnValue => ({ Ref: id })
-const arnOf = (id: string): CfnValue => ({ 'Fn::GetAtt': [id, 'Arn'] })
-const isObject = (value: unknown): value is { [key: string]: CfnValue } => typeof value === 'object' && value !== null && !Array.isArray(value)
-
 /** The whole transform, in the order the parts depend on one another. */
 export function transformTemplate(template: CfnTemplate, options: TransformOptions): CfnTemplate {
-  let result = structuredClone(template)
-  for (const queue of options.queues) result = withQueue(result, queue)
-  result = withAlarms(result, options.queues, options.settings)
-  result = withQueueUrls(result, options.queues)
+  let result = withAlarms(template, options.queues, options.settings)
   result = withDeliveryRetention(result, options.queues, options.settings)
   result = withApiThrottling(result, options.settings)
   result = withLogGroups(result, options.settings, options.stackName ?? defaultStackName(options.app, options.stage))
   result = withTables(result, options.stage, options.ttlTables ?? { [DELIVERY_TTL.table]: DELIVERY_TTL.attribute })
-  result = withNarrowedRole(result, options.queues)
+  result = withLogsNarrowed(result)
   result = withEmailPermission(result, options.queues)
-  return result
-}
-
-function resource(template: CfnTemplate, id: string, type: string): CfnResource & { Properties: { [key: string]: CfnValue } } {
-  const found = template.Resources[id]
-  if (!found || found.Type !== type) {
-    throw new TemplateError(`The template from @architect/package has no ${type} "${id}"; has Architect changed its resource names?`)
-  }
-  found.Properties ??= {}
-  return found as CfnResource & { Properties: { [key: string]: CfnValue } }
-}
-
-function functionsOf(template: CfnTemplate): [string, CfnResource & { Properties: { [key: string]: CfnValue } }][] {
-  return Object.entries(template.Resources)
-    .filter(([, item]) => item.Type === 'AWS::Serverless::Function')
-    .map(([id, item]) => {
-      item.Properties ??= {}
-      return [id, item as CfnResource & { Properties: { [key: string]: CfnValue } }]
-    })
-}
-
-/** Standard queue with visibility and retention, its DLQ and redrive, and the consumer's event source mapping. */
-export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTemplate {
-  const result = structuredClone(template)
-  const ids = queueLogicalIds(queue.name)
-  const main = resource(result, ids.queue, 'AWS::SQS::Queue')
-  // Architect emits FIFO unless told otherwise; this pattern needs a standard queue.
-  delete main.Properties.FifoQueue
-  delete main.Properties.ContentBasedDeduplication
-  main.Properties.VisibilityTimeout = queue.visibilityTimeout
-  main.Properties.MessageRetentionPeriod = queue.retentionDays * DAY_SECONDS
-  main.Properties.RedrivePolicy = { deadLetterTargetArn: arnOf(ids.dlq), maxReceiveCount: queue.maxReceiveCount }
-  result.Resources[ids.dlq] = {
-    Type: 'AWS::SQS::Queue',
-    Properties: { MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
-  }
-
-  const lambda = resource(result, ids.lambda, 'AWS::Serverless::Function')
-  const events = lambda.Properties.Events
-  const event = isObject(events) ? events[ids.event] : undefined
-  if (!isObject(event) || event.Type !== 'SQS' || !isObject(event.Properties)) {
-    throw new TemplateError(`${ids.lambda} has no SQS event "${ids.event}"; has Architect changed its event source mapping?`)
-  }
-  event.Properties = {
-    Queue: arnOf(ids.queue),
-    Enabled: true,
-    BatchSize: queue.batchSize,
-    MaximumBatchingWindowInSeconds: queue.batchWindow,
-    FunctionResponseTypes: ['ReportBatchItemFailures'],
-    ScalingConfig: { MaximumConcurrency: queue.maxConcurrency },
-  }
-
-  result.Outputs ??= {}
-  result.Outputs[`${toLogicalId(queue.name)}SqsDeadLetterQueue`] = { Description: 'The SQS dead-letter queue (URL)', Value: ref(ids.dlq) }
-  return result
-}
-
-/** Every Architect function gets each queue's and DLQ's URL (Ref of an AWS::SQS::Queue is its URL). */
-export function withQueueUrls(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
-  const result = structuredClone(template)
-  for (const [, fn] of functionsOf(result)) {
-    if (!fn.ArcMetadata) continue
-    const environment = isObject(fn.Properties.Environment) ? fn.Properties.Environment : {}
-    const variables = isObject(environment.Variables) ? environment.Variables : {}
-    for (const queue of queues) {
-      const names = queueUrlVariables(queue.name)
-      const ids = queueLogicalIds(queue.name)
-      variables[names.queue] = ref(ids.queue)
-      variables[names.dlq] = ref(ids.dlq)
-    }
-    environment.Variables = variables
-    fn.Properties.Environment = environment
-  }
   return result
 }
 
@@ -154,11 +48,7 @@ function withDeliveryRetention(template: CfnTemplate, queues: QueueSettings[], s
   const result = structuredClone(template)
   for (const queue of queues) {
     const lambda = resource(result, queueLogicalIds(queue.name).lambda, 'AWS::Serverless::Function')
-    const environment = isObject(lambda.Properties.Environment) ? lambda.Properties.Environment : {}
-    const variables = isObject(environment.Variables) ? environment.Variables : {}
-    variables.DELIVERY_RETENTION_DAYS = String(settings.deliveryRetentionDays)
-    environment.Variables = variables
-    lambda.Properties.Environment = environment
+    variablesOf(lambda).DELIVERY_RETENTION_DAYS = String(settings.deliveryRetentionDays)
   }
   return result
 }
@@ -302,48 +192,18 @@ export function withTables(template: CfnTemplate, stage: Stage, ttlTables: Recor
   return result
 }
 
-interface Statement {
-  Effect?: string
-  Action?: string | string[]
-  Resource?: CfnValue
-  [key: string]: unknown
-}
-
-const actionsOf = (statement: Statement): string[] => (Array.isArray(statement.Action) ? statement.Action : statement.Action ? [statement.Action] : [])
-
 /**
- * Architect's shared role may use SQS on every queue (`*`) and create any log
- * group: narrow SQS to this app's queues and DLQs and the actions it uses, and
- * logs to writing into the stack's own log groups (which the stack creates).
+ * Architect's shared role may create any log group and write to every one
+ * (`arn:aws:logs:*:*:*`): narrow it to writing into the stack's own groups,
+ * which the stack creates (withLogGroups).
  */
-export function withNarrowedRole(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
-  const result = structuredClone(template)
-  const role = result.Resources.Role
-  if (!role || role.Type !== 'AWS::IAM::Role') return result
-  const policies = Array.isArray(role.Properties?.Policies) ? (role.Properties.Policies as unknown as { PolicyName?: string; PolicyDocument?: { Statement?: Statement[] } }[]) : []
-  const queueArns = queues.flatMap((queue) => {
-    const ids = queueLogicalIds(queue.name)
-    return [arnOf(ids.queue), arnOf(ids.dlq)]
-  })
+export function withLogsNarrowed(template: CfnTemplate): CfnTemplate {
   const logGroupArn = (suffix: string): CfnValue => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/\${AWS::StackName}-*${suffix}` })
-  for (const policy of policies) {
-    const statements = policy.PolicyDocument?.Statement
-    if (!statements) continue
-    policy.PolicyDocument!.Statement = statements.flatMap((statement): Statement[] => {
-      const actions = actionsOf(statement)
-      if (statement.Effect === 'Allow' && actions.some((action) => action.startsWith('sqs:'))) {
-        if (actions.some((action) => !action.startsWith('sqs:'))) throw new TemplateError(`Role policy ${policy.PolicyName} mixes SQS with other actions; cannot narrow it`)
-        return queueArns.length ? [{ Effect: 'Allow', Action: SQS_ACTIONS, Resource: queueArns }] : []
-      }
-      if (statement.Effect === 'Allow' && actions.includes('logs:CreateLogGroup')) {
-        return [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logGroupArn(''), logGroupArn(':*')] }]
-      }
-      return [statement]
-    })
-  }
-  // A policy left with no statement (SQS without queues) is invalid: drop it.
-  if (role.Properties) role.Properties.Policies = policies.filter((policy) => policy.PolicyDocument?.Statement?.length !== 0) as unknown as CfnValue
-  return result
+  return changeRoleStatements(template, (statement) =>
+    statement.Effect === 'Allow' && actionsOf(statement).includes('logs:CreateLogGroup')
+      ? [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logGroupArn(''), logGroupArn(':*')] }]
+      : [statement],
+  )
 }
 
 /**

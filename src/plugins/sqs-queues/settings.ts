@@ -31,16 +31,15 @@ export interface QueueSource {
   queues: ArcQueueItem[] | undefined
   /** Consumer timeout by queue name, from Architect's inventory (config.arc). */
   consumerTimeouts: Record<string, number>
-  /** NOTIFY_WEBHOOK_TIMEOUT_MS, which must fit inside the consumer's timeout. */
-  webhookTimeoutMs: number
 }
 
+/** visibilityTimeout has no fixed default: AWS's guidance, 6x the consumer's timeout plus batchWindow. */
 const DEFAULTS = {
   batchSize: 10,
   batchWindow: 0,
   maxConcurrency: 2,
-  maxReceiveCount: 3,
-  visibilityTimeout: 60,
+  maxReceiveCount: 5,
+  visibilityTimeout: undefined,
   retentionDays: 4,
   dlqRetentionDays: 14,
 } as const
@@ -58,6 +57,13 @@ const RANGES: Record<keyof typeof DEFAULTS, [number, number]> = {
 
 const KNOWN_KEYS = new Set<string>(['fifo', 'src', ...Object.keys(DEFAULTS)])
 
+/**
+ * AWS's guidance for a queue that feeds a Lambda: a visibility timeout of at
+ * least six times the function's timeout plus the batch window, so a message
+ * is not handed out again while a throttled or retried invocation still holds it.
+ */
+export const guidedVisibilityTimeout = (consumerTimeout: number, batchWindow: number): number => 6 * consumerTimeout + batchWindow
+
 export function readQueueSettings(source: QueueSource): QueueSettings[] {
   const problems: string[] = []
   const settings = (source.queues ?? []).map((item) => {
@@ -67,25 +73,27 @@ export function readQueueSettings(source: QueueSource): QueueSettings[] {
     for (const key of Object.keys(keys)) {
       if (!KNOWN_KEYS.has(key)) problems.push(`${where}: unknown key "${key}"`)
     }
-    const read = (key: keyof typeof DEFAULTS): number => {
-      const value = keys[key] ?? DEFAULTS[key]
+    const read = (key: keyof typeof DEFAULTS, fallback: number): number => {
+      const value = keys[key] ?? fallback
       const [min, max] = RANGES[key]
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
         problems.push(`${where}: ${key} must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`)
-        return DEFAULTS[key]
+        return fallback
       }
       return value
     }
+    const consumerTimeout = source.consumerTimeouts[name] ?? 30
+    const batchWindow = read('batchWindow', DEFAULTS.batchWindow)
     const queue: QueueSettings = {
       name,
-      batchSize: read('batchSize'),
-      batchWindow: read('batchWindow'),
-      maxConcurrency: read('maxConcurrency'),
-      maxReceiveCount: read('maxReceiveCount'),
-      visibilityTimeout: read('visibilityTimeout'),
-      retentionDays: read('retentionDays'),
-      dlqRetentionDays: read('dlqRetentionDays'),
-      consumerTimeout: source.consumerTimeouts[name] ?? 30,
+      batchSize: read('batchSize', DEFAULTS.batchSize),
+      batchWindow,
+      maxConcurrency: read('maxConcurrency', DEFAULTS.maxConcurrency),
+      maxReceiveCount: read('maxReceiveCount', DEFAULTS.maxReceiveCount),
+      visibilityTimeout: read('visibilityTimeout', guidedVisibilityTimeout(consumerTimeout, batchWindow)),
+      retentionDays: read('retentionDays', DEFAULTS.retentionDays),
+      dlqRetentionDays: read('dlqRetentionDays', DEFAULTS.dlqRetentionDays),
+      consumerTimeout,
     }
     if (queue.batchSize > 10 && queue.batchWindow < 1) {
       problems.push(`${where}: batchSize ${queue.batchSize} is above 10, which AWS allows only with batchWindow of at least 1 second`)
@@ -94,11 +102,6 @@ export function readQueueSettings(source: QueueSource): QueueSettings[] {
       problems.push(
         `${where}: visibilityTimeout ${queue.visibilityTimeout}s is below the consumer's timeout of ${queue.consumerTimeout}s ` +
           `(src/queues/${name}/config.arc): a message would come back while it is still being processed`,
-      )
-    }
-    if (source.webhookTimeoutMs >= queue.consumerTimeout * 1000) {
-      problems.push(
-        `${where}: NOTIFY_WEBHOOK_TIMEOUT_MS ${source.webhookTimeoutMs} must be below the consumer's timeout of ${queue.consumerTimeout}s`,
       )
     }
     if (queue.dlqRetentionDays < queue.retentionDays) {

@@ -12,10 +12,11 @@ export interface LocalQueueAddress {
 export const LOCAL_ACCOUNT_ID = '000000000000'
 const DAY_SECONDS = 24 * 60 * 60
 
-export function localQueueAddress(env: NodeJS.ProcessEnv = process.env): LocalQueueAddress {
+/** ARC_SQS_PORT (default 9324) on loopback; the region is AWS_REGION's, else the one given. */
+export function localQueueAddress(env: NodeJS.ProcessEnv = process.env, region = 'us-east-1'): LocalQueueAddress {
   const port = Number(env.ARC_SQS_PORT || 9324)
   if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`ARC_SQS_PORT must be a port number, got ${env.ARC_SQS_PORT}`)
-  return { endpoint: `http://127.0.0.1:${port}`, region: env.AWS_REGION || 'us-east-1', accountId: LOCAL_ACCOUNT_ID }
+  return { endpoint: `http://127.0.0.1:${port}`, region: env.AWS_REGION || region, accountId: LOCAL_ACCOUNT_ID }
 }
 
 export const dlqName = (queue: string): string => `${queue}-dlq`
