@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { createSqsServer } from 'local-aws-sqs'
+import { startLocalSqsServer } from './local-sqs-server.ts'
 import type { QueueSettings } from './settings.ts'
 
 /** Where the local SQS server listens and what its queues are called. */
@@ -29,10 +29,10 @@ export function queueUrlVariables(name: string): { queue: string; dlq: string } 
   return { queue: `${prefix}_QUEUE_URL`, dlq: `${prefix}_DLQ_URL` }
 }
 
-/** Starts the SQS-compatible server with each queue and its DLQ, as app.arc declares them. */
+/** Starts the SQS-compatible server with each queue and its DLQ, as app.arc declares them; it refuses what SQS refuses. */
 export async function startLocalQueues(address: LocalQueueAddress, queues: QueueSettings[]): Promise<Server> {
   const { port } = new URL(address.endpoint)
-  return createSqsServer({
+  return startLocalSqsServer({
     port: Number(port),
     hostname: '127.0.0.1',
     region: address.region,

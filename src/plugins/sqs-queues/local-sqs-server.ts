@@ -1,0 +1,113 @@
+import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
+import { createRequestHandler, type ISqsServerOptions } from 'local-aws-sqs'
+import { judgeSend, type Verdict } from './sqs-contents.ts'
+import { allFailedResponse, queueNameOf, readSendRequest, refusalResponse, withFailedEntries, type SendRequest, type WireResponse } from './sqs-wire.ts'
+
+/**
+ * local-aws-sqs behind a front server of our own that refuses what SQS refuses
+ * and local-aws-sqs takes (sqs-contents.ts). local-aws-sqs listens on a private
+ * loopback port; the front buffers each request, judges sends, and passes on the
+ * rest unchanged. A batch with refused entries is passed on without them, and
+ * their failures are added to local-aws-sqs's answer, as SQS reports them.
+ */
+
+type QueueService = ReturnType<typeof createRequestHandler>['service']
+
+interface Relayed {
+  status: number
+  headers: OutgoingHttpHeaders
+  body: Buffer
+}
+
+// Connection-level headers describe one hop, not the other.
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date'])
+const endToEnd = (headers: IncomingMessage['headers']): OutgoingHttpHeaders =>
+  Object.fromEntries(Object.entries(headers).filter(([name, value]) => value !== undefined && !HOP_HEADERS.has(name)))
+
+function readBody(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    stream.on('end', () => resolve(Buffer.concat(chunks)))
+    stream.on('error', reject)
+  })
+}
+
+function relay(agent: Agent, port: number, incoming: IncomingMessage, body: Buffer | string): Promise<Relayed> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...endToEnd(incoming.headers), 'content-length': String(Buffer.byteLength(body)) }
+    const outgoing = request({ host: '127.0.0.1', port, agent, method: incoming.method, path: incoming.url, headers }, (answer) => {
+      readBody(answer).then((answerBody) => resolve({ status: answer.statusCode ?? 502, headers: endToEnd(answer.headers), body: answerBody }), reject)
+    })
+    outgoing.on('error', reject)
+    outgoing.end(body)
+  })
+}
+
+function reply(response: ServerResponse, answer: WireResponse | Relayed): void {
+  response.writeHead(answer.status, answer.headers)
+  response.end(answer.body)
+}
+
+/** SQS's verdict on a send request, judged against the queue's own size limit as local-aws-sqs holds it. */
+function verdictOn(send: SendRequest, service: QueueService): Verdict {
+  const name = queueNameOf(send.queueUrl)
+  const queue = service.Queues.find((candidate) => candidate.QueueName === name)
+  const known = queue !== undefined && !service.deletingQueues.has(queue.QueueName)
+  return judgeSend(send.action, send.messages, known ? queue.MaximumMessageSize : undefined)
+}
+
+async function answer(incoming: IncomingMessage, service: QueueService, pass: (body: Buffer | string) => Promise<Relayed>): Promise<WireResponse | Relayed> {
+  const body = await readBody(incoming)
+  const send = readSendRequest(incoming.headers, body.toString())
+  const verdict: Verdict = send ? verdictOn(send, service) : { kind: 'pass' }
+  if (!send || verdict.kind === 'pass') return pass(body)
+  if (verdict.kind === 'refuse') return refusalResponse(send.protocol, verdict.refusal)
+  if (verdict.keep.length === 0) return allFailedResponse(send.protocol, verdict.failed)
+  const relayed = await pass(send.keepOnly(verdict.keep))
+  if (relayed.status !== 200) return relayed
+  return { ...relayed, body: Buffer.from(withFailedEntries(send.protocol, relayed.body.toString(), verdict.failed)) }
+}
+
+function listen(server: Server, port: number, hostname: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, hostname, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+}
+
+/** Like local-aws-sqs's createSqsServer; closing the returned server closes local-aws-sqs's too. */
+export async function startLocalSqsServer(options: ISqsServerOptions & { hostname: string }): Promise<Server> {
+  const { service, requestHandler } = createRequestHandler(options)
+  const inner = createServer((incoming, response) => {
+    // Some malformed requests make local-aws-sqs throw before its own error handling: answer them rather than crash.
+    requestHandler(incoming, response).catch((error: unknown) => (response.headersSent ? response.destroy() : response.writeHead(500).end(String(error))))
+  })
+  await listen(inner, 0, '127.0.0.1')
+  const address = inner.address()
+  if (address === null || typeof address === 'string') throw new Error(`local-aws-sqs is not on a TCP port: ${address}`)
+  const agent = new Agent({ keepAlive: true })
+  const closeInner = (): void => {
+    agent.destroy()
+    inner.closeAllConnections()
+    inner.close()
+  }
+  const front = createServer((incoming, response) => {
+    answer(incoming, service, (body) => relay(agent, address.port, incoming, body))
+      .catch((error: unknown): WireResponse => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `local SQS front: ${String(error)}` }))
+      .then((result) => reply(response, result))
+      // Only a client gone away can make the reply itself fail.
+      .catch(() => response.destroy())
+  })
+  front.on('close', closeInner)
+  try {
+    await listen(front, options.port, options.hostname)
+  } catch (error) {
+    closeInner()
+    throw error
+  }
+  return front
+}

@@ -1,0 +1,269 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  DeleteMessageCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+  type Message,
+} from '@aws-sdk/client-sqs'
+import test from 'tape'
+import { localQueueAddress, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
+import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
+
+/**
+ * The local SQS (local-aws-sqs behind the plugin's front) called directly, with
+ * the AWS SDK (JSON protocol) and with form-encoded requests (query protocol):
+ * it refuses what SQS refuses, with SQS's error codes, and keeps the rest exact.
+ */
+
+const PORT = 9424 + 50 + Number(process.env.TEST_PORT_OFFSET || 0)
+const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
+const settings: QueueSettings = {
+  name: 'contents',
+  batchSize: 10,
+  batchWindow: 0,
+  maxConcurrency: 1,
+  maxReceiveCount: 5,
+  visibilityTimeout: 30,
+  retentionDays: 4,
+  dlqRetentionDays: 14,
+  consumerTimeout: 10,
+}
+const QUEUE_URL = queueUrl(address, settings.name)
+const MIB = 1_048_576
+
+const server = await startLocalQueues(address, [settings])
+const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+test.onFinish(() => {
+  sqs.destroy()
+  server.closeAllConnections()
+  server.close()
+})
+
+interface SqsFailure {
+  name: string
+  message: string
+  $metadata?: { httpStatusCode?: number }
+}
+
+/** The error a call ends with; a call that succeeds fails the test. */
+async function refusal(call: Promise<unknown>): Promise<SqsFailure> {
+  try {
+    await call
+  } catch (error) {
+    return error as SqsFailure
+  }
+  throw new Error('the local SQS accepted what SQS refuses')
+}
+
+/** Every message now in the queue, deleted as it is read, so each test starts from an empty queue. */
+async function takeAll(): Promise<Message[]> {
+  const taken: Message[] = []
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: 30 }),
+    )
+    if (Messages.length === 0) return taken
+    for (const message of Messages) {
+      taken.push(message)
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE_URL, ReceiptHandle: message.ReceiptHandle }))
+    }
+  }
+}
+
+/** A raw query-protocol call, as older SDKs and curl make it. */
+async function query(fields: Record<string, string>): Promise<{ status: number; text: string }> {
+  const response = await fetch(address.endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  })
+  return { status: response.status, text: await response.text() }
+}
+
+const xmlValues = (xml: string, tag: string): string[] => [...xml.matchAll(new RegExp(`<${tag}>([^<]*)</${tag}>`, 'g'))].map((match) => match[1] ?? '')
+
+const FORBIDDEN: [string, string][] = [
+  ['U+FFFF', '\uFFFF'],
+  ['U+FFFE', '\uFFFE'],
+  ['U+0000', '\u0000'],
+  ['U+001F', '\u001F'],
+  ['a lone surrogate', '\uD800'],
+]
+const HEX: Record<string, string> = { 'U+FFFF': '#xFFFF', 'U+FFFE': '#xFFFE', 'U+0000': '#x0', 'U+001F': '#x1F', 'a lone surrogate': '#xD800' }
+
+test('a body with a character outside SQS set is refused with InvalidMessageContents (JSON protocol)', async (t) => {
+  for (const [label, character] of FORBIDDEN) {
+    const error = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: `before ${character} after` })))
+    t.equal(error.name, 'InvalidMessageContents', `${label}: error name`)
+    t.equal(error.$metadata?.httpStatusCode, 400, `${label}: HTTP 400`)
+    t.ok(error.message.includes(`Invalid binary character '${HEX[label]}' was found in the message body`), `${label}: ${error.message}`)
+  }
+  t.deepEqual(await takeAll(), [], 'nothing was stored')
+})
+
+test('an attribute value with such a character is refused with InvalidParameterValue naming the attribute', async (t) => {
+  for (const [label, character] of FORBIDDEN) {
+    const error = await refusal(
+      sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'fine', MessageAttributes: { event: { DataType: 'String', StringValue: `x${character}` } } })),
+    )
+    t.equal(error.name, 'InvalidParameterValue', `${label}: error name`)
+    t.ok(error.message.includes("'event'") && error.message.includes(HEX[label] ?? '?'), `${label}: ${error.message}`)
+  }
+  t.deepEqual(await takeAll(), [], 'nothing was stored')
+})
+
+test('a batch reports its refused entries as Failed and still sends the others (JSON protocol)', async (t) => {
+  const result = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: QUEUE_URL,
+      Entries: [
+        { Id: 'first', MessageBody: 'first fine' },
+        { Id: 'bad-body', MessageBody: 'no \uFFFF here' },
+        { Id: 'second', MessageBody: 'second fine', MessageAttributes: { event: { DataType: 'String', StringValue: 'ok' } } },
+        { Id: 'bad-attribute', MessageBody: 'fine', MessageAttributes: { event: { DataType: 'String', StringValue: '\uFFFE' } } },
+      ],
+    }),
+  )
+  t.deepEqual(result.Successful?.map((entry) => entry.Id).sort(), ['first', 'second'])
+  const failed = Object.fromEntries((result.Failed ?? []).map((entry) => [entry.Id, entry]))
+  t.deepEqual(Object.keys(failed).sort(), ['bad-attribute', 'bad-body'])
+  t.equal(failed['bad-body']?.Code, 'InvalidMessageContents')
+  t.equal(failed['bad-body']?.SenderFault, true)
+  t.ok(failed['bad-body']?.Message?.includes("'#xFFFF'"), failed['bad-body']?.Message)
+  t.equal(failed['bad-attribute']?.Code, 'InvalidParameterValue')
+  t.ok(failed['bad-attribute']?.Message?.includes("'event'"), failed['bad-attribute']?.Message)
+  const delivered = await takeAll()
+  t.deepEqual(delivered.map((message) => message.Body).sort(), ['first fine', 'second fine'], 'only the valid entries were sent')
+  t.equal(delivered.find((message) => message.Body === 'second fine')?.MessageAttributes?.event?.StringValue, 'ok', 'with their attributes')
+})
+
+test('a batch whose every entry is refused sends nothing and reports each one', async (t) => {
+  const result = await sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: QUEUE_URL,
+      Entries: [
+        { Id: 'a', MessageBody: '\u0000' },
+        { Id: 'b', MessageBody: '\uDFFF' },
+      ],
+    }),
+  )
+  t.deepEqual(result.Successful ?? [], [])
+  t.deepEqual(result.Failed?.map((entry) => [entry.Id, entry.Code]), [
+    ['a', 'InvalidMessageContents'],
+    ['b', 'InvalidMessageContents'],
+  ])
+  t.deepEqual(await takeAll(), [], 'nothing was stored')
+})
+
+test('the edges of the allowed set are accepted and received back exact', async (t) => {
+  const bodies = ['tab\tnewline\ncarriage return\r', 'emoji \u{1F600}', 'replacement \uFFFD', 'edges \u0020 \uD7FF \uE000 \u{10000} \u{10FFFF}']
+  for (const body of bodies) {
+    await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: body, MessageAttributes: { event: { DataType: 'String', StringValue: body } } }))
+  }
+  const received = await takeAll()
+  t.deepEqual(received.map((message) => message.Body).sort(), [...bodies].sort(), 'bodies')
+  t.deepEqual(received.map((message) => message.MessageAttributes?.event?.StringValue).sort(), [...bodies].sort(), 'attribute values')
+})
+
+test('the query protocol is judged the same way, with XML errors', async (t) => {
+  const body = await query({ Action: 'SendMessage', QueueUrl: QUEUE_URL, MessageBody: 'x\uFFFF' })
+  t.equal(body.status, 400)
+  t.deepEqual(xmlValues(body.text, 'Code'), ['InvalidMessageContents'])
+  t.deepEqual(xmlValues(body.text, 'Type'), ['Sender'])
+  t.ok(xmlValues(body.text, 'Message')[0]?.includes("'#xFFFF'"), body.text)
+
+  const attribute = await query({
+    Action: 'SendMessage',
+    QueueUrl: QUEUE_URL,
+    MessageBody: 'fine',
+    'MessageAttribute.1.Name': 'event',
+    'MessageAttribute.1.Value.DataType': 'String',
+    'MessageAttribute.1.Value.StringValue': '\u0001',
+  })
+  t.equal(attribute.status, 400)
+  t.deepEqual(xmlValues(attribute.text, 'Code'), ['InvalidParameterValue'])
+  t.ok(xmlValues(attribute.text, 'Message')[0]?.includes("'event'"), attribute.text)
+
+  const batch = await query({
+    Action: 'SendMessageBatch',
+    QueueUrl: QUEUE_URL,
+    'SendMessageBatchRequestEntry.1.Id': 'one',
+    'SendMessageBatchRequestEntry.1.MessageBody': 'query one \u{1F600}',
+    'SendMessageBatchRequestEntry.2.Id': 'bad',
+    'SendMessageBatchRequestEntry.2.MessageBody': 'x\uFFFE',
+    'SendMessageBatchRequestEntry.3.Id': 'three',
+    'SendMessageBatchRequestEntry.3.MessageBody': 'query three',
+    'SendMessageBatchRequestEntry.3.MessageAttribute.1.Name': 'event',
+    'SendMessageBatchRequestEntry.3.MessageAttribute.1.Value.DataType': 'String',
+    'SendMessageBatchRequestEntry.3.MessageAttribute.1.Value.StringValue': 'three',
+  })
+  t.equal(batch.status, 200)
+  const [successful = '', failed = ''] = [/<SendMessageBatchResultEntry>[\s\S]*<\/SendMessageBatchResultEntry>/, /<BatchResultErrorEntry>[\s\S]*<\/BatchResultErrorEntry>/].map(
+    (pattern) => pattern.exec(batch.text)?.[0],
+  )
+  t.deepEqual(xmlValues(successful, 'Id'), ['one', 'three'], 'sent entries')
+  t.deepEqual(xmlValues(failed, 'Id'), ['bad'], 'failed entry')
+  t.deepEqual(xmlValues(failed, 'Code'), ['InvalidMessageContents'])
+  t.deepEqual(xmlValues(failed, 'SenderFault'), ['true'])
+  const received = await takeAll()
+  t.deepEqual(received.map((message) => message.Body).sort(), ['query one \u{1F600}', 'query three'], 'received back exact')
+  t.equal(received.find((message) => message.Body === 'query three')?.MessageAttributes?.event?.StringValue, 'three', 'renumbered entry kept its attribute')
+})
+
+test('messages over 1 MiB are refused, counted in bytes as SQS counts them', async (t) => {
+  const ascii = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'a'.repeat(MIB + 1) })))
+  t.equal(ascii.name, 'InvalidParameterValue', '1 MiB + 1 byte')
+  t.match(ascii.message, /Message must be shorter than 1048576 bytes/)
+  // Two UTF-8 bytes each: half a million characters, just over 1 MiB.
+  const twoByte = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'é'.repeat(MIB / 2 + 1) })))
+  t.equal(twoByte.name, 'InvalidParameterValue', 'over 1 MiB in UTF-8 though under 1 Mi characters')
+  const withAttribute = await refusal(
+    sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'a'.repeat(MIB - 10), MessageAttributes: { event: { DataType: 'String', StringValue: '0123456789' } } })),
+  )
+  t.equal(withAttribute.name, 'InvalidParameterValue', 'attributes count toward the size')
+  const batch = await refusal(
+    sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: QUEUE_URL,
+        Entries: [
+          { Id: 'a', MessageBody: 'é'.repeat(300_000) },
+          { Id: 'b', MessageBody: 'é'.repeat(300_000) },
+        ],
+      }),
+    ),
+  )
+  t.equal(batch.name, 'BatchRequestTooLong', 'a batch over 1 MiB in total')
+  t.deepEqual(await takeAll(), [], 'nothing was stored')
+
+  await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'a'.repeat(MIB) }))
+  const [largest] = await takeAll()
+  t.equal(largest?.Body?.length, MIB, 'exactly 1 MiB is accepted')
+})
+
+test('batch requests of more than 10 entries are refused', async (t) => {
+  const ids = Array.from({ length: 11 }, (_, index) => `entry-${index}`)
+  const send = await refusal(sqs.send(new SendMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: ids.map((Id) => ({ Id, MessageBody: 'fine' })) })))
+  t.equal(send.name, 'TooManyEntriesInBatchRequest', 'SendMessageBatch')
+  const sendWithBadEntry = await refusal(
+    sqs.send(new SendMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: ids.map((Id, index) => ({ Id, MessageBody: index ? 'fine' : '\uFFFF' })) })),
+  )
+  t.equal(sendWithBadEntry.name, 'TooManyEntriesInBatchRequest', 'SendMessageBatch with a refused entry: the whole request first')
+  const remove = await refusal(sqs.send(new DeleteMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: ids.map((Id) => ({ Id, ReceiptHandle: 'handle' })) })))
+  t.equal(remove.name, 'TooManyEntriesInBatchRequest', 'DeleteMessageBatch')
+  const change = await refusal(
+    sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: QUEUE_URL, Entries: ids.map((Id) => ({ Id, ReceiptHandle: 'handle', VisibilityTimeout: 0 })) })),
+  )
+  t.equal(change.name, 'TooManyEntriesInBatchRequest', 'ChangeMessageVisibilityBatch')
+  t.deepEqual(await takeAll(), [], 'nothing was stored')
+})
+
+test('everything else passes through unchanged', async (t) => {
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: settings.name }))
+  t.equal(QueueUrl, QUEUE_URL, 'queue URLs name the public port')
+  const unknown = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(address, 'no-such-queue'), MessageBody: '\uFFFF' })))
+  t.equal(unknown.name, 'QueueDoesNotExist', 'an unknown queue is refused as such, whatever the body')
+})
