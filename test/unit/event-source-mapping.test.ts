@@ -1,6 +1,7 @@
+import { SQSClient, type Message, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import test from 'tape'
-import { recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
+import { describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
 
 const record = (messageId: string): SQSRecord => ({ messageId }) as SQSRecord
 const batch = [record('a'), record('b'), record('c')]
@@ -24,4 +25,93 @@ test('a report naming a record outside the batch deletes nothing, as on AWS', (t
   t.deepEqual(recordsToDelete(batch, { batchItemFailures: [{}] }).remove, [], 'a missing id')
   t.deepEqual(recordsToDelete(batch, { batchItemFailures: 'b' }).remove, [], 'a malformed report')
   t.end()
+})
+
+test('deletes go in requests of at most 10 entries, as SQS takes them', (t) => {
+  const sizes = (count: number) => inChunks(Array.from({ length: count }, (_, index) => index), 10).map((chunk) => chunk.length)
+  t.deepEqual(sizes(0), [])
+  t.deepEqual(sizes(1), [1])
+  t.deepEqual(sizes(10), [10])
+  t.deepEqual(sizes(11), [10, 1])
+  t.deepEqual(sizes(25), [10, 10, 5])
+  t.deepEqual(inChunks(['a', 'b', 'c'], 2), [['a', 'b'], ['c']], 'in order, nothing lost')
+  t.end()
+})
+
+test('what was not deleted is described by reason, with its message ids', (t) => {
+  const line = describeNotDeleted([
+    { record: record('a'), reason: 'ReceiptHandleIsInvalid: stale' },
+    { record: record('b'), reason: 'TimeoutError: no answer' },
+    { record: record('c'), reason: 'ReceiptHandleIsInvalid: stale' },
+  ])
+  t.equal(line, 'ReceiptHandleIsInvalid: stale: a, c; TimeoutError: no answer: b')
+  t.end()
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** An SQS client answered in process: each command's output comes from `answer`, nothing goes on the wire. */
+function answeredClient(answer: (command: string, input: ServiceInputTypes) => Promise<ServiceOutputTypes>): SQSClient {
+  const client = new SQSClient({ region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  client.middlewareStack.add((_next, context) => async (args) => ({ output: await answer(context.commandName ?? '', args.input), response: {} }), {
+    step: 'initialize',
+    priority: 'high',
+  })
+  return client
+}
+
+test('a batch of 25 is deleted in three requests; failed entries and a refused request are logged with their ids', async (t) => {
+  const handles = Array.from({ length: 25 }, (_, index) => `h${index}`)
+  const waiting: Message[] = handles.map((handle, index) => ({ MessageId: `m${index}`, ReceiptHandle: handle, Body: '{}', Attributes: { ApproximateReceiveCount: '1' } }))
+  const deleteRequests: string[][] = []
+  const client = answeredClient(async (command, input) => {
+    if (command === 'ReceiveMessageCommand' && 'MaxNumberOfMessages' in input) {
+      const Messages = waiting.splice(0, input.MaxNumberOfMessages ?? 1)
+      // An empty receive is a long poll on SQS: without a pause the poller would starve the event loop.
+      if (Messages.length === 0) await sleep(20)
+      return { $metadata: {}, Messages }
+    }
+    if (command !== 'DeleteMessageBatchCommand' || !('Entries' in input)) throw new Error(`unexpected ${command}`)
+    const entries = input.Entries ?? []
+    deleteRequests.push(entries.map((entry) => ('ReceiptHandle' in entry ? (entry.ReceiptHandle ?? '') : '')))
+    if (deleteRequests.length === 2) throw new Error('connection reset')
+    const Failed = deleteRequests.length === 1 ? ['3', '7'].map((Id) => ({ Id, SenderFault: true, Code: 'ReceiptHandleIsInvalid', Message: 'stale' })) : []
+    return { $metadata: {}, Successful: entries.filter((entry) => !Failed.some((failed) => failed.Id === entry.Id)).map(({ Id }) => ({ Id })), Failed }
+  })
+  const lines = { info: [] as string[], warn: [] as string[] }
+  const invoked: number[] = []
+  const mapping = new EventSourceMapping({
+    client,
+    queue: { name: 'q', batchSize: 25, batchWindow: 1, maxConcurrency: 1, maxReceiveCount: 5, visibilityTimeout: 30, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 10 },
+    queueUrl: 'http://127.0.0.1:1/000000000000/q',
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+    region: 'us-east-1',
+    environment: () => ({
+      invoke: async (event) => {
+        invoked.push(event.Records.length)
+        return { batchItemFailures: [] }
+      },
+      stop: async () => {},
+    }),
+    log: { info: (line) => lines.info.push(line), warn: (line) => lines.warn.push(line) },
+  })
+  mapping.start()
+  for (let waited = 0; deleteRequests.length < 3 && waited < 5000; waited += 20) await sleep(20)
+  await mapping.stop()
+  client.destroy()
+
+  t.deepEqual(invoked, [25], 'one invocation with all 25 records')
+  t.deepEqual(
+    deleteRequests.map((handles) => handles.length),
+    [10, 10, 5],
+    'deleted in requests of 10, 10 and 5',
+  )
+  t.deepEqual(deleteRequests.flat(), handles, 'each record asked to be deleted once, in order')
+  const notDeleted = lines.warn.filter((line) => line.includes('not deleted'))
+  t.equal(notDeleted.length, 1, 'one warning line for the batch')
+  const line = notDeleted[0] ?? ''
+  t.ok(line.includes('batch #1 (poller 1, 25 records): 12 of 25 done but not deleted'), line)
+  t.ok(line.includes('ReceiptHandleIsInvalid: stale: m3, m7'), 'failed entries by id')
+  t.ok(line.includes(`Error: connection reset: ${Array.from({ length: 10 }, (_, index) => `m${index + 10}`).join(', ')}`), 'the refused request by ids')
+  t.ok(lines.info.some((info) => info.includes('batch #1 (poller 1, 25 records): all done')), 'the batch line is kept')
 })

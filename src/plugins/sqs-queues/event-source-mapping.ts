@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import type { QueueSettings } from './settings.ts'
+import { MAX_BATCH_ENTRIES } from './sqs-contents.ts'
 
 /** One execution environment of the consumer: runs one batch at a time, as Lambda would; rejects when it throws or times out. */
 export interface ConsumerEnvironment {
@@ -78,6 +79,26 @@ export function recordsToDelete(records: SQSRecord[], response: unknown): { remo
   return { remove: records.filter((record) => !failedIds.has(record.messageId)), failed: failedIds.size }
 }
 
+/** Consecutive slices of at most `size` items: SQS's batch requests take at most 10 entries. */
+export function inChunks<T>(items: readonly T[], size: number): T[][] {
+  const chunks: T[][] = []
+  for (let start = 0; start < items.length; start += size) chunks.push(items.slice(start, start + size))
+  return chunks
+}
+
+/** A record the consumer handled that is still in the queue, and SQS's reason. */
+export interface NotDeleted {
+  record: SQSRecord
+  reason: string
+}
+
+/** `reason: id, id; other reason: id`, one group per distinct reason. */
+export function describeNotDeleted(notDeleted: NotDeleted[]): string {
+  const byReason = new Map<string, string[]>()
+  for (const { record, reason } of notDeleted) byReason.set(reason, [...(byReason.get(reason) ?? []), record.messageId])
+  return [...byReason].map(([reason, ids]) => `${reason}: ${ids.join(', ')}`).join('; ')
+}
+
 /**
  * Lambda's SQS event source mapping, emulated against the local queue: at most
  * `maxConcurrency` pollers, each invoking the consumer with up to `batchSize`
@@ -140,7 +161,7 @@ export class EventSourceMapping {
       const { Messages = [] } = await client.send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: Math.min(10, queue.batchSize - batch.size),
+          MaxNumberOfMessages: Math.min(MAX_BATCH_ENTRIES, queue.batchSize - batch.size),
           WaitTimeSeconds: wait,
           // local-aws-sqs reads AttributeNames, not the newer MessageSystemAttributeNames.
           AttributeNames: ['All'],
@@ -155,7 +176,7 @@ export class EventSourceMapping {
   }
 
   async #invoke(poller: number, environment: ConsumerEnvironment, records: SQSRecord[]): Promise<void> {
-    const { client, log, queue, queueUrl } = this.#options
+    const { log, queue } = this.#options
     const label = `@queues ${queue.name}: batch #${++this.#invocations} (poller ${poller}, ${records.length} record${records.length === 1 ? '' : 's'})`
     let response: unknown
     const started = Date.now()
@@ -172,13 +193,10 @@ export class EventSourceMapping {
       this.#warnDeadLetters(records, records)
       return
     }
-    if (remove.length) {
-      await client.send(
-        new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: remove.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })),
-        }),
-      )
+    const notDeleted = await this.#delete(remove)
+    if (notDeleted.length) {
+      log.warn(`${label}: ${notDeleted.length} of ${remove.length} done but not deleted (back after the visibility timeout): ${describeNotDeleted(notDeleted)}`)
+      this.#warnDeadLetters(records, notDeleted.map(({ record }) => record))
     }
     if (failed) {
       log.warn(`${label}: ${remove.length} done, ${failed} failed (back after the visibility timeout)`)
@@ -186,6 +204,27 @@ export class EventSourceMapping {
     } else {
       log.info(`${label}: all done in ${Date.now() - started} ms`)
     }
+  }
+
+  /** Deletes in requests SQS accepts; returns what it did not delete and why, from a failed entry or a refused request. */
+  async #delete(records: SQSRecord[]): Promise<NotDeleted[]> {
+    const { client, queueUrl } = this.#options
+    const notDeleted: NotDeleted[] = []
+    for (const chunk of inChunks(records, MAX_BATCH_ENTRIES)) {
+      try {
+        const { Failed = [] } = await client.send(
+          new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: chunk.map((record, index) => ({ Id: String(index), ReceiptHandle: record.receiptHandle })) }),
+        )
+        for (const entry of Failed) {
+          const record = chunk[Number(entry.Id)]
+          if (record) notDeleted.push({ record, reason: `${entry.Code ?? 'error'}: ${entry.Message ?? 'no message'}` })
+        }
+      } catch (error) {
+        const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+        notDeleted.push(...chunk.map((record) => ({ record, reason })))
+      }
+    }
+    return notDeleted
   }
 
   #warnDeadLetters(batch: SQSRecord[], failed: SQSRecord[]): void {
