@@ -8,8 +8,8 @@ import { SETTING_NAMES } from '../src/lib/config.ts'
  * the consumer's event source mapping.
  *
  * Settings come from this process's environment and override Architect's
- * `.env`; sandbox and the SDK want credentials even locally, so dummy ones
- * stand in when none are set.
+ * `.env`. Everything else a local Lambda needs (dummy credentials, region, the
+ * local endpoints) comes from the plugins, exactly as under `npx arc sandbox`.
  */
 export interface SandboxOptions {
   cwd?: string
@@ -19,18 +19,14 @@ export interface SandboxOptions {
   lambdaEnv?: Record<string, string>
 }
 
-const LOCAL_DEFAULTS: Record<string, string> = {
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-  AWS_REGION: 'us-east-1',
-  // A port given explicitly is one sandbox will not move off when it is busy: the
-  // plugin has told the Lambdas where the tables are (AWS_ENDPOINT_URL_DYNAMODB).
-  ARC_TABLES_PORT: '5555',
-}
-
 export async function startSandbox(options: SandboxOptions = {}): Promise<void> {
   const cwd = options.cwd ?? process.cwd()
-  for (const [name, value] of Object.entries(LOCAL_DEFAULTS)) process.env[name] ||= value
+  // A port given explicitly is one sandbox will not move off when it is busy: the
+  // plugin has told the Lambdas where the tables are (AWS_ENDPOINT_URL_DYNAMODB).
+  process.env.ARC_TABLES_PORT ||= '5555'
+  // Sandbox itself looks for credentials and prints its failures; its Lambdas get the plugin's dummy ones either way.
+  process.env.AWS_ACCESS_KEY_ID ||= 'arcDummyAccessKey'
+  process.env.AWS_SECRET_ACCESS_KEY ||= 'arcDummySecretKey'
   const { inv } = await inventory({ cwd })
   const fromArchitect = inv._project.env.local?.testing ?? {}
   const fromEnvironment = Object.fromEntries(

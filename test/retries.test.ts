@@ -4,20 +4,27 @@ import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { startTestApp, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { createdMessage, drainView, queueDepth, sendRaw } from './helpers/queue.ts'
+import { retryBudgetSeconds, retryDelaySeconds } from '../src/lib/notifications/retry.ts'
 
 // Backoff and exactly-once effect. The queue's visibility timeout is 30 s, so
 // anything that comes back sooner came back through the consumer's backoff
-// (ChangeMessageVisibility, 1 s x 2^(receives-1) here).
+// (ChangeMessageVisibility, 1 s x 2^(receives-1) here). With 5 receives the
+// retry budget is 1 + 2 + 4 + 8 = 15 s: an outage shorter than that loses
+// nothing, a longer one parks the message in the DLQ.
 const VISIBILITY_SECONDS = 30
+const MAX_RECEIVES = 5
+const POLICY = { baseSeconds: 1, maxSeconds: 60 }
+const BUDGET_SECONDS = retryBudgetSeconds(MAX_RECEIVES, POLICY)
 const receiver = new WebhookReceiver()
-/** Tasks whose deliveries the downstream refuses, and how many more times (Infinity: it stays down). */
-const refusals = new Map<string, number>()
+/** Per task: how long the downstream refuses its deliveries (ms), counted from the first call, and when that call came. */
+const outages = new Map<string, { lastsMs: number; since?: number }>()
 receiver.behaviour = {
   delayMs: 0,
   status: (call) => {
-    const left = refusals.get(call.body.taskId) ?? 0
-    refusals.set(call.body.taskId, left - 1)
-    return left > 0 ? 503 : 200
+    const outage = outages.get(call.body.taskId)
+    if (!outage) return 200
+    outage.since ??= call.receivedAt
+    return call.receivedAt - outage.since < outage.lastsMs ? 503 : 200
   },
 }
 let app: TestApp
@@ -26,52 +33,55 @@ let api: ReturnType<typeof apiClient>
 const callsFor = (notificationId: string) => receiver.calls.filter((call) => call.body.id === notificationId)
 
 test('start the app with a long visibility timeout and a 1 s retry base', async (t) => {
+  t.equal(BUDGET_SECONDS, 15, 'the retry budget of these settings')
   const url = await receiver.listen()
   app = await startTestApp({
     name: 'retries',
-    queue: { batchSize: 10, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: VISIBILITY_SECONDS },
+    queue: { batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: MAX_RECEIVES, visibilityTimeout: VISIBILITY_SECONDS },
     consumerTimeout: 10,
-    env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '3000', RETRY_BASE_SECONDS: '1', RETRY_MAX_SECONDS: '60' },
+    env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '3000', RETRY_BASE_SECONDS: String(POLICY.baseSeconds), RETRY_MAX_SECONDS: String(POLICY.maxSeconds) },
   })
   api = apiClient(app.baseUrl)
   t.pass('sandbox started')
 })
 
-test('a short outage of the downstream loses nothing to the DLQ', async (t) => {
+test('an outage of the downstream shorter than the retry budget loses nothing to the DLQ', async (t) => {
   const taskId = randomUUID()
-  refusals.set(taskId, 2)
-  const started = Date.now()
+  outages.set(taskId, { lastsMs: (BUDGET_SECONDS / 2) * 1000 })
   await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'survives a short outage')])
   const id = `task_created:${taskId}:1`
-  await waitFor('delivery after the outage', () => (receiver.deliveredIds().includes(id) ? true : undefined), VISIBILITY_SECONDS * 1000)
-  const elapsed = (Date.now() - started) / 1000
+  await waitFor('delivery after the outage', () => (receiver.deliveredIds().includes(id) ? true : undefined), BUDGET_SECONDS * 2000)
   const calls = callsFor(id)
-  t.equal(calls.length, 3, 'refused twice, then tried again')
+  t.ok(calls.length >= 3, `refused while the downstream was down (${calls.length - 1} times), then tried again`)
   t.equal(calls.filter((call) => call.status === 200).length, 1, 'then delivered once')
-  t.ok(elapsed < VISIBILITY_SECONDS, `back after ${elapsed.toFixed(1)} s, sooner than the ${VISIBILITY_SECONDS} s visibility timeout`)
+  const outageSeconds = ((calls.at(-1)?.receivedAt ?? 0) - (calls[0]?.receivedAt ?? 0)) / 1000
+  t.ok(outageSeconds >= BUDGET_SECONDS / 2 && outageSeconds < VISIBILITY_SECONDS, `back after ${outageSeconds.toFixed(1)} s: the outage, not the ${VISIBILITY_SECONDS} s visibility timeout`)
   const log = await api<{ receiveCount: number }[]>('GET', `/tasks/${taskId}/notifications`)
   t.equal(log.body.length, 1)
   t.equal(log.body[0]?.receiveCount, calls.length, 'recorded with the receive that delivered it')
   t.equal((await queueDepth(app.sqs, app.dlqUrl)).visible, 0, 'nothing in the DLQ')
 })
 
-test('a downstream that stays down sends the message to the DLQ after maxReceiveCount, with backoff between tries', async (t) => {
+test('an outage longer than the retry budget parks the message in the DLQ after maxReceiveCount tries, with growing waits', async (t) => {
   const taskId = randomUUID()
-  refusals.set(taskId, Number.POSITIVE_INFINITY)
+  outages.set(taskId, { lastsMs: BUDGET_SECONDS * 3 * 1000 })
   const started = Date.now()
-  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'never deliverable')])
-  await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible >= 1 ? true : undefined), 60_000)
+  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'outlasts the budget')])
+  await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible >= 1 ? true : undefined), BUDGET_SECONDS * 3000)
   const calls = callsFor(`task_created:${taskId}:1`)
-  t.equal(calls.length, 3, 'tried maxReceiveCount times')
+  t.equal(calls.length, MAX_RECEIVES, 'tried maxReceiveCount times')
   const gaps = calls.slice(1).map((call, index) => (call.receivedAt - (calls[index]?.receivedAt ?? 0)) / 1000)
-  t.ok(gaps.length === 2 && gaps[0]! >= 0.9 && gaps[1]! >= 1.9 && gaps[1]! > gaps[0]!, `waits grow: ${gaps.map((gap) => gap.toFixed(1)).join(' s, ')} s`)
-  t.ok((Date.now() - started) / 1000 < VISIBILITY_SECONDS, 'in the DLQ well before one visibility timeout')
+  const waits = gaps.map((_, index) => retryDelaySeconds(index + 1, POLICY))
+  t.ok(gaps.every((gap, index) => gap >= (waits[index] ?? 0) - 0.2), `each retry waits its backoff (${waits.join(', ')} s): ${gaps.map((gap) => gap.toFixed(1)).join(', ')} s`)
+  const spent = ((calls.at(-1)?.receivedAt ?? 0) - (calls[0]?.receivedAt ?? 0)) / 1000
+  t.ok(spent >= BUDGET_SECONDS - 0.5, `the retries rode out ${spent.toFixed(1)} s of the outage, the ${BUDGET_SECONDS} s budget`)
+  t.ok((Date.now() - started) / 1000 < BUDGET_SECONDS * 3, 'in the DLQ while the downstream was still down')
   const parked = await drainView(app.sqs, app.dlqUrl)
   t.ok(parked.some((message) => message.body.includes(taskId)), 'the DLQ holds it')
 })
 
 test('duplicates on the queue reach the downstream once, also in concurrent invocations', async (t) => {
-  receiver.behaviour = { delayMs: 1500, status: () => 200 }
+  receiver.behaviour = { ...receiver.behaviour, delayMs: 1500 }
   const taskId = randomUUID()
   const copy = createdMessage(taskId, 'published more than once')
   // Three copies in one batch, then two more that other invocations pick up while the first is still delivering.

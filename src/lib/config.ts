@@ -70,12 +70,19 @@ export class SettingsError extends Error {
   }
 }
 
-/** Reads the named settings; throws one SettingsError naming every problem among them (and only them). */
-function read<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly Names[]): Settings<Names> {
+/** Parses the named settings: their values, or every problem among them (and only them). */
+function parse<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly Names[]): { settings?: Settings<Names>; problems: string[] } {
   const shape = Object.fromEntries(names.map((name) => [name, SETTINGS[name]])) as { [Name in Names]: (typeof SETTINGS)[Name] }
   const parsed = z.object(shape).safeParse(env)
-  if (!parsed.success) throw new SettingsError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`))
-  return parsed.data as Settings<Names>
+  if (parsed.success) return { settings: parsed.data as Settings<Names>, problems: [] }
+  return { problems: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`) }
+}
+
+/** Reads the named settings; throws one SettingsError naming every problem among them. */
+function read<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly Names[]): Settings<Names> {
+  const { settings, problems } = parse(env, names)
+  if (!settings) throw new SettingsError(problems)
+  return settings
 }
 
 export interface WebhookSettings {
@@ -143,7 +150,7 @@ function emailSettings(to: string | undefined, from: string | undefined, problem
 
 /** The notification consumer: its channels, backoff and delivery records. */
 export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): ConsumerSettings {
-  const settings = read(env, [
+  const { settings, problems } = parse(env, [
     'NOTIFY_WEBHOOK_URL',
     'NOTIFY_WEBHOOK_SECRET',
     'NOTIFY_WEBHOOK_TIMEOUT_MS',
@@ -159,9 +166,10 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
     'DELIVERY_DEDUP_DAYS',
     'DELIVERY_RETENTION_DAYS',
   ])
-  const problems: string[] = []
-  const email = emailSettings(settings.NOTIFY_EMAIL_TO, settings.NOTIFY_EMAIL_FROM, problems)
-  if (problems.length) throw new SettingsError(problems)
+  const text = (value: string | undefined): string | undefined => value?.trim() || undefined
+  // Checked on the raw values too, so that one report names these beside any other problem.
+  const email = emailSettings(text(env.NOTIFY_EMAIL_TO), text(env.NOTIFY_EMAIL_FROM), problems)
+  if (!settings || problems.length) throw new SettingsError(problems)
   return {
     webhook: settings.NOTIFY_WEBHOOK_URL
       ? { url: settings.NOTIFY_WEBHOOK_URL, secret: settings.NOTIFY_WEBHOOK_SECRET, timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS }

@@ -87,9 +87,6 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   const cwd = await prepareAppCopy(options)
   for (const [name, value] of Object.entries(TEST_PORTS)) process.env[name] = String(value)
   for (const [name, value] of Object.entries(options.env ?? {})) process.env[name] = value
-  process.env.AWS_ACCESS_KEY_ID ||= 'local'
-  process.env.AWS_SECRET_ACCESS_KEY ||= 'local'
-  process.env.AWS_REGION ||= 'us-east-1'
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
   await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: options.quiet ?? true, lambdaEnv: options.lambdaEnv ?? {} })
   const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`

@@ -13,6 +13,17 @@ export function retryDelaySeconds(receiveCount: number, policy: RetryPolicy): nu
   return Math.min(policy.baseSeconds * 2 ** exponent, policy.maxSeconds, 43_200)
 }
 
+/**
+ * How long a downstream outage can last before a message reaches the DLQ: the
+ * sum of the backoff waits before its last receive (5 receives, base 60 s:
+ * 60 + 120 + 240 + 480 = 900 s).
+ */
+export function retryBudgetSeconds(maxReceiveCount: number, policy: RetryPolicy): number {
+  let budget = 0
+  for (let receiveCount = 1; receiveCount < maxReceiveCount; receiveCount++) budget += retryDelaySeconds(receiveCount, policy)
+  return budget
+}
+
 /** May a later try succeed? Timeouts, 5xx, 429, throttling and in-flight copies may; bad messages and 4xx never. */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof InvalidMessageError) return false

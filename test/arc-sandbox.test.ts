@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import test from 'tape'
+import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import { prepareAppCopy, TEST_PORTS } from './helpers/app.ts'
+import { apiClient, waitFor } from './helpers/http.ts'
+
+/**
+ * `npx arc sandbox`, the way Architect users start an app, with a shell that
+ * holds no AWS credentials, region or app settings: the plugins give the local
+ * Lambdas what they need, and settings come from `.env` or preferences.arc.
+ * It runs the same system as `npm start`: the queue, its event source mapping,
+ * the deliveries.
+ */
+const SYSTEM_PATH = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':')
+
+interface ArcSandbox {
+  process: ChildProcess
+  output: () => string
+  stop(): Promise<void>
+}
+
+async function arcSandbox(cwd: string): Promise<ArcSandbox> {
+  // Only what a shell always has, and ports off the defaults: no AWS_*, no NOTIFY_*.
+  const env = {
+    PATH: SYSTEM_PATH,
+    HOME: process.env.HOME ?? '/root',
+    ...Object.fromEntries(Object.entries(TEST_PORTS).map(([name, port]) => [name, String(port)])),
+  }
+  for (const name of Object.keys(env)) if (/^(AWS_|NOTIFY_)/.test(name)) throw new Error(`${name} leaked into the shell`)
+  const child = spawn('npx', ['arc', 'sandbox'], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  await waitFor('npx arc sandbox to start its queues', () => (output.includes('Ran Sandbox startup plugins') ? true : undefined), 120_000)
+  return {
+    process: child,
+    output: () => output,
+    async stop() {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGINT')
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000))])
+      if (child.exitCode === null && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+    },
+  }
+}
+
+const api = apiClient(`http://localhost:${TEST_PORTS.PORT}`)
+
+test('npx arc sandbox with an empty shell: a webhook from .env gets the notification', async (t) => {
+  const receiver = new WebhookReceiver()
+  const url = await receiver.listen()
+  const cwd = await prepareAppCopy({ name: 'arc-sandbox-dotenv', queue: { visibilityTimeout: 30 } })
+  await writeFile(join(cwd, '.env'), `NOTIFY_WEBHOOK_URL=${url}\n`)
+  const sandbox = await arcSandbox(cwd)
+  try {
+    const created = await api('POST', '/tasks', { body: { title: 'started the Architect way' } })
+    t.equal(created.status, 201, 'the task is created')
+    const id = `task_created:${created.body.id}:1`
+    await waitFor('the webhook delivery', () => (receiver.deliveredIds().includes(id) ? true : undefined), 30_000)
+    t.deepEqual(receiver.deliveredIds(), [id], 'delivered to the webhook from .env, once')
+    const log = await waitFor('the delivery record', async () => {
+      const records = await api<{ channel: string }[]>('GET', `/tasks/${created.body.id}/notifications`)
+      return records.body.length ? records.body : undefined
+    })
+    t.deepEqual(log.map((record) => record.channel), ['webhook'], 'recorded as a webhook delivery: with a channel configured, the log channel stays off')
+    t.doesNotMatch(sandbox.output(), /CredentialsProviderError|Could not load credentials|Region is missing/, 'no credential or region errors')
+    t.match(sandbox.output(), /\[queues\] @queues notifications: batch #1 \(poller \d, 1 record\): all done/, 'through the local queue and the event source mapping')
+  } finally {
+    await sandbox.stop()
+    await receiver.close()
+  }
+})
+
+test('npx arc sandbox with no channel configured: the log channel is the local default', async (t) => {
+  const cwd = await prepareAppCopy({ name: 'arc-sandbox-log', queue: { visibilityTimeout: 30 } })
+  const sandbox = await arcSandbox(cwd)
+  try {
+    const created = await api('POST', '/tasks', { body: { title: 'logged locally' } })
+    t.equal(created.status, 201)
+    const log = await waitFor('the log delivery', async () => {
+      const records = await api<{ channel: string; notificationId: string }[]>('GET', `/tasks/${created.body.id}/notifications`)
+      return records.body.length ? records.body : undefined
+    }, 30_000)
+    t.deepEqual(log.map((record) => [record.channel, record.notificationId]), [['log', `task_created:${created.body.id}:1`]])
+    t.match(sandbox.output(), /"message":"Notification"/, 'one structured log line per notification')
+  } finally {
+    await sandbox.stop()
+  }
+})
