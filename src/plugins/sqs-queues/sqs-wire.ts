@@ -127,7 +127,8 @@ function readQuery(body: string): SendRequest | undefined {
   const fields = queryFields(params)
   const action = fields.Action
   if (!isSendAction(action)) return undefined
-  const entries = action === 'SendMessage' ? [['1', fields] as [string, Fields]] : numbered(fields[BATCH_ENTRY])
+  const single: [string, Fields][] = [['1', fields]]
+  const entries = action === 'SendMessage' ? single : numbered(fields[BATCH_ENTRY])
   const messages = entries?.map(([, entry]) => queryMessage(entry))
   if (!entries || !messages || !messages.every((message) => message !== undefined)) return undefined
   return {
