@@ -67,7 +67,17 @@ export function subjectTask(event: TaskEvent): Task {
   return event.event === 'task_updated' ? event.body.newTask : event.body.task
 }
 
+/**
+ * The queue refused this message itself (its content, its size): publishing it
+ * again unchanged cannot succeed. Any other failure of a publish (unreachable,
+ * slow, throttled, misconfigured) may pass.
+ */
+export class PublishRefusedError extends Error {
+  override readonly name = 'PublishRefusedError'
+}
+
 /** Where published events go: SQS in production and locally, anything in tests. */
 export interface EventPublisher {
+  /** Throws PublishRefusedError when the queue refuses the message, anything else when it could not be reached. */
   publish(event: TaskEvent): Promise<void>
 }
