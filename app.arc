@@ -27,6 +27,10 @@ tasks                  # sparse: only tasks whose outbox still holds unpublished
   outboxPending *String
   outboxSince **String
   name pendingOutbox
+tasks                  # sparse: only tasks with events parked after SQS kept refusing them (npm run outbox -- parked)
+  outboxParked *String
+  parkedSince **String
+  name parkedOutbox
 
 # Every key below drives both the local emulation (npm start) and the deployed
 # CloudFormation; see src/plugins/sqs-queues/README.md.

@@ -3,12 +3,13 @@ import { DynamoTaskStore } from './adapters/dynamo-task-store.ts'
 import { LogChannel } from './adapters/log-channel.ts'
 import { PowertoolsDeliveryGuard } from './adapters/powertools-delivery-guard.ts'
 import { PowertoolsDeliveryMetrics } from './adapters/powertools-metrics.ts'
+import { PowertoolsRelayMetrics } from './adapters/powertools-relay-metrics.ts'
 import { SesEmailChannel } from './adapters/ses-email-channel.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
-import { readConsumerSettings, readProducerSettings } from './config.ts'
+import { readConsumerSettings, readProducerSettings, type SqsSettings } from './config.ts'
 import type { Channel } from './notifications/channel.ts'
 import { Notifier } from './notifications/notifier.ts'
 import { TaskQueries, TaskService } from './tasks/service.ts'
@@ -23,6 +24,22 @@ export function taskService(): TaskService {
   const { notificationsQueueUrl, sqs } = readProducerSettings()
   // The SQS client is made on first publish.
   return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl))
+}
+
+/**
+ * What one publish and one item write may take at worst: every SQS attempt
+ * waiting out its connection and its request timeout, a backoff of up to a
+ * second between attempts, a second for DynamoDB. The relay takes no new work
+ * with less than this left, so it ends before its function's timeout.
+ */
+const relayReserveMs = (sqs: SqsSettings): number => sqs.maxAttempts * 2 * sqs.timeoutMs + (sqs.maxAttempts - 1) * 1000 + 1000
+
+/** The scheduled relay: the task service with metrics on what it parks, and the time it keeps in reserve. */
+export function outboxRelay(): { tasks: TaskService; metrics: PowertoolsRelayMetrics; reserveMs: number } {
+  const { notificationsQueueUrl, sqs } = readProducerSettings()
+  const metrics = new PowertoolsRelayMetrics()
+  const tasks = new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl), { metrics })
+  return { tasks, metrics, reserveMs: relayReserveMs(sqs) }
 }
 
 /** The read routes: tasks only, no queue. */

@@ -1,37 +1,11 @@
-import type { TaskEvent } from '../messages/contract.ts'
 import { InvalidCursorError } from '../tasks/service.ts'
+import type { OutboxEvent, TaskEvents } from '../tasks/outbox.ts'
 import type { TaskPage, TaskRecord, TaskStore } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
 import { appTables, isConditionFailure, isKeyValue } from './tables.ts'
+import { eventAttributes, eventsUpdate, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
 
-/**
- * Tasks in the `tasks` table, one item per task. The outbox rides in the same
- * item; `outboxPending`/`outboxSince` are set only while it is not empty, so the
- * sparse `pendingOutbox` index lists exactly the items the relay must publish.
- */
-interface TaskItem extends Partial<Task> {
-  id: string
-  version: number
-  tombstone?: boolean
-  outbox?: TaskEvent[]
-  outboxPending?: 'yes'
-  outboxSince?: string
-}
-
-const TASK_FIELDS = ['id', 'title', 'detail', 'dueAt', 'isComplete', 'version', 'createdAt', 'updatedAt'] as const
-
-function toTask(item: TaskItem): Task {
-  return Object.fromEntries(TASK_FIELDS.flatMap((field) => (item[field] === undefined ? [] : [[field, item[field]]]))) as unknown as Task
-}
-
-function toRecord(item: TaskItem): TaskRecord {
-  return { id: item.id, version: item.version, task: item.tombstone ? undefined : toTask(item), outbox: item.outbox ?? [] }
-}
-
-function withOutbox(item: TaskItem, outbox: TaskEvent[]): TaskItem {
-  return outbox.length ? { ...item, outbox, outboxPending: 'yes', outboxSince: new Date().toISOString() } : item
-}
-
+/** Tasks in the `tasks` table, one item per task, its events in the same item (see task-item.ts). */
 export class DynamoTaskStore implements TaskStore {
   async get(id: string): Promise<TaskRecord | undefined> {
     // An id DynamoDB cannot hold as a key is no task's: 404, not a 500 from DynamoDB.
@@ -41,37 +15,46 @@ export class DynamoTaskStore implements TaskStore {
     return item && toRecord(item)
   }
 
-  async create(task: Task, outbox: TaskEvent[]): Promise<void> {
+  async create(task: Task, outbox: OutboxEvent[]): Promise<void> {
     const data = await appTables()
     await data._client.PutItem({
       TableName: data.name('tasks'),
-      Item: withOutbox({ ...task }, outbox),
+      Item: { ...task, ...eventAttributes({ outbox, parked: [] }, now()) },
       ConditionExpression: 'attribute_not_exists(id)',
     })
   }
 
-  async replace(task: Task, outbox: TaskEvent[], expectedVersion: number): Promise<boolean> {
-    return this.#putIfVersion(withOutbox({ ...task }, outbox), expectedVersion)
+  async replace(task: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
+    return this.#putIfUnchanged({ ...task, ...eventAttributes(events, now()) }, expected)
   }
 
-  async markDeleted(id: string, version: number, outbox: TaskEvent[], expectedVersion: number): Promise<boolean> {
-    return this.#putIfVersion(withOutbox({ id, version, tombstone: true }, outbox), expectedVersion)
+  async markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
+    return this.#putIfUnchanged({ id, version, tombstone: true, ...eventAttributes(events, now()) }, expected)
   }
 
-  async clearOutbox(record: TaskRecord): Promise<void> {
+  async settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean> {
     const data = await appTables()
-    const write = { TableName: data.name('tasks'), Key: { id: record.id }, ConditionExpression: 'version = :version', ExpressionAttributeValues: { ':version': record.version } }
-    await this.#conditional(() =>
-      record.task === undefined
-        ? data._client.DeleteItem(write)
-        : data._client.UpdateItem({ ...write, UpdateExpression: 'REMOVE outbox, outboxPending, outboxSince' }),
+    const condition = unchangedSince(record)
+    const write = { TableName: data.name('tasks'), Key: { id: record.id } }
+    if (record.task === undefined && events.outbox.length === 0 && events.parked.length === 0) {
+      return this.#conditional(() => data._client.DeleteItem({ ...write, ...condition }))
+    }
+    const update = eventsUpdate(events, now())
+    return this.#conditional(() =>
+      data._client.UpdateItem({
+        ...write,
+        UpdateExpression: update.UpdateExpression,
+        ConditionExpression: condition.ConditionExpression,
+        ExpressionAttributeNames: { ...update.ExpressionAttributeNames, ...condition.ExpressionAttributeNames },
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...condition.ExpressionAttributeValues },
+      }),
     )
   }
 
   async pending(limit: number): Promise<TaskRecord[]> {
     const data = await appTables()
     const result = await data.tasks.query({
-      IndexName: 'pendingOutbox',
+      IndexName: PENDING_INDEX,
       KeyConditionExpression: 'outboxPending = :yes',
       ExpressionAttributeValues: { ':yes': 'yes' },
       Limit: limit,
@@ -101,16 +84,9 @@ export class DynamoTaskStore implements TaskStore {
     return { tasks: tasks.slice(0, limit), more: tasks.length > limit }
   }
 
-  async #putIfVersion(item: TaskItem, expectedVersion: number): Promise<boolean> {
+  async #putIfUnchanged(item: TaskItem, expected: TaskRecord): Promise<boolean> {
     const data = await appTables()
-    return this.#conditional(() =>
-      data._client.PutItem({
-        TableName: data.name('tasks'),
-        Item: item,
-        ConditionExpression: 'version = :expected',
-        ExpressionAttributeValues: { ':expected': expectedVersion },
-      }),
-    )
+    return this.#conditional(() => data._client.PutItem({ TableName: data.name('tasks'), Item: item, ...unchangedSince(expected) }))
   }
 
   async #conditional(write: () => Promise<unknown>): Promise<boolean> {
@@ -123,3 +99,5 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 }
+
+const now = (): string => new Date().toISOString()

@@ -1,4 +1,4 @@
-import type { TaskEvent } from '../messages/contract.ts'
+import type { OutboxEvent, TaskEvents } from './outbox.ts'
 import type { Task } from './task.ts'
 
 /** A page of tasks in the store's stable order; `more` when tasks remain after the last one. */
@@ -9,30 +9,37 @@ export interface TaskPage {
 
 /**
  * One stored item: the task (or, once deleted, a tombstone that lives until its
- * events are out) and its outbox, the events written with it and not yet published.
+ * events are out) with its outbox, the events written with it and not yet
+ * published, and the events parked after the queue kept refusing them.
  */
-export interface TaskRecord {
+export interface TaskRecord extends TaskEvents {
   id: string
   /** Changes on every write, the tombstone's included: the condition of the next write. */
   version: number
   /** Undefined for a tombstone. */
   task: Task | undefined
-  outbox: TaskEvent[]
 }
 
 /**
  * Persistence of tasks with a transactional outbox in the same item, so a write
  * and the events it must publish commit together (one item, no transaction).
- * Writes are conditional on the version read before; a lost race returns false.
+ * Writes are conditional on the record read before (its version and its parked
+ * events); a lost race returns false.
  */
 export interface TaskStore {
   get(id: string): Promise<TaskRecord | undefined>
-  create(task: Task, outbox: TaskEvent[]): Promise<void>
-  replace(task: Task, outbox: TaskEvent[], expectedVersion: number): Promise<boolean>
-  /** Replaces the task by a tombstone of `version` carrying the outbox. */
-  markDeleted(id: string, version: number, outbox: TaskEvent[], expectedVersion: number): Promise<boolean>
-  /** The record's outbox is published: empty it, and drop a tombstone. A newer version keeps its own. */
-  clearOutbox(record: TaskRecord): Promise<void>
+  create(task: Task, outbox: OutboxEvent[]): Promise<void>
+  /** Writes the task with the events it carries from now on; `expected` is the record read before. */
+  replace(task: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean>
+  /** Replaces the task by a tombstone of `version` carrying the events. */
+  markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean>
+  /**
+   * The record's events after a publish: what went out has left the outbox,
+   * refusals are counted, parked events added. The task is left as it is; a
+   * tombstone with no events left is dropped. False when the record changed
+   * meanwhile (the newer write carries the events on).
+   */
+  settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean>
   /** Records whose outbox is not empty, oldest write first. */
   pending(limit: number): Promise<TaskRecord[]>
   /** Tasks, tombstones left out. */

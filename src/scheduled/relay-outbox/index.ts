@@ -1,11 +1,16 @@
-import { taskService } from '../../lib/app.ts'
+import type { Context } from 'aws-lambda'
+import { outboxRelay } from '../../lib/app.ts'
 import { logger } from '../../lib/log.ts'
 
-const tasks = taskService()
+const { tasks, metrics, reserveMs } = outboxRelay()
 
 // Publishes the events whose publish failed after their write (queue unreachable, timeout, crash).
-export const handler = async (): Promise<{ relayed: number }> => {
-  const relayed = await tasks.relay()
-  if (relayed) logger.info('Relayed pending outboxes', { relayed })
-  return { relayed }
+export const handler = async (_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) => {
+  try {
+    const report = await tasks.relay({ remainingMs: () => context.getRemainingTimeInMillis(), reserveMs })
+    if (report.published || report.refused || report.parked || report.stoppedBy) logger.info('Relay run', { ...report })
+    return report
+  } finally {
+    metrics.flush()
+  }
 }
