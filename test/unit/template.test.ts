@@ -2,7 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { alarmLogicalIds, EMAIL_POLICY } from '../../src/plugins/queue-leveling/cloudformation.ts'
+import { RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
+import { alarmLogicalIds, EMAIL_POLICY, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import { SQS_ACTIONS } from '../../src/plugins/sqs-queues/cloudformation.ts'
 import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
@@ -113,6 +114,19 @@ test('alarms: DLQ depth, oldest message age, consumer errors and throttles; no S
   }
   t.equal(dlq.AlarmActions, undefined, 'no actions without alarmEmail')
   t.notOk(Object.values(staging.Resources).some((item) => item.Type.startsWith('AWS::SNS::')), 'no SNS resources without alarmEmail')
+  t.end()
+})
+
+test('alarm: an outbox event parked, on the metric the relay writes', (t) => {
+  t.equal(staging.Resources[OUTBOX_PARKED_ALARM]?.Type, 'AWS::CloudWatch::Alarm')
+  const parked = props(staging, OUTBOX_PARKED_ALARM)
+  t.deepEqual(
+    [parked.Namespace, parked.MetricName, parked.Statistic, parked.ComparisonOperator, parked.Threshold, parked.TreatMissingData],
+    [RELAY_METRICS.namespace, RELAY_METRICS.parked, 'Sum', 'GreaterThanThreshold', 0, 'notBreaching'],
+  )
+  t.deepEqual(parked.Dimensions, [{ Name: 'service', Value: RELAY_METRICS.serviceName }], "the relay's EMF dimension, exactly")
+  t.match(String(parked.AlarmDescription), /npm run outbox/, 'says what to do')
+  t.equal(parked.AlarmActions, undefined, 'no actions without alarmEmail')
   t.end()
 })
 
@@ -228,6 +242,7 @@ test('@queue-leveling settings: alarm email and SNS topic, age threshold, thrott
     t.deepEqual(props(template, id).AlarmActions, [{ Ref: 'AlarmTopic' }], `${id} alarms the topic`)
     t.deepEqual(props(template, id).OKActions, [{ Ref: 'AlarmTopic' }], `${id} says when it is OK again`)
   }
+  t.deepEqual(props(template, OUTBOX_PARKED_ALARM).AlarmActions, [{ Ref: 'AlarmTopic' }], 'the parked-event alarm too')
   t.equal(props(template, alarms.oldestMessage).Threshold, 1800)
   t.deepEqual(props(template, 'HTTP').DefaultRouteSettings, { ThrottlingRateLimit: 25.5, ThrottlingBurstLimit: 50 })
   t.equal(props(template, 'PostTasksHTTPLambdaLogGroup').RetentionInDays, 14)

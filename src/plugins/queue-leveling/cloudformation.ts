@@ -65,8 +65,14 @@ export const alarmLogicalIds = (queue: string): { dlqDepth: string; oldestMessag
 }
 export const ALARM_TOPIC = 'AlarmTopic'
 export const ALARM_SUBSCRIPTION = 'AlarmTopicEmailSubscription'
+/**
+ * The outbox relay parked an event SQS kept refusing: the metric the relay
+ * writes (PowertoolsRelayMetrics; the template test checks they agree).
+ */
+export const OUTBOX_PARKED_ALARM = 'OutboxParkedAlarm'
+export const OUTBOX_PARKED_METRIC = { namespace: 'QueueLeveling', name: 'OutboxEventsParked', service: 'relay' } as const
 
-/** DLQ depth > 0, age of the oldest message, consumer errors and throttles; optionally to an SNS topic with an email subscription. */
+/** DLQ depth > 0, age of the oldest message, consumer errors and throttles, parked outbox events; optionally to an SNS topic with an email subscription. */
 export function withAlarms(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings): CfnTemplate {
   const result = structuredClone(template)
   const actions: { AlarmActions?: CfnValue; OKActions?: CfnValue } = {}
@@ -82,6 +88,16 @@ export function withAlarms(template: CfnTemplate, queues: QueueSettings[], setti
   const alarm = (properties: { [key: string]: CfnValue }): CfnResource => ({
     Type: 'AWS::CloudWatch::Alarm',
     Properties: { EvaluationPeriods: 1, TreatMissingData: 'notBreaching', ...properties, ...actions },
+  })
+  result.Resources[OUTBOX_PARKED_ALARM] = alarm({
+    AlarmDescription: 'SQS kept refusing a task event: the relay parked it. See npm run outbox -- parked, then retry',
+    Namespace: OUTBOX_PARKED_METRIC.namespace,
+    MetricName: OUTBOX_PARKED_METRIC.name,
+    Dimensions: [{ Name: 'service', Value: OUTBOX_PARKED_METRIC.service }],
+    Statistic: 'Sum',
+    Period: 60,
+    Threshold: 0,
+    ComparisonOperator: 'GreaterThanThreshold',
   })
   for (const queue of queues) {
     const ids = queueLogicalIds(queue.name)
