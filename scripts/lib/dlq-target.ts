@@ -43,7 +43,7 @@ export function localTarget(queueName: string, env: NodeJS.ProcessEnv = process.
 /** `arc deploy --staging` names its stack `<App><Env>`, e.g. QueueLevelingStaging. */
 export const stackName = (app: string, env: DeployedEnv): string => deployedStackName(app, env)
 
-async function appName(): Promise<string> {
+export async function appName(): Promise<string> {
   const { default: inventory } = await import('@architect/inventory')
   const { inv } = await inventory({ cwd: ROOT })
   // types/architect.d.ts declares only the slice of the inventory that other scripts read.

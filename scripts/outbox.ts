@@ -1,0 +1,58 @@
+import { OUTBOX_USAGE, type OutboxArgs, OutboxUsageError, parseOutboxArgs } from './lib/outbox-args.ts'
+import { deployedOutboxTarget, formatParked, listParked, localOutboxTarget, type OutboxTarget, retryParkedEvents } from './lib/outbox.ts'
+
+// `npm run outbox -- parked|retry [--task ID] [--env staging|production]`: the task
+// events the relay parked after SQS kept refusing them, listed and moved back
+// into their outbox, locally or on AWS. Exit codes: 0 done, 1 failed, 2 bad command line.
+
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT'])
+
+/** One line an operator can act on, instead of a stack trace. */
+function explain(error: unknown, target: OutboxTarget | undefined): string {
+  if (!(error instanceof Error)) return String(error)
+  const code = (error as NodeJS.ErrnoException).code
+  if (code && CONNECTION_ERRORS.has(code)) return `Cannot reach ${target?.where ?? 'AWS'} (${code})${target?.local ? ': is npm start running?' : ''}`
+  if (error.name === 'ResourceNotFoundException') return `No table ${target?.table ?? 'tasks'} on ${target?.where ?? 'DynamoDB'}: is that app running?`
+  return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
+}
+
+async function run(args: OutboxArgs, target: OutboxTarget): Promise<number> {
+  switch (args.command) {
+    case 'parked': {
+      console.log(formatParked(await listParked(target, args.task)))
+      return 0
+    }
+    case 'retry': {
+      const { tasks, events } = await retryParkedEvents(target, args.task)
+      console.log(
+        events === 0
+          ? 'No parked events to retry.'
+          : `Moved ${events} parked event(s) of ${tasks} task(s) back into their outbox; the relay publishes them on its next run.`,
+      )
+      return 0
+    }
+  }
+}
+
+let args: OutboxArgs | 'help'
+try {
+  args = parseOutboxArgs(process.argv.slice(2))
+} catch (error) {
+  if (!(error instanceof OutboxUsageError)) throw error
+  console.error(`${error.message}\n\n${OUTBOX_USAGE}`)
+  process.exit(2)
+}
+if (args === 'help') {
+  console.log(OUTBOX_USAGE)
+} else {
+  let target: OutboxTarget | undefined
+  try {
+    target = args.env ? await deployedOutboxTarget(args.env) : await localOutboxTarget()
+    process.exitCode = await run(args, target)
+  } catch (error) {
+    console.error(explain(error, target))
+    process.exitCode = 1
+  } finally {
+    target?.db.destroy()
+  }
+}
