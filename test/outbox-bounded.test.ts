@@ -1,0 +1,106 @@
+import { GetItemCommand } from '@aws-sdk/client-dynamodb'
+import test from 'tape'
+import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
+import type { Task } from '../src/lib/tasks/task.ts'
+import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { apiClient, sleep, waitFor } from './helpers/http.ts'
+import { queueDepth } from './helpers/queue.ts'
+import { localTables } from './helpers/tables.ts'
+import { TcpProxy } from './helpers/tcp-proxy.ts'
+
+// What SQS would refuse never reaches it, and an outbox cannot outgrow its item:
+// text with U+FFFE and U+FFFF is stored, published and notified exactly; many
+// large updates written while the queue is unreachable keep the item small and
+// end in one notification of the latest state (the relay runs every 2 s here).
+const receiver = new WebhookReceiver()
+const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 2, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
+const tables = localTables()
+let app: TestApp
+let api: ReturnType<typeof apiClient>
+
+type Notified = WebhookCall['body'] & { task: Task }
+const notificationsOf = (taskId: string): Notified[] => receiver.calls.filter((call) => call.status === 200 && call.body.taskId === taskId).map((call) => call.body as Notified)
+
+test('start the app publishing through a proxy to the local queue', async (t) => {
+  const url = await receiver.listen()
+  await proxy.up()
+  process.env.LOCAL_SCHEDULE_SECONDS = '2'
+  app = await startTestApp({
+    name: 'outbox-bounded',
+    env: { NOTIFY_WEBHOOK_URL: url },
+    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
+  })
+  api = apiClient(app.baseUrl)
+  t.pass('started')
+})
+
+test('a task whose text holds U+FFFE and U+FFFF is stored, published and notified with its exact text', async (t) => {
+  const title = 'noncharacters \uFFFE and \uFFFF, twice: \uFFFF\uFFFE'
+  const detail = '\uFFFF'.repeat(10) + ' detail \uFFFE'
+  const created = await api<Task>('POST', '/tasks', { body: { title, detail } })
+  t.equal(created.status, 201, 'created')
+  t.deepEqual([created.body.title, created.body.detail], [title, detail], 'answered with the exact text')
+  const read = await api<Task>('GET', `/tasks/${created.body.id}`)
+  t.deepEqual([read.body.title, read.body.detail], [title, detail], 'read back exactly')
+  const updatedTitle = `${title} (updated \uFFFF)`
+  t.equal((await api('PUT', `/tasks/${created.body.id}`, { body: { title: updatedTitle, detail, isComplete: false } })).status, 200, 'updated')
+
+  const id = created.body.id
+  await waitFor('both notifications', () => (notificationsOf(id).length === 2 ? true : undefined), 30_000)
+  const [first, second] = [notificationsOf(id).find((n) => n.event === 'task_created'), notificationsOf(id).find((n) => n.event === 'task_updated')]
+  t.deepEqual([first?.task.title, first?.task.detail], [title, detail], 'the created notification carries the exact text')
+  t.deepEqual([second?.task.title, second?.task.detail], [updatedTitle, detail], 'and the updated one')
+  t.equal(second?.subject, `Task updated: ${updatedTitle}`, 'subject too')
+  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0 }, 'nothing in the DLQ')
+})
+
+test('60 large updates while the queue is down: every write succeeds, the item stays small, one update is notified after', async (t) => {
+  await proxy.down()
+  const created = await api<Task>('POST', '/tasks', { body: { title: 'written over and over' } })
+  t.equal(created.status, 201)
+  const id = created.body.id
+  const statuses: number[] = []
+  let last: Task | undefined
+  for (let i = 1; i <= 60; i++) {
+    // 1000 characters, different each time: nothing for a compression or dedup to hide.
+    const detail = `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)))
+    const response = await api<Task>('PUT', `/tasks/${id}`, { body: { title: `title ${i}`, detail, isComplete: i === 60 } })
+    statuses.push(response.status)
+    last = response.body
+  }
+  t.deepEqual([...new Set(statuses)], [200], 'all 60 writes answered 200')
+  t.equal(last?.version, 61)
+
+  const table = await tables.name('tasks')
+  t.equal(table, 'queue-leveling-staging-tasks', 'the sandbox names the table as expected')
+  const { Item } = await tables.raw.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }))
+  const bytes = Buffer.byteLength(JSON.stringify(Item))
+  t.ok(bytes < 20_000, `the item holds about ${(bytes / 1024).toFixed(1)} KB (DynamoDB allows 400 KB; unbounded, it would be ~120 KB and growing)`)
+  t.deepEqual(Item?.outbox?.L?.map((entry) => entry.M?.event?.S), ['task_created', 'task_updated'], 'its outbox: the creation and one merged update')
+
+  await sleep(3000)
+  t.deepEqual(notificationsOf(id), [], 'nothing delivered while the queue is down')
+  await proxy.up()
+  await waitFor('the created and the merged update', () => (notificationsOf(id).length >= 2 ? true : undefined), 30_000)
+  await sleep(5000)
+  const notified = notificationsOf(id)
+  // A standard queue may deliver them in either order.
+  t.deepEqual(
+    notified.map((n) => n.id).sort(),
+    [`task_created:${id}:1`, `task_updated:${id}:61`],
+    "exactly the creation and one update, with the last version's id",
+  )
+  const update = notified.find((n) => n.event === 'task_updated')
+  t.deepEqual(update?.task, last, 'the update carries the latest state')
+  t.equal(update?.subject, 'Task completed: title 60')
+  const { Item: after } = await tables.raw.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }))
+  t.deepEqual([after?.outbox, after?.outboxPending], [undefined, undefined], 'the outbox is cleared')
+})
+
+test('stop', async (t) => {
+  tables.close()
+  await app.stop()
+  await proxy.down()
+  await receiver.close()
+  t.pass('stopped')
+})

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process'
+import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb'
+import test from 'tape'
+import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import type { TaskItem } from '../src/lib/adapters/task-item.ts'
+import { ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { apiClient, sleep, waitFor } from './helpers/http.ts'
+import { localTables } from './helpers/tables.ts'
+import { TcpProxy } from './helpers/tcp-proxy.ts'
+
+// One event SQS refuses never blocks the others: more poisoned items than one
+// relay run takes are the oldest pending (an `event` attribute holding U+FFFF,
+// which the local SQS refuses as AWS does; no API call can make one), a few
+// normal tasks are written during a short outage. The normal events are
+// delivered, each poisoned event is parked after 3 refusals, `npm run outbox --
+// parked` lists it and `retry` puts it back into its outbox.
+const receiver = new WebhookReceiver()
+const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 3, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
+const tables = localTables()
+/** One more than a relay run looks at: before isolation, these alone stalled the relay for everyone. */
+const POISONED = 101
+const poisonIds = Array.from({ length: POISONED }, (_, index) => `poison-${String(index).padStart(3, '0')}`)
+let app: TestApp
+let api: ReturnType<typeof apiClient>
+let table: string
+
+const item = async (id: string): Promise<TaskItem | undefined> => (await tables.documents.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item as TaskItem | undefined
+
+/** `npm run outbox -- <args>` against the test's sandbox tables. */
+function outboxCommand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('npm', ['run', '--silent', 'outbox', '--', ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(TEST_PORTS.ARC_TABLES_PORT) } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+test('start the app publishing through a proxy to the local queue', async (t) => {
+  const url = await receiver.listen()
+  await proxy.up()
+  process.env.LOCAL_SCHEDULE_SECONDS = '2'
+  app = await startTestApp({
+    name: 'outbox-poison',
+    env: { NOTIFY_WEBHOOK_URL: url },
+    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
+  })
+  api = apiClient(app.baseUrl)
+  table = await tables.name('tasks')
+  t.pass('started')
+})
+
+test('poisoned events are parked after 3 refusals; the other events are delivered meanwhile', async (t) => {
+  await proxy.down()
+  const at = '2000-01-01T00:00:00.000Z'
+  const poisoned = poisonIds.map((id, index): TaskItem => {
+    const task = { id, title: `poisoned ${index}`, isComplete: false, version: 1, createdAt: at, updatedAt: at }
+    // Older than anything the test writes through the API: the relay meets them first.
+    const since = new Date(Date.parse(at) + index * 1000).toISOString()
+    return { ...task, outbox: [{ event: 'task_created\uFFFF' as 'task_created', body: { task } }], outboxPending: 'yes', outboxSince: since }
+  })
+  for (let index = 0; index < poisoned.length; index += 25) {
+    await tables.documents.send(new BatchWriteCommand({ RequestItems: { [table]: poisoned.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) } }))
+  }
+  const normal: string[] = []
+  for (let index = 0; index < 3; index++) {
+    const created = await api<{ id: string }>('POST', '/tasks', { body: { title: `written during the outage ${index}` } })
+    t.equal(created.status, 201)
+    normal.push(created.body.id)
+  }
+  await sleep(3000)
+  await proxy.up()
+
+  const started = Date.now()
+  const expected = normal.map((id) => `task_created:${id}:1`)
+  await waitFor('the normal events', () => (expected.every((id) => receiver.deliveredIds().includes(id)) ? true : undefined), 60_000)
+  t.pass(`the normal events were delivered ${((Date.now() - started) / 1000).toFixed(1)} s after the queue came back`)
+  const first = await item(poisonIds[0]!)
+  t.ok((first?.outbox?.length ?? 0) + (first?.parked?.length ?? 0) === 1, 'the oldest poisoned event is still held: in the outbox or parked')
+
+  await waitFor('every poisoned event parked', async () => ((await Promise.all(poisonIds.map(item))).every((found) => found?.parked?.length === 1) ? true : undefined), 90_000, 1000)
+  const parked = await item(poisonIds[0]!)
+  t.deepEqual([parked?.outbox, parked?.outboxPending, parked?.outboxParked], [undefined, undefined, 'yes'], 'out of the outbox and its index, into the parked index')
+  const event = parked?.parked?.[0]
+  t.equal(event?.refusals, 3, 'after exactly 3 refusals')
+  t.match(event?.reason ?? '', /InvalidParameterValue|InvalidMessageContents/, `with the reason: ${event?.reason}`)
+  t.equal(parked?.parkedSince, event?.parkedAt, 'listed since its parking')
+  t.equal(parked?.title, 'poisoned 0', 'the task itself is left as it was')
+  t.notOk(receiver.calls.some((call) => call.body.taskId.startsWith('poison-')), 'nothing of a poisoned task reached the downstream')
+})
+
+test('npm run outbox -- parked lists them; retry puts one back into its outbox, then the rest', async (t) => {
+  const listed = await outboxCommand('parked')
+  t.equal(listed.code, 0, `parked exits 0 ${listed.stderr}`)
+  t.ok(poisonIds.every((id) => listed.stdout.includes(id)), 'every parked task is listed')
+  t.match(listed.stdout, /^TASK\s+EVENT\s+VERSION\s+PARKED SINCE\s+REFUSALS\s+REASON$/m, 'under a header')
+  t.match(listed.stdout, new RegExp(`^${poisonIds[0]}\\s+task_created\uFFFF\\s+1\\s+\\S+Z\\s+3\\s+\\S+`, 'm'), 'task id, event, version, since, refusals, reason')
+  t.match(listed.stdout, new RegExp(`${POISONED} parked events in ${POISONED} tasks\\.`), 'and a count')
+  const one = await outboxCommand('parked', '--task', poisonIds[1]!)
+  t.deepEqual(one.stdout.split('\n').filter((line) => line.startsWith('poison-')).length, 1, '--task lists that task only')
+
+  const target = poisonIds[0]!
+  const before = (await item(target))?.parked?.[0]?.parkedAt
+  const retried = await outboxCommand('retry', '--task', target)
+  t.equal(retried.code, 0, `retry exits 0 ${retried.stderr}`)
+  t.match(retried.stdout, /Moved 1 parked event\(s\) of 1 task\(s\) back into their outbox/)
+  // The relay runs every 2 s and will refuse it again; catch it in the outbox before it is parked anew.
+  const back = await waitFor('the event back in the outbox', async () => {
+    const found = await item(target)
+    return found?.outbox?.length === 1 && found.parked === undefined ? found : undefined
+  }, 10_000, 100)
+  t.equal(back.outboxPending, 'yes', 'marked pending for the relay')
+  t.equal(back.outboxParked, undefined, 'no longer listed as parked')
+  t.ok((back.outbox?.[0]?.refusals ?? 0) < 3, `its refusals start over (${back.outbox?.[0]?.refusals ?? 0} so far)`)
+  t.equal(back.outbox?.[0]?.event, 'task_created\uFFFF', 'the same event')
+  const again = await waitFor('the retried event parked anew', async () => {
+    const found = await item(target)
+    return found?.parked?.[0] && found.parked[0].parkedAt !== before ? found : undefined
+  }, 30_000, 500)
+  t.equal(again.parked?.[0]?.refusals, 3, 'the relay published it again: still refused, parked again after 3 more refusals')
+
+  const rest = await outboxCommand('retry')
+  t.equal(rest.code, 0)
+  t.match(rest.stdout, new RegExp(`Moved ${POISONED} parked event\\(s\\) of ${POISONED} task\\(s\\)`), 'retry without --task moves every parked event')
+})
+
+test('stop', async (t) => {
+  tables.close()
+  await app.stop()
+  await proxy.down()
+  await receiver.close()
+  t.pass('stopped')
+})
