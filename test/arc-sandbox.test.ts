@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { prepareAppCopy, TEST_PORTS } from './helpers/app.ts'
+import { localIssuerDir, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
+import { prepareAppCopy, TEST_CALLER, TEST_PORTS } from './helpers/app.ts'
 import { apiClient, waitFor } from './helpers/http.ts'
 
 /**
@@ -46,7 +47,11 @@ async function arcSandbox(cwd: string): Promise<ArcSandbox> {
   }
 }
 
-const api = apiClient(`http://localhost:${TEST_PORTS.PORT}`)
+/** A client with a token of the local issuer that `npx arc sandbox` runs for the app copy in `cwd`. */
+async function apiFor(cwd: string): Promise<ReturnType<typeof apiClient>> {
+  const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT), sub: TEST_CALLER })
+  return apiClient(`http://localhost:${TEST_PORTS.PORT}`, token)
+}
 
 test('npx arc sandbox with an empty shell: a webhook from .env gets the notification', async (t) => {
   const receiver = new WebhookReceiver()
@@ -54,6 +59,7 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
   const cwd = await prepareAppCopy({ name: 'arc-sandbox-dotenv', queue: { visibilityTimeout: 30 } })
   await writeFile(join(cwd, '.env'), `NOTIFY_WEBHOOK_URL=${url}\n`)
   const sandbox = await arcSandbox(cwd)
+  const api = await apiFor(cwd)
   try {
     const created = await api('POST', '/tasks', { body: { title: 'started the Architect way' } })
     t.equal(created.status, 201, 'the task is created')
@@ -76,6 +82,7 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
 test('npx arc sandbox with no channel configured: the log channel is the local default', async (t) => {
   const cwd = await prepareAppCopy({ name: 'arc-sandbox-log', queue: { visibilityTimeout: 30 } })
   const sandbox = await arcSandbox(cwd)
+  const api = await apiFor(cwd)
   try {
     const created = await api('POST', '/tasks', { body: { title: 'logged locally' } })
     t.equal(created.status, 201)

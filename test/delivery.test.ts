@@ -21,7 +21,7 @@ function expectedSignature(call: WebhookCall): string {
 test('start the app with a signed webhook downstream', async (t) => {
   const url = await receiver.listen()
   app = await startTestApp({ name: 'delivery', env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: SECRET } })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   t.pass('sandbox started')
 })
 

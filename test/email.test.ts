@@ -61,7 +61,7 @@ test('start a local SES, a webhook and the app with both channels', async (t) =>
     env: { NOTIFY_EMAIL_TO: TO.join(', '), NOTIFY_EMAIL_FROM: FROM, NOTIFY_WEBHOOK_URL: url, RETRY_BASE_SECONDS: '1', RETRY_MAX_SECONDS: '60' },
     lambdaEnv: { AWS_ENDPOINT_URL_SESV2: proxy.url },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   t.equal((await fetch(`http://127.0.0.1:${SES_PORT}/health-check`)).status, 200, 'local SES up')
 })
 

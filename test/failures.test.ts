@@ -55,7 +55,7 @@ test('one failing record goes to the DLQ after maxReceiveCount receives; its bat
     good.map((id) => `task_created:${id}:1`).sort(),
     'each good record of the batch reached the downstream exactly once',
   )
-  const api = apiClient(app.baseUrl)
+  const api = apiClient(app.baseUrl, app.token)
   for (const id of good) {
     const log = await api<{ receiveCount: number }[]>('GET', `/tasks/${id}/notifications`)
     t.deepEqual(log.body.map((record) => record.receiveCount), [1], 'delivered on its first receive, not held back by the failing one')

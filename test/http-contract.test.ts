@@ -41,7 +41,7 @@ const byId = (a: Task, b: Task): number => (a.id < b.id ? -1 : a.id > b.id ? 1 :
 /** The CORS headers every response carries. */
 function expectCors(t: Assert, res: Response, what: string): void {
   t.equal(res.headers.get('access-control-allow-origin'), '*', `${what}: Access-Control-Allow-Origin *`)
-  t.equal(res.headers.get('access-control-expose-headers'), 'ETag, Location, Link', `${what}: Access-Control-Expose-Headers`)
+  t.equal(res.headers.get('access-control-expose-headers'), 'ETag, Location, Link, WWW-Authenticate', `${what}: Access-Control-Expose-Headers`)
 }
 
 function expectJson(t: Assert, res: Response, status: number, what: string): void {
@@ -87,7 +87,7 @@ async function listAll(t: Assert, what: string): Promise<Task[]> {
 
 test('start the app; an empty store lists []', async (t) => {
   app = await startTestApp({ name: 'http-contract' })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   const res = await api<Task[]>('GET', '/tasks')
   expectJson(t, res, 200, 'GET /tasks')
   t.equal(res.text, '[]', 'an empty JSON array')
@@ -405,7 +405,7 @@ test('CORS preflight and unknown routes', async (t) => {
   ] as Array<[Response, string]>) {
     expectNoContent(t, res, what)
     t.equal(res.headers.get('access-control-allow-methods'), 'GET, POST, PUT, DELETE, OPTIONS', `${what}: Allow-Methods`)
-    t.equal(res.headers.get('access-control-allow-headers'), 'Content-Type, If-Match, Idempotency-Key', `${what}: Allow-Headers`)
+    t.equal(res.headers.get('access-control-allow-headers'), 'Authorization, Content-Type, If-Match, Idempotency-Key', `${what}: Allow-Headers`)
     t.equal(res.headers.get('access-control-max-age'), '600', `${what}: Max-Age`)
   }
   expectError(t, root, 404, 'Not Found', 'GET /')

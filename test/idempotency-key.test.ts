@@ -25,7 +25,7 @@ test('start the app (log channel) publishing through a proxy', async (t) => {
     env: { NOTIFY_WEBHOOK_URL: '' },
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   t.pass('sandbox started')
 })
 

@@ -44,7 +44,7 @@ test(`start the app with a small bound (${MAX_CONCURRENCY} x ${BATCH_SIZE})`, as
     consumerTimeout: 10,
     env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '5000' },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   // One request per route warms the sandbox before anything is measured.
   await api('GET', '/tasks?limit=1')
   t.pass('sandbox started')

@@ -7,7 +7,7 @@ let app: TestApp
 
 test('without a configured channel, a notification is logged and recorded', async (t) => {
   app = await startTestApp({ name: 'log-channel', env: { NOTIFY_WEBHOOK_URL: '' } })
-  const api = apiClient(app.baseUrl)
+  const api = apiClient(app.baseUrl, app.token)
   const created = await api('POST', '/tasks', { body: { title: 'Logged only' } })
   t.equal(created.status, 201)
   const records = await waitFor('a log delivery', async () => {

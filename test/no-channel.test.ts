@@ -24,7 +24,7 @@ const parked: { body: string; event: string }[] = []
 
 test('no channel: the notification is not recorded as delivered and ends in the DLQ', async (t) => {
   app = await startTestApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: '', RETRY_BASE_SECONDS: '1' } })
-  const api = apiClient(app.baseUrl)
+  const api = apiClient(app.baseUrl, app.token)
   const created = await api('POST', '/tasks', { body: { title: 'nobody to tell yet' } })
   t.equal(created.status, 201)
   await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible === 1 ? true : undefined), 30_000)
@@ -51,7 +51,7 @@ test('a channel configured, the DLQ replayed: the notification is delivered and 
   await waitFor('the delivery', () => (receiver.deliveredIds().includes(id) ? true : undefined), 30_000)
   t.deepEqual(receiver.deliveredIds(), [id], 'delivered once to the newly configured webhook')
   const records = await waitFor('the delivery record', async () => {
-    const response = await apiClient(app.baseUrl)<{ channel: string }[]>('GET', `/tasks/${taskId}/notifications`)
+    const response = await apiClient(app.baseUrl, app.token)<{ channel: string }[]>('GET', `/tasks/${taskId}/notifications`)
     return response.body.length ? response.body : undefined
   })
   t.deepEqual(records.map((record) => record.channel), ['webhook'], 'and recorded')

@@ -47,7 +47,7 @@ test('start the app publishing through a proxy to the local queue', async (t) =>
     env: { NOTIFY_WEBHOOK_URL: url },
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   table = await tables.name('tasks')
   t.pass('started')
 })

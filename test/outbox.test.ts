@@ -21,7 +21,7 @@ test('start the app publishing through a proxy to the local queue', async (t) =>
     env: { NOTIFY_WEBHOOK_URL: url },
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   const warm = await api('POST', '/tasks', { body: { title: 'before the outage' } })
   await waitFor('the first delivery', () => (receiver.deliveredIds().includes(`task_created:${warm.body.id}:1`) ? true : undefined))
   t.pass('a write while the queue is reachable is delivered')

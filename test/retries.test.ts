@@ -41,7 +41,7 @@ test('start the app with a long visibility timeout and a 1 s retry base', async 
     consumerTimeout: 10,
     env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '3000', RETRY_BASE_SECONDS: String(POLICY.baseSeconds), RETRY_MAX_SECONDS: String(POLICY.maxSeconds) },
   })
-  api = apiClient(app.baseUrl)
+  api = apiClient(app.baseUrl, app.token)
   t.pass('sandbox started')
 })
 

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { insecureUrlReason } from './secure-url.ts'
 
 /**
  * The one reader of the app's runtime settings, one group per kind of
@@ -25,6 +26,12 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
 
 const optionalUrl = z.pipe(optionalText, z.optional(z.url()))
 
+/** A URL the app sends to or fetches from: `https`, or plain `http` to a loopback address (a local run). */
+const secureUrl = z.pipe(
+  optionalUrl,
+  z.optional(z.string().check(z.refine((value) => insecureUrlReason(new URL(value)) === null, { error: 'must be https (plain http only to a loopback address)' }))),
+)
+
 /** `true` or `false` (any case); unset or empty is `false`. */
 const flag = z.pipe(
   optionalText,
@@ -34,14 +41,37 @@ const flag = z.pipe(
   ),
 )
 
+/** A comma-separated list; empty entries dropped. */
+const list = z.pipe(
+  optionalText,
+  z.transform((value) => (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)),
+)
+
+/** A scope name: unset takes the default; set but empty means no scope is needed. */
+const scopeName = (fallback: string) =>
+  z.pipe(
+    z.optional(z.string()),
+    z.pipe(
+      z.transform((value: string | undefined) => (value === undefined ? fallback : value.trim())),
+      z.string().check(z.regex(/^[\x21\x23-\x5b\x5d-\x7e]*$/, { error: 'must be one scope name (printable characters, no spaces or quotes)' })),
+    ),
+  )
+
 /** Every setting and its rule, stated once. */
 const SETTINGS = {
   CORS_ALLOW_ORIGIN: z.pipe(optionalText, z.transform((value) => value ?? '*')),
+  AUTH_ISSUER: secureUrl,
+  AUTH_AUDIENCE: list,
+  AUTH_JWKS_URL: secureUrl,
+  AUTH_SCOPE_READ: scopeName('tasks:read'),
+  AUTH_SCOPE_WRITE: scopeName('tasks:write'),
   NOTIFICATIONS_QUEUE_URL: optionalText,
   SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
-  NOTIFY_WEBHOOK_URL: optionalUrl,
+  NOTIFY_WEBHOOK_URL: secureUrl,
   NOTIFY_WEBHOOK_SECRET: optionalText,
+  // Deployed: the name of the SSM SecureString holding the signing secret (never the secret itself).
+  NOTIFY_WEBHOOK_SECRET_PARAMETER: optionalText,
   NOTIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(1, 900_000, 5000),
   NOTIFY_EMAIL_TO: optionalText,
   NOTIFY_EMAIL_FROM: optionalText,
@@ -100,6 +130,28 @@ export interface EmailSettings {
 export interface SqsSettings {
   timeoutMs: number
   maxAttempts: number
+}
+
+export interface AuthSettings {
+  /** The OpenID Connect issuer whose tokens are accepted; none: every request is refused. */
+  issuer: string | undefined
+  /** Accepted `aud` (or Cognito's `client_id`) values. */
+  audiences: string[]
+  /** The issuer's JWKS; unset: found by OpenID discovery. */
+  jwksUrl: string | undefined
+  /** The scope each kind of route needs; an empty name needs none. */
+  scopes: { read: string; write: string }
+}
+
+/** Every authenticated route: whose tokens it accepts and which scopes it needs. */
+export function readAuthSettings(env: NodeJS.ProcessEnv = process.env): AuthSettings {
+  const settings = read(env, ['AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL', 'AUTH_SCOPE_READ', 'AUTH_SCOPE_WRITE'])
+  return {
+    issuer: settings.AUTH_ISSUER,
+    audiences: settings.AUTH_AUDIENCE,
+    jwksUrl: settings.AUTH_JWKS_URL,
+    scopes: { read: settings.AUTH_SCOPE_READ, write: settings.AUTH_SCOPE_WRITE },
+  }
 }
 
 /** Every HTTP route: the CORS headers of its responses. */
@@ -196,7 +248,7 @@ export function hasDeliveryChannel(env: NodeJS.ProcessEnv): boolean {
  */
 export function validateSettings(env: NodeJS.ProcessEnv): void {
   const problems: string[] = []
-  for (const reader of [readHttpSettings, readConsumerSettings, () => read(env, SETTING_NAMES)]) {
+  for (const reader of [readHttpSettings, readAuthSettings, readConsumerSettings, () => read(env, SETTING_NAMES)]) {
     try {
       reader(env)
     } catch (error) {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { startSandbox, stopSandbox } from '../../scripts/sandbox.ts'
+import { localIssuerDir, localIssuerUrl, mintToken, type MintOptions } from '../../src/plugins/queue-leveling/local-issuer.ts'
 
 /**
  * Starts the real app in the Architect sandbox for a test file, from a copy of
@@ -19,7 +20,14 @@ export const TEST_PORTS = {
   ARC_TABLES_PORT: 5655 + offset,
   ARC_EVENTS_PORT: 4544 + offset,
   ARC_INTERNAL_PORT: 2322 + offset,
+  LOCAL_ISSUER_PORT: 3435 + offset,
 } as const
+
+/** The caller every test acts as unless it says otherwise. */
+export const TEST_CALLER = 'test-user'
+
+/** Mints a token of the local issuer a test app trusts (its key pair under the app copy's .tmp/). */
+export type Mint = (options?: Partial<Omit<MintOptions, 'dir'>>) => Promise<string>
 
 export interface QueueOverrides {
   batchSize?: number
@@ -52,6 +60,9 @@ export interface TestApp {
   sqs: SQSClient
   queueUrl: string
   dlqUrl: string
+  /** A token of TEST_CALLER with both scopes, valid for an hour. */
+  token: string
+  mint: Mint
   stop(): Promise<void>
 }
 
@@ -91,12 +102,16 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
   await startSandbox({ cwd, port: TEST_PORTS.PORT, quiet: options.quiet ?? true, lambdaEnv: options.lambdaEnv ?? {} })
   const endpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}`
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  const mint: Mint = (mintOptions = {}) =>
+    mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT), sub: TEST_CALLER, ...mintOptions })
   return {
     baseUrl: `http://localhost:${TEST_PORTS.PORT}`,
     sqsEndpoint: endpoint,
     sqs,
     queueUrl: `${endpoint}/000000000000/notifications`,
     dlqUrl: `${endpoint}/000000000000/notifications-dlq`,
+    token: await mint(),
+    mint,
     async stop() {
       sqs.destroy()
       await stopSandbox()

@@ -12,11 +12,15 @@ export interface RequestOptions {
   /** Sent as is, with no JSON encoding. */
   rawBody?: string | Buffer
   headers?: Record<string, string>
+  /** Another bearer token for this request, or null for none. */
+  token?: string | null
 }
 
-export function apiClient(baseUrl: string) {
+/** A client of the API at `baseUrl`, sending `token` as a bearer token unless a request sets its own Authorization (or none, with `token: null`). */
+export function apiClient(baseUrl: string, token?: string) {
   return async function request<Body = any>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<Body>> {
-    const headers: Record<string, string> = { ...options.headers }
+    const bearer = options.token === null ? undefined : (options.token ?? token)
+    const headers: Record<string, string> = { ...(bearer && { authorization: `Bearer ${bearer}` }), ...options.headers }
     let body: string | Buffer | undefined = options.rawBody
     if (options.body !== undefined) {
       body = JSON.stringify(options.body)

@@ -6,7 +6,7 @@ export const handler = httpHandler(async (request) => {
   if (request.method === 'OPTIONS') {
     return noContent({
       'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-      'Access-Control-Allow-Headers': 'Content-Type, If-Match, Idempotency-Key',
+      'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match, Idempotency-Key',
       'Access-Control-Max-Age': '600',
     })
   }

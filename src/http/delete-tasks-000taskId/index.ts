@@ -1,11 +1,11 @@
 import { taskService } from '../../lib/app.ts'
 import { ifMatchCondition } from '../../lib/http/conditions.ts'
-import { httpHandler } from '../../lib/http/handler.ts'
+import { authenticatedHandler } from '../../lib/http/handler.ts'
 import { noContent } from '../../lib/http/response.ts'
 
 const tasks = taskService()
 
-export const handler = httpHandler(async (request) => {
+export const handler = authenticatedHandler('write', async (request) => {
   await tasks.remove(request.params.taskId ?? '', ifMatchCondition(request.headers['if-match']))
   return noContent()
 })

@@ -1,11 +1,11 @@
 import { taskQueries } from '../../lib/app.ts'
-import { httpHandler } from '../../lib/http/handler.ts'
+import { authenticatedHandler } from '../../lib/http/handler.ts'
 import { json } from '../../lib/http/response.ts'
 import { etagOf } from '../../lib/tasks/task.ts'
 
 const tasks = taskQueries()
 
-export const handler = httpHandler(async (request) => {
+export const handler = authenticatedHandler('read', async (request) => {
   const task = await tasks.get(request.params.taskId ?? '')
   return json(200, task, { ETag: etagOf(task) })
 })

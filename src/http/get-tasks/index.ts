@@ -1,5 +1,5 @@
 import { taskQueries } from '../../lib/app.ts'
-import { httpHandler } from '../../lib/http/handler.ts'
+import { authenticatedHandler } from '../../lib/http/handler.ts'
 import { HttpError } from '../../lib/http/request.ts'
 import { json } from '../../lib/http/response.ts'
 
@@ -12,7 +12,7 @@ function parseLimit(value: string | undefined): number {
   return limit
 }
 
-export const handler = httpHandler(async (request) => {
+export const handler = authenticatedHandler('read', async (request) => {
   const limit = parseLimit(request.query.limit)
   const { tasks: page, nextCursor } = await tasks.list(limit, request.query.cursor)
   const link = nextCursor

@@ -1,5 +1,5 @@
 import { taskService } from '../../lib/app.ts'
-import { httpHandler } from '../../lib/http/handler.ts'
+import { authenticatedHandler } from '../../lib/http/handler.ts'
 import { IdempotentCreates } from '../../lib/http/idempotency-key.ts'
 import { readJsonBody, validateBody } from '../../lib/http/request.ts'
 import { json } from '../../lib/http/response.ts'
@@ -9,7 +9,7 @@ import { etagOf } from '../../lib/tasks/task.ts'
 const tasks = taskService()
 const idempotentCreates = new IdempotentCreates()
 
-export const handler = httpHandler(async (request, context) => {
+export const handler = authenticatedHandler('write', async (request, _caller, context) => {
   const body = readJsonBody(request)
   const input = validateBody(body, createTaskSchema)
   return idempotentCreates.respond(request, body, context, async () => {

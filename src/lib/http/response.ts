@@ -11,7 +11,7 @@ const { corsAllowOrigin } = readHttpSettings()
 
 export const corsHeaders: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Origin': corsAllowOrigin,
-  'Access-Control-Expose-Headers': 'ETag, Location, Link',
+  'Access-Control-Expose-Headers': 'ETag, Location, Link, WWW-Authenticate',
 }
 
 /** The one way a response is made: JSON body, CORS headers, extra headers last. */

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http'
 import { hasDeliveryChannel, readConsumerSettings, SettingsError, validateSettings } from '../../lib/config.ts'
 import { queueSettingsOf, type DeployArgs, type PluginArgs } from '../sqs-queues/plugin.ts'
 import { queueLogicalIds } from '../sqs-queues/names.ts'
@@ -5,6 +6,7 @@ import type { QueueSettings } from '../sqs-queues/settings.ts'
 import { functionsOf, isObject, type CfnTemplate, type Stage } from '../sqs-queues/template.ts'
 import { transformTemplate } from './cloudformation.ts'
 import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
+import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, startLocalIssuer } from './local-issuer.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -26,6 +28,8 @@ function literalVariables(template: CfnTemplate, id: string): Env {
   return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
 }
 
+let issuer: Server | undefined
+
 /**
  * This app's own plugin, beside the reusable sqs-queues plugin: its settings are
  * checked before anything runs, locally and on deploy; the log channel is the
@@ -33,19 +37,46 @@ function literalVariables(template: CfnTemplate, id: string): Env {
  */
 export default {
   set: {
-    /** Local runs log each notification when no other channel is configured (a setting the project can override). */
+    /**
+     * Local runs log each notification when no other channel is configured, and
+     * trust the local issuer when no other issuer is configured; settings the
+     * project or the environment of `npm start` give win.
+     */
     env({ inventory }: PluginArgs) {
       const project = inventory.inv._project.env?.local?.testing ?? {}
       const configured = { ...project, ...process.env }
-      return { testing: configured.NOTIFY_LOG !== undefined || hasDeliveryChannel(configured) ? {} : { NOTIFY_LOG: 'true' } }
+      const testing: Record<string, string> = {}
+      if (configured.NOTIFY_LOG === undefined && !hasDeliveryChannel(configured)) testing.NOTIFY_LOG = 'true'
+      if (!configured.AUTH_ISSUER) {
+        testing.AUTH_ISSUER = localIssuerUrl(localIssuerPort())
+        testing.AUTH_AUDIENCE = LOCAL_AUDIENCE
+      }
+      return { testing }
     },
   },
 
   sandbox: {
-    /** While plugins start, process.env holds what the Lambdas get: refuse a bad setting before the first request. */
+    /**
+     * While plugins start, process.env holds what the Lambdas get: refuse a bad
+     * setting before the first request, and serve the local issuer when the
+     * Lambdas trust it.
+     */
     async start(args: PluginArgs) {
       validateSettings(process.env)
       checkWebhookTimeout(process.env, queueSettingsOf(args), '')
+      const port = localIssuerPort()
+      if (process.env.AUTH_ISSUER === localIssuerUrl(port)) {
+        issuer = await startLocalIssuer({ dir: localIssuerDir(args.inventory.inv._project.cwd), port })
+        console.log(`[auth] Local issuer on ${localIssuerUrl(port)}; a token: npm run token -- [--sub <name>] [--scope "tasks:read tasks:write"] [--ttl 3600]`)
+      }
+    },
+
+    async end() {
+      const server = issuer
+      issuer = undefined
+      if (!server) return
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   },
 
