@@ -22,3 +22,15 @@ test('npm start refuses a visibility timeout below the consumer timeout', async 
     t.match(String((error as Error).message), /visibilityTimeout 20s is below the consumer's timeout of 30s/)
   }
 })
+
+test('npm start refuses an invalid runtime setting before anything runs, naming it', async (t) => {
+  try {
+    const app = await startTestApp({ name: 'invalid-settings', env: { RETRY_BASE_SECONDS: 'soon', NOTIFY_WEBHOOK_URL: 'http://example.com/hook' } })
+    await app.stop()
+    t.fail('the sandbox started')
+  } catch (error) {
+    const message = String((error as Error).message)
+    t.match(message, /RETRY_BASE_SECONDS/, 'names the consumer-only setting')
+    t.match(message, /NOTIFY_WEBHOOK_URL: must be https \(plain http only to a loopback address\)/, 'and every other invalid one')
+  }
+})
