@@ -1,4 +1,5 @@
-import { DLQ_USAGE, type DlqArgs, DlqUsageError, parseDlqArgs } from './lib/dlq-args.ts'
+import { DLQ_USAGE, type DlqArgs, parseDlqArgs } from './lib/dlq-args.ts'
+import { UsageError } from './lib/command-line.ts'
 import { deployedTarget, type DlqTarget, localTarget } from './lib/dlq-target.ts'
 import { peek, purge, replay, stats } from './lib/dlq.ts'
 
@@ -38,7 +39,7 @@ let args: DlqArgs | 'help'
 try {
   args = parseDlqArgs(process.argv.slice(2))
 } catch (error) {
-  if (!(error instanceof DlqUsageError)) throw error
+  if (!(error instanceof UsageError)) throw error
   console.error(`${error.message}\n\n${DLQ_USAGE}`)
   process.exit(2)
 }

@@ -1,4 +1,5 @@
-import { OUTBOX_USAGE, type OutboxArgs, OutboxUsageError, parseOutboxArgs } from './lib/outbox-args.ts'
+import { OUTBOX_USAGE, type OutboxArgs, parseOutboxArgs } from './lib/outbox-args.ts'
+import { UsageError } from './lib/command-line.ts'
 import { deployedOutboxTarget, formatParked, listParked, localOutboxTarget, type OutboxTarget, retryParkedEvents } from './lib/outbox.ts'
 
 // `npm run outbox -- parked|retry [--task ID] [--env staging|production]`: the task
@@ -38,7 +39,7 @@ let args: OutboxArgs | 'help'
 try {
   args = parseOutboxArgs(process.argv.slice(2))
 } catch (error) {
-  if (!(error instanceof OutboxUsageError)) throw error
+  if (!(error instanceof UsageError)) throw error
   console.error(`${error.message}\n\n${OUTBOX_USAGE}`)
   process.exit(2)
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { dlqName, localQueueAddress, queueArn, queueUrl } from '../../src/plugins/sqs-queues/local-queues.ts'
 import { queueLogicalIds, stackName as deployedStackName } from '../../src/plugins/sqs-queues/names.ts'
-import type { DeployedEnv } from './dlq-args.ts'
+import type { DeployedEnv } from './command-line.ts'
 
 /**
  * Where the DLQ tool works: a queue and its DLQ, local or deployed. Only this

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util'
-import { DEPLOYED_ENVS, type DeployedEnv } from './dlq-args.ts'
+import { parseCommandLine, UsageError, type DeployedEnv } from './command-line.ts'
 
 /** The command line of `npm run outbox`. */
 export const OUTBOX_COMMANDS = ['parked', 'retry'] as const
@@ -30,41 +29,14 @@ Options:
   -h, --help                show this text
 `
 
-export class OutboxUsageError extends Error {
-  override readonly name = 'OutboxUsageError'
-}
-
-const isOneOf = <T extends string>(values: readonly T[], value: string): value is T => (values as readonly string[]).includes(value)
-
-/** The parsed arguments, or 'help'; anything else is an OutboxUsageError. */
+/** The parsed arguments, or 'help'; anything else is a UsageError. */
 export function parseOutboxArgs(argv: string[]): OutboxArgs | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        env: { type: 'string' },
-        task: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    })
-  } catch (error) {
-    throw new OutboxUsageError(error instanceof Error ? error.message : String(error))
-  }
-  const { values, positionals } = parsed
-  if (values.help) return 'help'
-  const [command, ...extra] = positionals
-  if (command === undefined) throw new OutboxUsageError('Missing command')
-  if (!isOneOf(OUTBOX_COMMANDS, command)) throw new OutboxUsageError(`Unknown command "${command}"`)
-  if (extra.length) throw new OutboxUsageError(`Unexpected argument "${extra[0]}"`)
-  if (values.env !== undefined && !isOneOf(DEPLOYED_ENVS, values.env)) {
-    throw new OutboxUsageError(`--env must be staging or production, got "${values.env}"`)
-  }
+  const parsed = parseCommandLine(argv, OUTBOX_COMMANDS, { task: { type: 'string' } })
+  if (parsed === 'help') return 'help'
+  const { command, env, values } = parsed
   // A DynamoDB key is 1..2048 bytes; anything else is no task's id.
   if (values.task !== undefined && (values.task.length === 0 || Buffer.byteLength(values.task) > 2048)) {
-    throw new OutboxUsageError('--task must be a task id')
+    throw new UsageError('--task must be a task id')
   }
-  return { command, ...(values.env !== undefined && { env: values.env }), ...(values.task !== undefined && { task: values.task }) }
+  return { command, ...(env !== undefined && { env }), ...(values.task !== undefined && { task: values.task }) }
 }

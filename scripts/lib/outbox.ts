@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from
 import { eventsUpdate, PARKED_INDEX, type TaskItem, toRecord, unchangedSince } from '../../src/lib/adapters/task-item.ts'
 import { eventVersion, retryParked } from '../../src/lib/tasks/outbox.ts'
 import type { TaskRecord } from '../../src/lib/tasks/store.ts'
-import type { DeployedEnv } from './dlq-args.ts'
+import type { DeployedEnv } from './command-line.ts'
 import { appName, stackName } from './dlq-target.ts'
 
 /**

@@ -1,6 +1,7 @@
 import test from 'tape'
 import { formatParked } from '../../scripts/lib/outbox.ts'
-import { OutboxUsageError, parseOutboxArgs } from '../../scripts/lib/outbox-args.ts'
+import { UsageError } from '../../scripts/lib/command-line.ts'
+import { parseOutboxArgs } from '../../scripts/lib/outbox-args.ts'
 
 /** The command line and the listing of `npm run outbox`. */
 
@@ -19,7 +20,7 @@ test('arguments: a command, an optional task and stage', (t) => {
     [['parked', '--max', '3'], /Unknown option '--max'/],
   ]
   for (const [argv, message] of refused) {
-    t.throws(() => parseOutboxArgs(argv), (error: unknown) => error instanceof OutboxUsageError && message.test(error.message), `${JSON.stringify(argv)}: ${message}`)
+    t.throws(() => parseOutboxArgs(argv), (error: unknown) => error instanceof UsageError && message.test(error.message), `${JSON.stringify(argv)}: ${message}`)
   }
   t.end()
 })
