@@ -106,9 +106,10 @@ class MemoryMetrics implements DeliveryMetrics {
 const OCCURRED_AT = '2030-01-02T03:04:05.000Z'
 const DELIVERED_AT = '2030-01-02T03:04:07.500Z'
 
-function message(taskId: string, receiveCount: number, event = 'task_created'): QueueMessage {
+/** A message as the producer publishes it, for `ownerId`; `null` for one published before tasks had owners. */
+function message(taskId: string, receiveCount: number, event = 'task_created', ownerId: string | null = 'alice'): QueueMessage {
   const task = { id: taskId, title: 'Write it', isComplete: false, version: 1, createdAt: OCCURRED_AT, updatedAt: OCCURRED_AT }
-  return { messageId: `m-${taskId}-${receiveCount}`, eventName: event, body: JSON.stringify({ task }), receiveCount }
+  return { messageId: `m-${taskId}-${receiveCount}`, eventName: event, body: JSON.stringify({ ...(ownerId !== null && { ownerId }), task }), receiveCount }
 }
 
 function setup() {
@@ -132,6 +133,17 @@ test('a first delivery: delivered per channel with its latency from occurredAt; 
   ])
   t.deepEqual(metrics.calls(), ['email', 'webhook'], 'one timed call per channel')
   t.equal(log.records.length, 2, 'both recorded')
+})
+
+test("each channel's record keeps the message's owner; a message without one is delivered all the same, its records with none", async (t) => {
+  const { webhook, log, notifier } = setup()
+  await notifier.handle(message('owned', 1))
+  t.deepEqual(log.records.map((record) => [record.channel, record.ownerId]).sort(), [['email', 'alice'], ['webhook', 'alice']])
+  await notifier.handle(message('legacy', 1, 'task_created', null))
+  t.ok(webhook.calls.includes('task_created:legacy:1'), 'delivered, not refused as off contract')
+  const legacy = log.records.filter((record) => record.taskId === 'legacy')
+  t.equal(legacy.length, 2, 'and recorded on both channels')
+  t.ok(legacy.every((record) => !('ownerId' in record)), 'with no owner attribute at all')
 })
 
 test('a delivery recorded by an invocation cut off before its guard stored completion is not made again', async (t) => {

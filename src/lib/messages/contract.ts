@@ -3,15 +3,25 @@ import type { Task } from '../tasks/task.ts'
 
 /**
  * The message contract between the Task API and the notification consumer:
- * the SQS message attribute `event` names the event, the body carries the task(s).
+ * the SQS message attribute `event` names the event, the body carries the task(s)
+ * and, at its top level, the task's owner.
  */
 export const TASK_EVENT_NAMES = ['task_created', 'task_updated', 'task_deleted'] as const
 export type TaskEventName = (typeof TASK_EVENT_NAMES)[number]
 
+/**
+ * The `sub` of the caller the task belongs to. Optional: messages published
+ * before tasks had owners (in flight during an upgrade, or still in an outbox)
+ * have none, and must still be delivered.
+ */
+interface Owned {
+  ownerId?: string
+}
+
 export type TaskEvent =
-  | { event: 'task_created'; body: { task: Task } }
-  | { event: 'task_updated'; body: { oldTask: Task; newTask: Task } }
-  | { event: 'task_deleted'; body: { task: Task; deletedAt: string } }
+  | { event: 'task_created'; body: Owned & { task: Task } }
+  | { event: 'task_updated'; body: Owned & { oldTask: Task; newTask: Task } }
+  | { event: 'task_deleted'; body: Owned & { task: Task; deletedAt: string } }
 
 const timestamp = z.iso.datetime()
 
@@ -28,10 +38,12 @@ const storedTask = z.object({
   updatedAt: timestamp,
 })
 
+const ownerId = z.optional(text)
+
 const bodySchemas = {
-  task_created: z.object({ task: storedTask }),
-  task_updated: z.object({ oldTask: storedTask, newTask: storedTask }),
-  task_deleted: z.object({ task: storedTask, deletedAt: timestamp }),
+  task_created: z.object({ ownerId, task: storedTask }),
+  task_updated: z.object({ ownerId, oldTask: storedTask, newTask: storedTask }),
+  task_deleted: z.object({ ownerId, task: storedTask, deletedAt: timestamp }),
 } satisfies Record<TaskEventName, z.ZodMiniType>
 
 /** A message that can never be processed, however often it is retried. */

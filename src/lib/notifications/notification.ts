@@ -6,6 +6,8 @@ export interface Notification {
   id: string
   event: TaskEventName
   taskId: string
+  /** The task's owner, as the message named it; absent for a message published before tasks had owners. */
+  ownerId?: string
   version: number
   subject: string
   text: string
@@ -51,6 +53,7 @@ export function toNotification(event: TaskEvent): Notification {
     id: `${event.event}:${task.id}:${task.version}`,
     event: event.event,
     taskId: task.id,
+    ...(event.body.ownerId !== undefined && { ownerId: event.body.ownerId }),
     version: task.version,
     subject,
     text: textOf(task, subject),

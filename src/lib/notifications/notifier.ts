@@ -106,6 +106,7 @@ export class Notifier {
         deliveredAt = this.#now()
         await this.#deliveries.record({
           taskId: notification.taskId,
+          ...(notification.ownerId !== undefined && { ownerId: notification.ownerId }),
           notificationId: notification.id,
           event: notification.event,
           channel: channel.name,

@@ -37,7 +37,9 @@ export const MAX_REFUSALS = 3
 export function appendEvent(outbox: readonly OutboxEvent[], event: TaskEvent): OutboxEvent[] {
   const last = outbox.at(-1)
   if (last?.event !== 'task_updated' || event.event !== 'task_updated') return [...outbox, event]
-  const merged: OutboxEvent = { event: 'task_updated', body: { oldTask: last.body.oldTask, newTask: event.body.newTask } }
+  // An update stored before tasks had owners has none: the newer event's owner stands for both.
+  const ownerId = event.body.ownerId ?? last.body.ownerId
+  const merged: OutboxEvent = { event: 'task_updated', body: { ...(ownerId !== undefined && { ownerId }), oldTask: last.body.oldTask, newTask: event.body.newTask } }
   // The merged event still carries the old task the queue may have refused: its refusals still count.
   if (last.refusals) merged.refusals = last.refusals
   return [...outbox.slice(0, -1), merged]
@@ -46,6 +48,16 @@ export function appendEvent(outbox: readonly OutboxEvent[], event: TaskEvent): O
 /** The version a notification of this event carries (its id is `<event>:<taskId>:<version>`). */
 export function eventVersion(event: TaskEvent): number {
   return event.event === 'task_updated' ? event.body.newTask.version : event.body.task.version
+}
+
+/**
+ * The event as it is published: one stored before tasks had owners names
+ * none, and takes its task's owner once the task has one (after
+ * `npm run migrate-owner`). Without either it goes out without an owner.
+ */
+export function withOwner<Event extends TaskEvent>(event: Event, ownerId: string | undefined): Event {
+  if (event.body.ownerId !== undefined || ownerId === undefined) return event
+  return { ...event, body: { ...event.body, ownerId } }
 }
 
 /** Parks an event the queue refused for the last time. */
