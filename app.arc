@@ -23,6 +23,10 @@ idempotency            # Powertools idempotency: one record per channel delivery
   expiration TTL
 
 @tables-indexes
+tasks                  # GET /tasks: a caller's own tasks (and tombstones, filtered out), a query by owner in id order
+  ownerId *String
+  id **String
+  name byOwner
 tasks                  # sparse: only tasks whose outbox still holds unpublished events
   outboxPending *String
   outboxSince **String

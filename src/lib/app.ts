@@ -11,6 +11,7 @@ import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
 import { readConsumerSettings, readProducerSettings, type SqsSettings } from './config.ts'
 import type { Channel } from './notifications/channel.ts'
+import { DeliveryQueries } from './notifications/delivery-log.ts'
 import { Notifier } from './notifications/notifier.ts'
 import { TaskQueries, TaskService } from './tasks/service.ts'
 
@@ -47,9 +48,9 @@ export function taskQueries(): TaskQueries {
   return new TaskQueries(new DynamoTaskStore())
 }
 
-/** A task's delivery log, for reading (the consumer writes it). */
-export function deliveryLog(): DynamoDeliveryLog {
-  return new DynamoDeliveryLog()
+/** A task's delivery log, for reading by the task's owner (the consumer writes it). */
+export function deliveryQueries(): DeliveryQueries {
+  return new DeliveryQueries(new DynamoDeliveryLog())
 }
 
 /** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler, the metrics to flush. */

@@ -3,8 +3,8 @@ import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/po
 import { type EventPublisher, PublishRefusedError, type TaskEvent } from '../../src/lib/messages/contract.ts'
 import { appendEvent, eventVersion, MAX_REFUSALS, type OutboxEvent, type ParkedEvent, retryParked, type TaskEvents } from '../../src/lib/tasks/outbox.ts'
 import { type RelayMetrics, TaskService } from '../../src/lib/tasks/service.ts'
-import type { TaskPage, TaskRecord, TaskStore } from '../../src/lib/tasks/store.ts'
 import type { Task } from '../../src/lib/tasks/task.ts'
+import { MemoryTaskStore } from '../helpers/memory-task-store.ts'
 
 /**
  * The outbox as pure logic: the merge rule that keeps it bounded, and the
@@ -55,50 +55,6 @@ test('retry: parked events go back first, in order, with refusals reset; the out
   t.end()
 })
 
-/** The store's contract in memory, with its conditions: version and parked events as read. */
-class MemoryStore implements TaskStore {
-  readonly items = new Map<string, TaskRecord & { since: number }>()
-  #clock = 0
-
-  async get(id: string): Promise<TaskRecord | undefined> {
-    const item = this.items.get(id)
-    return item && structuredClone({ id: item.id, version: item.version, task: item.task, outbox: item.outbox, parked: item.parked })
-  }
-  async create(created: Task, outbox: OutboxEvent[]): Promise<void> {
-    this.items.set(created.id, { id: created.id, version: created.version, task: created, outbox, parked: [], since: ++this.#clock })
-  }
-  async replace(next: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
-    return this.#write(expected, { id: next.id, version: next.version, task: next, ...events })
-  }
-  async markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
-    return this.#write(expected, { id, version, task: undefined, ...events })
-  }
-  async settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean> {
-    if (record.task === undefined && events.outbox.length === 0 && events.parked.length === 0) {
-      if (!this.#unchanged(record)) return false
-      this.items.delete(record.id)
-      return true
-    }
-    return this.#write(record, { ...record, ...events })
-  }
-  async pending(limit: number): Promise<TaskRecord[]> {
-    const found = [...this.items.values()].filter((item) => item.outbox.length > 0).sort((a, b) => a.since - b.since)
-    return Promise.all(found.slice(0, limit).map(async (item) => (await this.get(item.id))!))
-  }
-  async list(): Promise<TaskPage> {
-    return { tasks: [], more: false }
-  }
-  #unchanged(expected: TaskRecord): boolean {
-    const current = this.items.get(expected.id)
-    return current !== undefined && current.version === expected.version && current.parked[0]?.parkedAt === expected.parked[0]?.parkedAt
-  }
-  #write(expected: TaskRecord, record: TaskRecord): boolean {
-    if (!this.#unchanged(expected)) return false
-    this.items.set(record.id, { ...structuredClone(record), since: ++this.#clock })
-    return true
-  }
-}
-
 /** A queue that is up, down, or refuses the events `refuses` picks; `onPublish` lets a test move a clock. */
 class MemoryQueue implements EventPublisher {
   readonly published: string[] = []
@@ -125,13 +81,16 @@ class MemoryMetrics implements RelayMetrics {
 }
 
 function setup() {
-  const store = new MemoryStore()
+  const store = new MemoryTaskStore()
   const queue = new MemoryQueue()
   const metrics = new MemoryMetrics()
   let n = 0
   const service = new TaskService(store, queue, { metrics, newId: () => `task-${++n}`, now: () => '2025-01-01T00:00:00.000Z' })
   return { store, queue, metrics, service }
 }
+
+/** The caller every task here belongs to; who may see what is test/unit/tenancy.test.ts's business. */
+const OWNER = 'alice'
 
 /** The input of a create or replace: title and what else differs. */
 const input = (title: string, detail?: string) => ({ title, detail, dueAt: undefined, isComplete: false })
@@ -141,8 +100,8 @@ const isPoison = (event: TaskEvent): boolean => event.event === 'task_created' &
 test('the service bounds the outbox of a task written over and over while the queue is down', async (t) => {
   const { store, queue, service } = setup()
   queue.down = true
-  const { id } = await service.create(input('first'))
-  for (let i = 1; i <= 60; i++) await service.replace(id, input(`title ${i}`, 'x'.repeat(1000)))
+  const { id } = await service.create(OWNER, input('first'))
+  for (let i = 1; i <= 60; i++) await service.replace(OWNER, id, input(`title ${i}`, 'x'.repeat(1000)))
   const record = await store.get(id)
   t.deepEqual(record && ids(record.outbox), ['task_created:1', 'task_updated:61'])
   t.ok(JSON.stringify(record).length < 10_000, `the record holds ${JSON.stringify(record).length} characters`)
@@ -155,9 +114,9 @@ test('the service bounds the outbox of a task written over and over while the qu
 test('relay: a refused event is parked after exactly 3 runs; the rest of its outbox and the other tasks go on', async (t) => {
   const { store, queue, metrics, service } = setup()
   queue.down = true
-  const poison = await service.create(input('poison'))
-  await service.replace(poison.id, input('renamed'))
-  const others = [await service.create(input('fine 1')), await service.create(input('fine 2'))]
+  const poison = await service.create(OWNER, input('poison'))
+  await service.replace(OWNER, poison.id, input('renamed'))
+  const others = [await service.create(OWNER, input('fine 1')), await service.create(OWNER, input('fine 2'))]
   queue.down = false
   queue.refuses = isPoison
 
@@ -195,8 +154,8 @@ test('relay: a refused event is parked after exactly 3 runs; the rest of its out
 test('relay: refusals are counted by the relay only, never by a write', async (t) => {
   const { store, queue, service } = setup()
   queue.refuses = isPoison
-  const poison = await service.create(input('poison'))
-  await service.replace(poison.id, input('poison still'))
+  const poison = await service.create(OWNER, input('poison'))
+  await service.replace(OWNER, poison.id, input('poison still'))
   const record = await store.get(poison.id)
   t.deepEqual(record?.outbox.map((event) => event.refusals), [undefined, undefined], 'the writes tried and left both events as they were')
   t.deepEqual(queue.published, [])
@@ -205,7 +164,7 @@ test('relay: refusals are counted by the relay only, never by a write', async (t
 test('relay: an unreachable queue ends the run at its first failure and counts nothing', async (t) => {
   const { store, queue, service } = setup()
   queue.down = true
-  for (let i = 1; i <= 5; i++) await service.create(input(`task ${i}`))
+  for (let i = 1; i <= 5; i++) await service.create(OWNER, input(`task ${i}`))
   queue.attempts.length = 0
   const report = await service.relay()
   t.deepEqual(report, { records: 1, published: 0, refused: 0, parked: 0, stoppedBy: 'unreachable' })
@@ -216,7 +175,7 @@ test('relay: an unreachable queue ends the run at its first failure and counts n
 test('relay: a run ends before its deadline, taking no record with less than the reserve left', async (t) => {
   const { store, queue, service } = setup()
   queue.down = true
-  for (let i = 1; i <= 10; i++) await service.create(input(`task ${i}`))
+  for (let i = 1; i <= 10; i++) await service.create(OWNER, input(`task ${i}`))
   queue.down = false
   let elapsed = 0
   queue.onPublish = () => (elapsed += 1000)
@@ -229,7 +188,7 @@ test('relay: a run ends before its deadline, taking no record with less than the
 test('relay: a write racing the relay keeps the outbox; the refusal of that try is not counted', async (t) => {
   const { store, queue, metrics, service } = setup()
   queue.down = true
-  const poison = await service.create(input('poison'))
+  const poison = await service.create(OWNER, input('poison'))
   const record = (await store.get(poison.id))!
   store.items.set(poison.id, { ...structuredClone(record), outbox: [{ ...record.outbox[0]!, refusals: 2 }], since: 0 })
   queue.down = false

@@ -5,7 +5,7 @@ import { noContent } from '../../lib/http/response.ts'
 
 const tasks = taskService()
 
-export const handler = authenticatedHandler('write', async (request) => {
-  await tasks.remove(request.params.taskId ?? '', ifMatchCondition(request.headers['if-match']))
+export const handler = authenticatedHandler('write', async (request, caller) => {
+  await tasks.remove(caller.sub, request.params.taskId ?? '', ifMatchCondition(request.headers['if-match']))
   return noContent()
 })

@@ -1,7 +1,7 @@
-import { deliveryLog } from '../../lib/app.ts'
+import { deliveryQueries } from '../../lib/app.ts'
 import { authenticatedHandler } from '../../lib/http/handler.ts'
 import { json } from '../../lib/http/response.ts'
 
-const deliveries = deliveryLog()
+const deliveries = deliveryQueries()
 
-export const handler = authenticatedHandler('read', async (request) => json(200, await deliveries.forTask(request.params.taskId ?? '')))
+export const handler = authenticatedHandler('read', async (request, caller) => json(200, await deliveries.forTask(caller.sub, request.params.taskId ?? '')))

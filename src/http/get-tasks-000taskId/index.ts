@@ -5,7 +5,7 @@ import { etagOf } from '../../lib/tasks/task.ts'
 
 const tasks = taskQueries()
 
-export const handler = authenticatedHandler('read', async (request) => {
-  const task = await tasks.get(request.params.taskId ?? '')
+export const handler = authenticatedHandler('read', async (request, caller) => {
+  const task = await tasks.get(caller.sub, request.params.taskId ?? '')
   return json(200, task, { ETag: etagOf(task) })
 })

@@ -12,9 +12,9 @@ function parseLimit(value: string | undefined): number {
   return limit
 }
 
-export const handler = authenticatedHandler('read', async (request) => {
+export const handler = authenticatedHandler('read', async (request, caller) => {
   const limit = parseLimit(request.query.limit)
-  const { tasks: page, nextCursor } = await tasks.list(limit, request.query.cursor)
+  const { tasks: page, nextCursor } = await tasks.list(caller.sub, limit, request.query.cursor)
   const link = nextCursor
     ? { Link: `</tasks?limit=${limit}&cursor=${encodeURIComponent(nextCursor)}>; rel="next"` }
     : undefined

@@ -9,11 +9,11 @@ import { etagOf } from '../../lib/tasks/task.ts'
 const tasks = taskService()
 const idempotentCreates = new IdempotentCreates()
 
-export const handler = authenticatedHandler('write', async (request, _caller, context) => {
+export const handler = authenticatedHandler('write', async (request, caller, context) => {
   const body = readJsonBody(request)
   const input = validateBody(body, createTaskSchema)
   return idempotentCreates.respond(request, body, context, async () => {
-    const task = await tasks.create(input)
+    const task = await tasks.create(caller.sub, input)
     return json(201, task, { Location: `/tasks/${task.id}`, ETag: etagOf(task) })
   })
 })

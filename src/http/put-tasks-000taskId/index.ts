@@ -8,8 +8,8 @@ import { etagOf } from '../../lib/tasks/task.ts'
 
 const tasks = taskService()
 
-export const handler = authenticatedHandler('write', async (request) => {
+export const handler = authenticatedHandler('write', async (request, caller) => {
   const input = parseJsonBody(request, replaceTaskSchema)
-  const task = await tasks.replace(request.params.taskId ?? '', input, ifMatchCondition(request.headers['if-match']))
+  const task = await tasks.replace(caller.sub, request.params.taskId ?? '', input, ifMatchCondition(request.headers['if-match']))
   return json(200, task, { ETag: etagOf(task) })
 })

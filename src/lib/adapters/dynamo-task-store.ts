@@ -3,7 +3,7 @@ import type { OutboxEvent, TaskEvents } from '../tasks/outbox.ts'
 import type { TaskPage, TaskRecord, TaskStore } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
 import { appTables, isConditionFailure, isKeyValue } from './tables.ts'
-import { eventAttributes, eventsUpdate, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
+import { eventAttributes, eventsUpdate, OWNER_INDEX, ownerOf, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
 
 /** Tasks in the `tasks` table, one item per task, its events in the same item (see task-item.ts). */
 export class DynamoTaskStore implements TaskStore {
@@ -15,21 +15,22 @@ export class DynamoTaskStore implements TaskStore {
     return item && toRecord(item)
   }
 
-  async create(task: Task, outbox: OutboxEvent[]): Promise<void> {
+  async create(ownerId: string, task: Task, outbox: OutboxEvent[]): Promise<void> {
     const data = await appTables()
     await data._client.PutItem({
       TableName: data.name('tasks'),
-      Item: { ...task, ...eventAttributes({ outbox, parked: [] }, now()) },
+      Item: { ...task, ownerId, ...eventAttributes({ outbox, parked: [] }, now()) } satisfies TaskItem,
       ConditionExpression: 'attribute_not_exists(id)',
     })
   }
 
   async replace(task: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
-    return this.#putIfUnchanged({ ...task, ...eventAttributes(events, now()) }, expected)
+    return this.#putIfUnchanged({ ...task, ...ownerOf(expected), ...eventAttributes(events, now()) }, expected)
   }
 
   async markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
-    return this.#putIfUnchanged({ id, version, tombstone: true, ...eventAttributes(events, now()) }, expected)
+    // The tombstone keeps the owner: its events are still the owner's to be told of.
+    return this.#putIfUnchanged({ id, ...ownerOf(expected), version, tombstone: true, ...eventAttributes(events, now()) }, expected)
   }
 
   async settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean> {
@@ -64,17 +65,25 @@ export class DynamoTaskStore implements TaskStore {
     return records.filter((record): record is TaskRecord => record !== undefined && record.outbox.length > 0)
   }
 
-  async list(limit: number, afterId: string | undefined): Promise<TaskPage> {
+  async list(ownerId: string, limit: number, afterId: string | undefined): Promise<TaskPage> {
     if (afterId !== undefined && !isKeyValue(afterId)) throw new InvalidCursorError()
+    // No item can be keyed by such an owner, so none is that owner's.
+    if (!isKeyValue(ownerId)) return { tasks: [], more: false }
     const data = await appTables()
     const tasks: Task[] = []
-    let startKey: Record<string, unknown> | undefined = afterId === undefined ? undefined : { id: { S: afterId } }
-    // Tombstones are filtered out after the limit is applied, so keep reading until a page is full;
-    // one item more than asked tells whether another page follows, without an empty last page.
+    // An index's start key is the index key and the table key; the owner is the caller's, whatever the cursor said.
+    let startKey: Record<string, unknown> | undefined = afterId === undefined ? undefined : { ownerId: { S: ownerId }, id: { S: afterId } }
+    // The index orders an owner's tasks by id: stable across pages. Tombstones (kept with their
+    // owner until their events are out) are filtered out after the limit is applied, so keep
+    // reading until a page is full; one item more than asked tells whether another page
+    // follows, without an empty last page.
     do {
-      const result = await data.tasks.scan({
-        Limit: limit + 1 - tasks.length,
+      const result = await data.tasks.query({
+        IndexName: OWNER_INDEX,
+        KeyConditionExpression: 'ownerId = :ownerId',
         FilterExpression: 'attribute_not_exists(tombstone)',
+        ExpressionAttributeValues: { ':ownerId': ownerId },
+        Limit: limit + 1 - tasks.length,
         // aws-lite marshals Key and Item but not ExclusiveStartKey: it goes in DynamoDB's own JSON.
         ...(startKey && { ExclusiveStartKey: startKey }),
       })

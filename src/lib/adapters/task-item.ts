@@ -4,14 +4,18 @@ import type { Task } from '../tasks/task.ts'
 
 /**
  * The `tasks` table's item, shared by the app's store and the operator's
- * `npm run outbox`: one item per task, its outbox and parked events riding in
- * it. Two sparse indexes (app.arc @tables-indexes) list the items with work:
- * `outboxPending`/`outboxSince` are set only while the outbox is not empty
- * (the relay's `pendingOutbox`), `outboxParked`/`parkedSince` only while
- * events are parked (the operator's `parkedOutbox`).
+ * `npm run outbox` and `npm run migrate-owner`: one item per task, its owner,
+ * its outbox and parked events riding in it. `ownerId` keys the `byOwner`
+ * index (app.arc @tables-indexes) a caller's list reads. Two sparse indexes
+ * list the items with work: `outboxPending`/`outboxSince` are set only while
+ * the outbox is not empty (the relay's `pendingOutbox`),
+ * `outboxParked`/`parkedSince` only while events are parked (the operator's
+ * `parkedOutbox`).
  */
 export interface TaskItem extends Partial<Task> {
   id: string
+  /** Absent on items written before tasks had owners: no caller sees them until they are given one. */
+  ownerId?: string
   version: number
   tombstone?: boolean
   outbox?: OutboxEvent[]
@@ -22,6 +26,7 @@ export interface TaskItem extends Partial<Task> {
   parkedSince?: string
 }
 
+export const OWNER_INDEX = 'byOwner'
 export const PENDING_INDEX = 'pendingOutbox'
 export const PARKED_INDEX = 'parkedOutbox'
 
@@ -30,13 +35,17 @@ const EVENT_ATTRIBUTES = ['outbox', 'outboxPending', 'outboxSince', 'parked', 'o
 
 const TASK_FIELDS = ['id', 'title', 'detail', 'dueAt', 'isComplete', 'version', 'createdAt', 'updatedAt'] as const
 
+/** The task as the API shows it: its own fields only, never the owner or the bookkeeping. */
 export function toTask(item: TaskItem): Task {
   return Object.fromEntries(TASK_FIELDS.flatMap((field) => (item[field] === undefined ? [] : [[field, item[field]]]))) as unknown as Task
 }
 
 export function toRecord(item: TaskItem): TaskRecord {
-  return { id: item.id, version: item.version, task: item.tombstone ? undefined : toTask(item), outbox: item.outbox ?? [], parked: item.parked ?? [] }
+  return { id: item.id, ownerId: item.ownerId, version: item.version, task: item.tombstone ? undefined : toTask(item), outbox: item.outbox ?? [], parked: item.parked ?? [] }
 }
+
+/** The owner attribute of an item written after `record`: the owner is never changed or dropped by a write. */
+export const ownerOf = (record: Pick<TaskRecord, 'ownerId'>): Pick<TaskItem, 'ownerId'> => (record.ownerId === undefined ? {} : { ownerId: record.ownerId })
 
 /** The item's event attributes for these events: the index keys only where there is something to list. */
 export function eventAttributes(events: TaskEvents, now: string): EventAttributes {

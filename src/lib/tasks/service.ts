@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { logger } from '../log.ts'
 import { type EventPublisher, PublishRefusedError } from '../messages/contract.ts'
-import { appendEvent, eventVersion, MAX_REFUSALS, type OutboxEvent, park, type ParkedEvent, type TaskEvents } from './outbox.ts'
+import { appendEvent, eventVersion, MAX_REFUSALS, type OutboxEvent, park, type ParkedEvent, type TaskEvents, withOwner } from './outbox.ts'
 import type { CreateTaskInput, ReplaceTaskInput } from './schema.ts'
 import type { TaskRecord, TaskStore } from './store.ts'
 import { newTask, replaceTask, type Task } from './task.ts'
@@ -52,7 +52,12 @@ function decodeCursor(cursor: string): string {
 /** Conditional writes lose to a concurrent writer at most this often before giving up. */
 const MAX_WRITE_ATTEMPTS = 5
 
-/** Reading tasks: what the read routes need, with no queue behind them. */
+/**
+ * Reading tasks: what the read routes need, with no queue behind them. Every
+ * task belongs to the caller who created it (`ownerId`, the token's `sub`) and
+ * is seen by that caller only: another's task, or one from before tasks had
+ * owners, is not found, so its existence is not revealed either.
+ */
 export class TaskQueries {
   protected readonly store: TaskStore
 
@@ -60,20 +65,21 @@ export class TaskQueries {
     this.store = store
   }
 
-  async get(id: string): Promise<Task> {
-    return (await this.current(id)).task
+  async get(ownerId: string, id: string): Promise<Task> {
+    return (await this.current(ownerId, id)).task
   }
 
-  async list(limit: number, cursor: string | undefined): Promise<TaskListing> {
+  /** A cursor names only the task to start after; the owner comes from the caller, so another's cursor reveals nothing. */
+  async list(ownerId: string, limit: number, cursor: string | undefined): Promise<TaskListing> {
     const afterId = cursor === undefined ? undefined : decodeCursor(cursor)
-    const page = await this.store.list(limit, afterId)
+    const page = await this.store.list(ownerId, limit, afterId)
     const last = page.tasks.at(-1)
     return { tasks: page.tasks, nextCursor: page.more && last ? encodeCursor(last.id) : undefined }
   }
 
-  protected async current(id: string): Promise<TaskRecord & { task: Task }> {
+  protected async current(ownerId: string, id: string): Promise<TaskRecord & { task: Task }> {
     const record = await this.store.get(id)
-    if (!record?.task) throw new TaskNotFoundError()
+    if (!record?.task || record.ownerId !== ownerId) throw new TaskNotFoundError()
     return { ...record, task: record.task }
   }
 }
@@ -133,40 +139,41 @@ export class TaskService extends TaskQueries {
     this.#metrics = options.metrics
   }
 
-  async create(input: CreateTaskInput): Promise<Task> {
+  async create(ownerId: string, input: CreateTaskInput): Promise<Task> {
     const task = newTask(input, this.#newId(), this.#now())
-    const outbox: OutboxEvent[] = [{ event: 'task_created', body: { task } }]
-    await this.store.create(task, outbox)
+    const outbox: OutboxEvent[] = [{ event: 'task_created', body: { ownerId, task } }]
+    await this.store.create(ownerId, task, outbox)
     // With the request id the log carries: where the trail from API call to downstream starts.
     logger.info('Task created', { taskId: task.id, version: task.version })
-    await this.#publishAfterWrite({ id: task.id, version: task.version, task, outbox, parked: [] })
+    await this.#publishAfterWrite({ id: task.id, ownerId, version: task.version, task, outbox, parked: [] })
     return task
   }
 
-  async replace(id: string, input: ReplaceTaskInput, condition?: VersionCondition): Promise<Task> {
+  /** Another caller's task is not found, before any If-Match is looked at: 404 before 412. */
+  async replace(ownerId: string, id: string, input: ReplaceTaskInput, condition?: VersionCondition): Promise<Task> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.current(id)
+      const current = await this.current(ownerId, id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
       const next = replaceTask(current.task, input, this.#now())
-      const events: TaskEvents = { outbox: appendEvent(current.outbox, { event: 'task_updated', body: { oldTask: current.task, newTask: next } }), parked: current.parked }
+      const events: TaskEvents = { outbox: appendEvent(current.outbox, { event: 'task_updated', body: { ownerId, oldTask: current.task, newTask: next } }), parked: current.parked }
       if (await this.store.replace(next, events, current)) {
         logger.info('Task updated', { taskId: id, version: next.version })
-        await this.#publishAfterWrite({ id, version: next.version, task: next, ...events })
+        await this.#publishAfterWrite({ id, ownerId, version: next.version, task: next, ...events })
         return next
       }
       if (attempt === MAX_WRITE_ATTEMPTS) throw new Error(`Task ${id} kept changing under a replace`)
     }
   }
 
-  async remove(id: string, condition?: VersionCondition): Promise<void> {
+  async remove(ownerId: string, id: string, condition?: VersionCondition): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const current = await this.current(id)
+      const current = await this.current(ownerId, id)
       if (condition && !condition(current.version)) throw new PreconditionFailedError()
-      const events: TaskEvents = { outbox: appendEvent(current.outbox, { event: 'task_deleted', body: { task: current.task, deletedAt: this.#now() } }), parked: current.parked }
+      const events: TaskEvents = { outbox: appendEvent(current.outbox, { event: 'task_deleted', body: { ownerId, task: current.task, deletedAt: this.#now() } }), parked: current.parked }
       const tombstoneVersion = current.version + 1
       if (await this.store.markDeleted(id, tombstoneVersion, events, current)) {
         logger.info('Task deleted', { taskId: id, version: current.version })
-        await this.#publishAfterWrite({ id, version: tombstoneVersion, task: undefined, ...events })
+        await this.#publishAfterWrite({ id, ownerId, version: tombstoneVersion, task: undefined, ...events })
         return
       }
       if (attempt === MAX_WRITE_ATTEMPTS) throw new Error(`Task ${id} kept changing under a delete`)
@@ -235,7 +242,7 @@ export class TaskService extends TaskQueries {
         break
       }
       try {
-        await this.#events.publish(event)
+        await this.#events.publish(withOwner(event, record.ownerId))
         drained.published++
         continue
       } catch (error) {

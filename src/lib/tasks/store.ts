@@ -14,6 +14,8 @@ export interface TaskPage {
  */
 export interface TaskRecord extends TaskEvents {
   id: string
+  /** The `sub` of the caller who created the task, kept by its tombstone; undefined for an item from before tasks had owners. */
+  ownerId: string | undefined
   /** Changes on every write, the tombstone's included: the condition of the next write. */
   version: number
   /** Undefined for a tombstone. */
@@ -27,11 +29,12 @@ export interface TaskRecord extends TaskEvents {
  * events); a lost race returns false.
  */
 export interface TaskStore {
+  /** Whoever owns it: which caller may see it is the service's rule. */
   get(id: string): Promise<TaskRecord | undefined>
-  create(task: Task, outbox: OutboxEvent[]): Promise<void>
-  /** Writes the task with the events it carries from now on; `expected` is the record read before. */
+  create(ownerId: string, task: Task, outbox: OutboxEvent[]): Promise<void>
+  /** Writes the task with the events it carries from now on; `expected` is the record read before, whose owner it keeps. */
   replace(task: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean>
-  /** Replaces the task by a tombstone of `version` carrying the events. */
+  /** Replaces the task by a tombstone of `version` carrying the events, and the owner. */
   markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean>
   /**
    * The record's events after a publish: what went out has left the outbox,
@@ -42,6 +45,6 @@ export interface TaskStore {
   settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean>
   /** Records whose outbox is not empty, oldest write first. */
   pending(limit: number): Promise<TaskRecord[]>
-  /** Tasks, tombstones left out. */
-  list(limit: number, afterId: string | undefined): Promise<TaskPage>
+  /** One owner's tasks, tombstones left out, from an index on the owner (never a read of every item). */
+  list(ownerId: string, limit: number, afterId: string | undefined): Promise<TaskPage>
 }
