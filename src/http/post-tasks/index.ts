@@ -12,7 +12,7 @@ const idempotentCreates = new IdempotentCreates()
 export const handler = authenticatedHandler('write', async (request, caller, context) => {
   const body = readJsonBody(request)
   const input = validateBody(body, createTaskSchema)
-  return idempotentCreates.respond(request, body, context, async () => {
+  return idempotentCreates.respond(request, caller.sub, body, context, async () => {
     const task = await tasks.create(caller.sub, input)
     return json(201, task, { Location: `/tasks/${task.id}`, ETag: etagOf(task) })
   })

@@ -16,6 +16,8 @@ const KEEP_SECONDS = 24 * 60 * 60
 
 type Create = () => Promise<HttpResponse>
 interface KeyedRequest {
+  /** Whose key it is: the caller's `sub`. */
+  ownerId: string
   key: string
   body: unknown
 }
@@ -25,16 +27,19 @@ interface KeyedRequest {
  * first response again (with `Idempotent-Replayed: true`) and creates nothing;
  * the same key with another body is 422; a retry while the first is running is
  * 409. A create that fails stores nothing, so it can be retried. Keys live 24 h.
+ * A key is its caller's: the same key from two callers is two requests, and
+ * one caller can neither replay nor block another's create.
  */
 export class IdempotentCreates {
   readonly #config = new IdempotencyConfig({
-    eventKeyJmesPath: 'key',
+    // The record's id is a hash of the JSON of [owner, key]: no two pairs share it.
+    eventKeyJmesPath: '[ownerId, key]',
     payloadValidationJmesPath: 'body',
     expiresAfterSeconds: KEEP_SECONDS,
   })
   readonly #run = lazy(() => this.#idempotentRun())
 
-  async respond(request: ApiRequest, body: unknown, context: Context, create: Create): Promise<HttpResponse> {
+  async respond(request: ApiRequest, ownerId: string, body: unknown, context: Context, create: Create): Promise<HttpResponse> {
     const key = request.headers['idempotency-key']
     if (key === undefined) return create()
     if (!KEY_PATTERN.test(key)) throw new HttpError(400, 'Idempotency-Key must be 1 to 255 printable characters')
@@ -42,7 +47,7 @@ export class IdempotentCreates {
     const run = await this.#run()
     let created = false
     try {
-      const response = await run({ key, body }, async () => {
+      const response = await run({ ownerId, key, body }, async () => {
         created = true
         const response = await create()
         // Only a success is kept: a thrown error makes Powertools drop the claim.
