@@ -8,6 +8,7 @@ import { SesEmailChannel } from './adapters/ses-email-channel.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
+import { webhookSigningSecret } from './adapters/ssm-signing-secret.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
 import { readConsumerSettings, readProducerSettings, type SqsSettings } from './config.ts'
 import type { Channel } from './notifications/channel.ts'
@@ -57,7 +58,7 @@ export function deliveryQueries(): DeliveryQueries {
 export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler; metrics: PowertoolsDeliveryMetrics } {
   const settings = readConsumerSettings()
   const channels: Channel[] = []
-  if (settings.webhook) channels.push(new WebhookChannel(settings.webhook))
+  if (settings.webhook) channels.push(new WebhookChannel(settings.webhook, webhookSigningSecret(settings.webhook)))
   if (settings.email) channels.push(new SesEmailChannel(settings.email))
   if (settings.log) channels.push(new LogChannel())
   const guard = new PowertoolsDeliveryGuard(settings.deliveryDedupDays)

@@ -32,6 +32,21 @@ const secureUrl = z.pipe(
   z.optional(z.string().check(z.refine((value) => insecureUrlReason(new URL(value)) === null, { error: 'must be https (plain http only to a loopback address)' }))),
 )
 
+/**
+ * An SSM parameter, as GetParameter takes it: a name (`/a/b`, letters, digits
+ * and `_.-/`, at most 2048 characters, as SSM allows) or the parameter's ARN
+ * (another account's, or a shared one).
+ */
+const ssmParameterName = z.pipe(
+  optionalText,
+  z.optional(
+    z.string().check(
+      z.maxLength(2048, { error: 'must be at most 2048 characters' }),
+      z.regex(/^(?:arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter\/)?[A-Za-z0-9_.\-/]+$/, { error: 'must be an SSM parameter name (letters, digits, _ . - /) or its ARN' }),
+    ),
+  ),
+)
+
 /** `true` or `false` (any case); unset or empty is `false`. */
 const flag = z.pipe(
   optionalText,
@@ -71,7 +86,7 @@ const SETTINGS = {
   NOTIFY_WEBHOOK_URL: secureUrl,
   NOTIFY_WEBHOOK_SECRET: optionalText,
   // Deployed: the name of the SSM SecureString holding the signing secret (never the secret itself).
-  NOTIFY_WEBHOOK_SECRET_PARAMETER: optionalText,
+  NOTIFY_WEBHOOK_SECRET_PARAMETER: ssmParameterName,
   NOTIFY_WEBHOOK_TIMEOUT_MS: wholeNumber(1, 900_000, 5000),
   NOTIFY_EMAIL_TO: optionalText,
   NOTIFY_EMAIL_FROM: optionalText,
@@ -117,7 +132,10 @@ function read<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly
 
 export interface WebhookSettings {
   url: string
+  /** The signing secret itself, from the environment: a local run. */
   secret: string | undefined
+  /** The SSM SecureString holding the signing secret, read at run time: a deployed stage. */
+  secretParameter: string | undefined
   timeoutMs: number
 }
 
@@ -205,6 +223,7 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
   const { settings, problems } = parse(env, [
     'NOTIFY_WEBHOOK_URL',
     'NOTIFY_WEBHOOK_SECRET',
+    'NOTIFY_WEBHOOK_SECRET_PARAMETER',
     'NOTIFY_WEBHOOK_TIMEOUT_MS',
     'NOTIFY_EMAIL_TO',
     'NOTIFY_EMAIL_FROM',
@@ -221,10 +240,19 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
   const text = (value: string | undefined): string | undefined => value?.trim() || undefined
   // Checked on the raw values too, so that one report names these beside any other problem.
   const email = emailSettings(text(env.NOTIFY_EMAIL_TO), text(env.NOTIFY_EMAIL_FROM), problems)
+  // Two sources of one secret: which one signs would be a guess, and a plaintext copy beside SSM is the leak SSM is there to end.
+  if (text(env.NOTIFY_WEBHOOK_SECRET) && text(env.NOTIFY_WEBHOOK_SECRET_PARAMETER)) {
+    problems.push('NOTIFY_WEBHOOK_SECRET: must not be set together with NOTIFY_WEBHOOK_SECRET_PARAMETER (the secret comes from one of them: the environment locally, SSM deployed)')
+  }
   if (!settings || problems.length) throw new SettingsError(problems)
   return {
     webhook: settings.NOTIFY_WEBHOOK_URL
-      ? { url: settings.NOTIFY_WEBHOOK_URL, secret: settings.NOTIFY_WEBHOOK_SECRET, timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS }
+      ? {
+          url: settings.NOTIFY_WEBHOOK_URL,
+          secret: settings.NOTIFY_WEBHOOK_SECRET,
+          secretParameter: settings.NOTIFY_WEBHOOK_SECRET_PARAMETER,
+          timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS,
+        }
       : undefined,
     email,
     log: settings.NOTIFY_LOG,
