@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto'
 import type { WebhookSettings } from '../config.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
+import { insecureUrlReason } from '../secure-url.ts'
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`: the timestamp lets receivers refuse replays. */
 export function webhookSignature(secret: string, timestamp: string, rawBody: string): string {
@@ -21,9 +22,82 @@ export interface SigningSecret {
 /** A secret known when the function starts (NOTIFY_WEBHOOK_SECRET), or none. */
 export const fixedSigningSecret = (secret: string | undefined): SigningSecret => ({ current: async () => secret })
 
+/**
+ * How much of an answer's body is read: nothing in it matters, but reading a
+ * short one to its end lets the connection be reused; a longer or slower one
+ * is cut off, so a downstream that streams without end cannot hold the consumer.
+ */
+const MAX_BODY_BYTES = 4096
+const MAX_BODY_MS = 1000
+
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
 
-/** POSTs the notification as JSON, signed when a secret is configured; a 2xx within the timeout is a delivery. */
+/**
+ * Why a request did not get an answer, in words that cannot carry the URL:
+ * fetch's own messages may quote it, and a webhook URL may hold credentials
+ * or a token in its path, so only error names and codes are kept.
+ */
+function unreachedReason(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`
+  const cause = error instanceof Error ? (error.cause as { code?: unknown; name?: unknown } | undefined) : undefined
+  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.name === 'string' ? cause.name : error instanceof Error ? error.name : 'unknown error'
+  return `not reached (${code})`
+}
+
+/**
+ * The URL fetch is given and the Basic credentials the configured URL carried:
+ * fetch refuses a URL with `user:pass@` (quoting it in its error), so they go
+ * in the Authorization header instead, as curl sends them.
+ */
+function requestTarget(configured: string): { url: URL; authorization: string | undefined } {
+  let url: URL
+  try {
+    url = new URL(configured)
+  } catch {
+    throw new DeliveryFailedError('Webhook URL is not a valid URL', false)
+  }
+  // Checked again here, not only when the settings are read: nothing plain-http leaves this machine.
+  const insecure = insecureUrlReason(url)
+  if (insecure) throw new DeliveryFailedError(`Webhook URL refused: ${insecure}`, false)
+  if (!url.username && !url.password) return { url, authorization: undefined }
+  let credentials: string
+  try {
+    credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`
+  } catch {
+    throw new DeliveryFailedError('Webhook URL credentials are not valid percent-encoding', false)
+  }
+  url.username = ''
+  url.password = ''
+  return { url, authorization: `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}` }
+}
+
+/** Reads at most MAX_BODY_BYTES for at most MAX_BODY_MS, then lets the rest go (the connection with it). */
+async function discardBody(response: Response): Promise<void> {
+  if (!response.body) return
+  const reader = response.body.getReader()
+  // Cancelling ends a pending read with `done`: a body that trickles stops here too.
+  const cutOff = setTimeout(() => void reader.cancel().catch(() => undefined), MAX_BODY_MS)
+  try {
+    let read = 0
+    while (read < MAX_BODY_BYTES) {
+      const chunk = await reader.read()
+      if (chunk.done) return
+      read += chunk.value.byteLength
+    }
+  } catch {
+    // A body cut off by the downstream or by the timeout: the status is what counts.
+  } finally {
+    clearTimeout(cutOff)
+    await reader.cancel().catch(() => undefined)
+  }
+}
+
+/**
+ * POSTs the notification as JSON, signed when a secret is configured; a 2xx
+ * within the timeout is a delivery. Redirects are not followed: a 3xx is a
+ * failure no retry changes. The URL appears in no error message, since those
+ * reach the logs.
+ */
 export class WebhookChannel implements Channel {
   readonly name = 'webhook'
 
@@ -36,6 +110,7 @@ export class WebhookChannel implements Channel {
   }
 
   async deliver(notification: Notification): Promise<void> {
+    const { url, authorization } = requestTarget(this.#settings.url)
     let secret: string | undefined
     try {
       secret = await this.#secret.current()
@@ -49,6 +124,7 @@ export class WebhookChannel implements Channel {
       'X-Notification-Id': notification.id,
       'X-Notification-Event': notification.event,
     }
+    if (authorization) headers.Authorization = authorization
     if (secret) {
       const timestamp = String(Math.floor(Date.now() / 1000))
       headers['X-Signature-Timestamp'] = timestamp
@@ -56,18 +132,21 @@ export class WebhookChannel implements Channel {
     }
     let response: Response
     try {
-      response = await fetch(this.#settings.url, {
+      response = await fetch(url, {
         method: 'POST',
         headers,
         body,
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.#settings.timeoutMs),
       })
     } catch (error) {
-      const reason = error instanceof Error && error.name === 'TimeoutError' ? `timed out after ${this.#settings.timeoutMs} ms` : String(error)
-      throw new DeliveryFailedError(`Webhook ${reason}`, true)
+      throw new DeliveryFailedError(`Webhook ${unreachedReason(error, this.#settings.timeoutMs)}`, true)
     }
-    // Drain the body so the connection is released; its content does not matter.
-    await response.arrayBuffer().catch(() => undefined)
+    await discardBody(response)
+    if (response.status >= 300 && response.status < 400) {
+      // Following one would send the signed notification somewhere nobody configured.
+      throw new DeliveryFailedError(`Webhook answered ${response.status}, a redirect (not followed)`, false)
+    }
     if (!response.ok) {
       throw new DeliveryFailedError(`Webhook answered ${response.status}`, isRetryableStatus(response.status))
     }
