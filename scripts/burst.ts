@@ -1,20 +1,64 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { localIssuerDir, localIssuerPort, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { localSqsClient, queueDepth } from './lib/queues.ts'
 
 // `npm run burst -- --count 200 --concurrency 8`: pushes a burst of creates at
 // the running `npm start` and prints, every half second, how the queue absorbs
-// it and drains at the consumer's steady rate.
+// it and drains at the consumer's steady rate. The creates carry a token of the
+// local issuer `npm start` runs (or `--token <jwt>` from the issuer it trusts).
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const USAGE = 'npm run burst -- [--count 200] [--concurrency 8] [--url http://localhost:3333] [--token <jwt>] [--sub local-user]'
+
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '200' },
     concurrency: { type: 'string', default: '8' },
     url: { type: 'string', default: `http://localhost:${process.env.PORT || 3333}` },
+    token: { type: 'string' },
+    // The subject `npm run token` uses by default, so the README's curl examples list the burst's tasks.
+    sub: { type: 'string', default: 'local-user' },
+    help: { type: 'boolean', default: false },
   },
 })
+if (values.help) {
+  console.log(USAGE)
+  process.exit(0)
+}
 const count = Number(values.count)
 const concurrency = Number(values.concurrency)
+if (!Number.isInteger(count) || count < 1 || !Number.isInteger(concurrency) || concurrency < 1) {
+  console.error(`--count and --concurrency must be whole numbers of at least 1\n${USAGE}`)
+  process.exit(2)
+}
+if (values.token === undefined && process.env.AUTH_ISSUER?.trim()) {
+  // The app trusts that issuer only; a token of the local one would be refused, every request a 401.
+  console.error(`AUTH_ISSUER is set (${process.env.AUTH_ISSUER.trim()}): burst cannot mint a token of that issuer. Pass one: npm run burst -- --token <jwt>`)
+  process.exit(2)
+}
+
+/**
+ * The bearer token of each request: the one given, or one of the local issuer
+ * (its key pair under .tmp/local-issuer/, its port LOCAL_ISSUER_PORT, as
+ * `npm start` runs it), minted again before it expires so that a long burst
+ * never turns into 401s halfway.
+ */
+const TOKEN_TTL_SECONDS = 3600
+let minted: { token: string; renewAt: number } | undefined
+async function bearer(): Promise<string> {
+  if (values.token !== undefined) return values.token
+  if (!minted || Date.now() >= minted.renewAt) {
+    const token = await mintToken({ dir: localIssuerDir(ROOT), issuer: localIssuerUrl(localIssuerPort()), sub: values.sub, ttlSeconds: TOKEN_TTL_SECONDS })
+    minted = { token, renewAt: Date.now() + (TOKEN_TTL_SECONDS - 300) * 1000 }
+  }
+  return minted.token
+}
+await bearer()
+
 const { sqs, queueUrl } = localSqsClient()
 const latencies: number[] = []
+const refusals = new Map<number, number>()
 let accepted = 0
 let failed = 0
 let next = 0
@@ -27,12 +71,13 @@ async function send(): Promise<void> {
     const started = performance.now()
     const response = await fetch(`${values.url}/tasks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await bearer()}` },
       body: JSON.stringify({ title: `Burst task ${index + 1}` }),
     }).catch(() => undefined)
     latencies.push(performance.now() - started)
     if (response?.status === 201) accepted++
     else failed++
+    if (response?.status === 401 || response?.status === 403) refusals.set(response.status, (refusals.get(response.status) ?? 0) + 1)
     await response?.arrayBuffer()
   }
 }
@@ -51,3 +96,9 @@ for (;;) {
 }
 await sending
 sqs.destroy()
+if (refusals.size) {
+  // The usual cause: the app trusts another issuer (AUTH_ISSUER in .env, say), or another npm start's key pair.
+  const counts = [...refusals].map(([status, n]) => `${n}x ${status}`).join(', ')
+  console.error(`The app refused the token (${counts}). ${values.token === undefined ? 'Does it trust another issuer (AUTH_ISSUER in .env)? Then pass --token <jwt> of that issuer.' : 'Is --token from the issuer it trusts, with the tasks:write scope?'}`)
+  process.exitCode = 1
+}
