@@ -67,10 +67,12 @@ export async function startApp(name: string, cwd: string, ports: PortSet, env: R
   const log = join(BENCH_DIR, `${name}.log`)
   await mkdir(BENCH_DIR, { recursive: true })
   const logStream = createWriteStream(log)
+  // The bench mints the tokens of each app's own local issuer: an issuer (or scope names) of the shell's would refuse them.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('AUTH_')))
   const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'scripts', 'start.ts')], {
     cwd,
     env: {
-      ...process.env,
+      ...inherited,
       // As npm puts them first for `npm start`.
       PATH: `${join(ROOT, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
       ...Object.fromEntries(Object.entries(ports).map(([key, value]) => [key, String(value)])),

@@ -18,6 +18,8 @@ export interface Target {
   url: string
   method: 'GET' | 'POST'
   body?: (index: number) => unknown
+  /** Sent with every request (the bearer token of an authenticated route). */
+  headers?: Record<string, string>
 }
 
 export async function timedRequest(target: Target, index: number): Promise<{ status: number; latencyMs: number; body: unknown }> {
@@ -25,7 +27,8 @@ export async function timedRequest(target: Target, index: number): Promise<{ sta
   try {
     const response = await fetch(target.url, {
       method: target.method,
-      ...(target.body && { headers: { 'content-type': 'application/json' }, body: JSON.stringify(target.body(index)) }),
+      headers: { ...target.headers, ...(target.body && { 'content-type': 'application/json' }) },
+      ...(target.body && { body: JSON.stringify(target.body(index)) }),
     })
     const text = await response.text()
     const latencyMs = performance.now() - started

@@ -28,7 +28,8 @@ function postTasksEvent(index: number): unknown {
     routeKey: 'POST /tasks',
     rawPath: '/tasks',
     rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'content-length': String(body.length) },
+    // The bench passes a token of its app's issuer: the handler checks it as it checks any request's.
+    headers: { 'content-type': 'application/json', 'content-length': String(body.length), authorization: process.env.PROBE_AUTHORIZATION ?? '' },
     requestContext: { http: { method: 'POST', path: '/tasks', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' }, requestId, routeKey: 'POST /tasks', stage: '$default' },
     body,
     isBase64Encoded: false,

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type BuildOptions } from 'esbuild'
+import { LOCAL_AUDIENCE, localIssuerUrl } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { ROOT } from '../test/helpers/app.ts'
 import { COMPILE_CACHE } from './apps.ts'
 import type { PortSet } from './ports.ts'
@@ -110,6 +111,9 @@ export function lambdaEnv(cwd: string, ports: PortSet, extra: Record<string, str
     NOTIFICATIONS_DLQ_URL: `${sqs}/000000000000/notifications-dlq`,
     NODE_COMPILE_CACHE: COMPILE_CACHE,
     POWERTOOLS_LOG_LEVEL: 'WARN',
+    // What the queue-leveling plugin gives a local run with no issuer configured: its local issuer.
+    AUTH_ISSUER: localIssuerUrl(ports.LOCAL_ISSUER_PORT),
+    AUTH_AUDIENCE: LOCAL_AUDIENCE,
     ...extra,
   }
 }
@@ -180,6 +184,8 @@ export interface ProfileTargets {
   extraBundles: { name: string; path: string }[]
   samples: number
   env: Record<string, string>
+  /** The Authorization header of the handler probe's POST /tasks (a token of the bench app's issuer). */
+  bearer: string
   onProgress(fraction: number, detail: string): void
 }
 
@@ -249,7 +255,7 @@ export async function profileSandboxCost(targets: ProfileTargets): Promise<Profi
   if (postTasks) {
     const runs: { requireMs: number; callsMs: number[]; taskIds: string[] }[] = []
     for (let index = 0; index < Math.max(1, Math.ceil(samples / 2)); index++) {
-      const probe = await runNode([PROBE, 'handler', postTasks.path, '4'], env).catch(() => undefined)
+      const probe = await runNode([PROBE, 'handler', postTasks.path, '4'], { ...env, PROBE_AUTHORIZATION: targets.bearer }).catch(() => undefined)
       if (probe) runs.push(lastJson(probe.stdout))
     }
     for (const run of runs) probeTaskIds.push(...run.taskIds)

@@ -1,7 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { loadavg } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { LOCAL_AUDIENCE, localIssuerDir, localIssuerUrl, mintToken, startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { ROOT } from '../test/helpers/app.ts'
 import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 import { account, timedOutDeliveries, type Accounting } from './accounting.ts'
@@ -63,7 +65,26 @@ downstream(0)
 const downstreamUrl = await receiver.listen()
 const appEnv = { NOTIFY_WEBHOOK_URL: downstreamUrl, NOTIFY_WEBHOOK_TIMEOUT_MS: String(webhookTimeoutMs), RETRY_BASE_SECONDS: String(opts.retryBaseSeconds) }
 
+/**
+ * A token of the local issuer an app under test trusts (its key pair in the
+ * app's copy, its port the bench's): one per app, valid for 12 hours, longer
+ * than a bench run lasts; nothing outside this machine trusts it.
+ */
+const TOKEN_TTL_SECONDS = 12 * 3600
+const bearerOf = async (appDir: string): Promise<{ authorization: string }> => ({
+  authorization: `Bearer ${await mintToken({ dir: localIssuerDir(appDir), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: 'bench', ttlSeconds: TOKEN_TTL_SECONDS })}`,
+})
+
 const running = new Set<RunningApp>()
+/** The issuer the bench serves itself for the synchronous fixture, which has no queue-leveling plugin to run one. */
+let fixtureIssuer: Server | undefined
+async function stopFixtureIssuer(): Promise<void> {
+  const server = fixtureIssuer
+  fixtureIssuer = undefined
+  if (!server) return
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
 async function stopApp(app: RunningApp | undefined): Promise<void> {
   if (!app) return
   running.delete(app)
@@ -72,6 +93,7 @@ async function stopApp(app: RunningApp | undefined): Promise<void> {
 async function stopEverything(): Promise<void> {
   await Promise.allSettled([...running].map((app) => app.stop()))
   running.clear()
+  await stopFixtureIssuer().catch(() => undefined)
   await receiver.close().catch(() => undefined)
 }
 process.once('SIGINT', () => {
@@ -79,7 +101,12 @@ process.once('SIGINT', () => {
   void stopEverything().finally(() => process.exit(130))
 })
 
-const createTarget = (baseUrl: string): Target => ({ url: `${baseUrl}/tasks`, method: 'POST', body: (index) => ({ title: `Bench task ${index + 1}`, detail: 'Created by npm run bench' }) })
+const createTarget = (baseUrl: string, headers: Record<string, string>): Target => ({
+  url: `${baseUrl}/tasks`,
+  method: 'POST',
+  headers,
+  body: (index) => ({ title: `Bench task ${index + 1}`, detail: 'Created by npm run bench' }),
+})
 const ids = (records: { status: number; taskId?: string }[]): string[] => records.flatMap((record) => (record.taskId ? [record.taskId] : []))
 
 /** The summary indented; each run's requests and samples one record a line, so the file stays readable and diffable. */
@@ -120,11 +147,12 @@ try {
   const queueDir = await productCopy('queue', { batchSize: opts.batchSize, maxConcurrency: opts.maxConcurrency, batchWindow: opts.batchWindow })
   const queueApp = await watch(startApp('queue', queueDir, ports, appEnv), () => progress.update(0.5, `sandbox starting on port ${ports.PORT} (log: .tmp/bench/queue.log)`))
   running.add(queueApp)
+  const queueBearer = await bearerOf(queueDir)
   const sqsEndpoint = `http://127.0.0.1:${ports.ARC_SQS_PORT}`
   const sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   const queue = { sqs, queueUrl: `${sqsEndpoint}/000000000000/notifications`, dlqUrl: `${sqsEndpoint}/000000000000/notifications-dlq` }
   // The first request of each route builds the code cache; not measured.
-  const warm = await timedRequest(createTarget(queueApp.baseUrl), -1)
+  const warm = await timedRequest(createTarget(queueApp.baseUrl, queueBearer), -1)
   if (warm.status !== 201) throw new Error(`POST /tasks answered ${warm.status} on the bench app (see ${queueApp.log})`)
   acceptedIds.push((warm.body as { id: string }).id)
   progress.update(1, `ready at ${queueApp.baseUrl}`)
@@ -141,7 +169,7 @@ try {
     running.add(noopApp)
     costs = await measureRouteCosts(
       [
-        { label: 'POST /tasks', target: createTarget(queueApp.baseUrl), expect: 201 },
+        { label: 'POST /tasks', target: createTarget(queueApp.baseUrl, queueBearer), expect: 201 },
         { label: 'GET /unknown (product 404)', target: { url: `${queueApp.baseUrl}/unknown`, method: 'GET' }, expect: 404 },
         { label: 'GET /noop (fixture)', target: { url: `${noopApp.baseUrl}/noop`, method: 'GET' }, expect: 200 },
       ],
@@ -158,6 +186,7 @@ try {
       extraBundles: [{ name: 'fixture noop: http/get-noop', path: join(noopDir, '.build/http/get-noop/index.js') }],
       samples: opts.requireSamples,
       env: appEnv,
+      bearer: queueBearer.authorization,
       onProgress: (fraction, detail) => progress.update(fraction, detail),
     })
     acceptedIds.push(...profile.probeTaskIds)
@@ -188,7 +217,7 @@ try {
         }
         await watch(sleep(opts.quietSeconds * 1000), () => draw('quiet'))
         sampler.markOrigin()
-        const requests = await watch(closedLoopBurst(run, createTarget(queueApp.baseUrl), opts.count, opts.concurrency, producer), () => draw('burst'))
+        const requests = await watch(closedLoopBurst(run, createTarget(queueApp.baseUrl, queueBearer), opts.count, opts.concurrency, producer), () => draw('burst'))
         acceptedIds.push(...ids(requests))
         const burstEnd = Date.now()
         let isDrained = false
@@ -224,10 +253,14 @@ try {
   if (runBaseline) {
     progress.step(`synchronous baseline, ${fmtMs(opts.latencyMs)}`)
     const syncDir = await fixtureCopy('sync')
-    const syncApp = await watch(startApp('sync', syncDir, ports, appEnv), () => progress.update(0, `starting the synchronous fixture app on port ${ports.PORT}`))
+    // Its POST /tasks checks tokens as the product's does, so that both sides of the comparison pay for it.
+    fixtureIssuer = await startLocalIssuer({ dir: localIssuerDir(syncDir), port: ports.LOCAL_ISSUER_PORT })
+    const syncEnv = { ...appEnv, AUTH_ISSUER: localIssuerUrl(ports.LOCAL_ISSUER_PORT), AUTH_AUDIENCE: LOCAL_AUDIENCE }
+    const syncApp = await watch(startApp('sync', syncDir, ports, syncEnv), () => progress.update(0, `starting the synchronous fixture app on port ${ports.PORT}`))
     running.add(syncApp)
+    const syncBearer = await bearerOf(syncDir)
     downstream(opts.latencyMs)
-    const warmSync = await timedRequest(createTarget(syncApp.baseUrl), -1)
+    const warmSync = await timedRequest(createTarget(syncApp.baseUrl, syncBearer), -1)
     if (warmSync.status !== 201) throw new Error(`the synchronous fixture answered ${warmSync.status} (see ${syncApp.log})`)
     // The arrival times of the slow queue runs (or a closed-loop burst when they were not run).
     const schedules = runs.filter((run) => run.kind === 'queue-slow').map((run) => run.requests.map((request) => request.offsetMs))
@@ -247,7 +280,7 @@ try {
       }
       await watch(sleep(opts.quietSeconds * 1000), () => draw('quiet'))
       sampler.markOrigin()
-      const target = createTarget(syncApp.baseUrl)
+      const target = createTarget(syncApp.baseUrl, syncBearer)
       const requests: RequestRecord[] = await watch(
         offsets ? replaySchedule(run, target, offsets, producer) : closedLoopBurst(run, target, opts.count, opts.concurrency, producer),
         () => draw(offsets ? 'replaying the arrivals' : 'burst'),
@@ -257,6 +290,7 @@ try {
       runs.push({ run, kind: 'baseline', downstreamLatencyMs: opts.latencyMs, requests, samples: await sampler.stop(), drained: true })
     }
     await stopApp(syncApp)
+    await stopFixtureIssuer()
   }
 
   progress.step('results, chart, README')
