@@ -122,7 +122,10 @@ async function main(): Promise<number> {
   takeOverSignals()
   const keys = queueKeys(await readFile(join(ROOT, '.tmp', APP_NAME, 'app.arc'), 'utf8'))
   const bound = (keys.maxConcurrency ?? 2) * (keys.batchSize ?? 10)
-  await fetch(`${app.baseUrl}/tasks?limit=1`).then((response) => response.arrayBuffer())
+  // One token for the whole run, valid past its longest planned end: every request acts as one caller, whose tasks the listing sees.
+  const ttlSeconds = Math.ceil(options.count / options.rate + options.drainTimeoutSeconds + 3600)
+  const auth = { authorization: `Bearer ${await app.mint({ sub: 'soak', ttlSeconds })}` }
+  await fetch(`${app.baseUrl}/tasks?limit=1`, { headers: auth }).then((response) => response.arrayBuffer())
   const startupSeconds = since(startedAt)
   say(
     `soak: app up in ${startupSeconds.toFixed(1)} s; queue ${Object.entries(keys)
@@ -144,6 +147,7 @@ async function main(): Promise<number> {
     rate: options.rate,
     concurrency: options.concurrency,
     requestTimeoutMs: options.requestTimeoutMs,
+    headers: auth,
     title: (index) => `soak ${options.seed} #${index + 1}`,
   })
   let sampling = false
@@ -176,7 +180,7 @@ async function main(): Promise<number> {
   const probe = async () => {
     let listed: { ids: string[]; pages: number } | undefined
     try {
-      listed = await listAllTaskIds((app as TestApp).baseUrl)
+      listed = await listAllTaskIds((app as TestApp).baseUrl, auth)
     } catch (error) {
       say(`soak: GET /tasks listing failed: ${error instanceof Error ? error.message : String(error)}`)
     }
@@ -239,7 +243,7 @@ async function main(): Promise<number> {
   const reconcileStartedAt = Date.now()
   if (!drained || reconciliation === undefined) reconciliation = await probe()
   const taskOf = (notificationId: string): string => notificationId.split(':')[1] ?? ''
-  const evidence = await deliveryEvidence(app.baseUrl, [
+  const evidence = await deliveryEvidence(app.baseUrl, auth, [
     ...reconciliation.duplicateAfterInTime.map((duplicate) => ({ taskId: taskOf(duplicate.notificationId), why: 'delivered again after a 2xx the consumer saw' })),
     ...reconciliation.dlqAndDeliveredInTime.map((taskId) => ({ taskId, why: 'in the DLQ though delivered' })),
   ])

@@ -9,6 +9,8 @@ export interface ProducerOptions {
   rate: number
   concurrency: number
   requestTimeoutMs: number
+  /** Sent with every request: the caller's Authorization. */
+  headers: Record<string, string>
   /** The title of request `index`. */
   title: (index: number) => string
 }
@@ -94,12 +96,12 @@ export class Producer {
   }
 
   async #send(index: number): Promise<void> {
-    const { baseUrl, requestTimeoutMs, title } = this.#options
+    const { baseUrl, requestTimeoutMs, headers, title } = this.#options
     const started = performance.now()
     try {
       const response = await fetch(`${baseUrl}/tasks`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { ...headers, 'content-type': 'application/json' },
         body: JSON.stringify({ title: title(index) }),
         signal: AbortSignal.timeout(requestTimeoutMs),
       })

@@ -3,14 +3,14 @@ import type { CallNote } from './soak-downstream.ts'
 import { say, type ConsumerFailure } from './soak-log.ts'
 import type { WebhookCall } from './webhook-receiver.ts'
 
-/** Every task GET /tasks lists, following `Link: <...>; rel="next"` page by page. */
-export async function listAllTaskIds(baseUrl: string, pageSize = 100): Promise<{ ids: string[]; pages: number }> {
+/** Every task GET /tasks lists to the caller whose `headers` (its Authorization) go with each page, following `Link: <...>; rel="next"`. */
+export async function listAllTaskIds(baseUrl: string, headers: Record<string, string>, pageSize = 100): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = []
   let path: string | undefined = `/tasks?limit=${pageSize}`
   let pages = 0
   while (path) {
     const response: { link: string | null; tasks: { id: string }[] } = await withRetries(`GET ${path}`, async () => {
-      const answer = await fetch(new URL(path as string, baseUrl), { signal: AbortSignal.timeout(30_000) })
+      const answer = await fetch(new URL(path as string, baseUrl), { headers, signal: AbortSignal.timeout(30_000) })
       const text = await answer.text()
       if (answer.status !== 200) throw new Error(`GET ${path} answered ${answer.status}: ${text.slice(0, 200)}`)
       return { link: answer.headers.get('link'), tasks: JSON.parse(text) as { id: string }[] }
@@ -294,12 +294,12 @@ export interface DeliveryEvidence {
   records: { notificationId?: string; receiveCount?: number; deliveredAt?: string; messageId?: string }[] | string
 }
 
-/** The delivery log of a few tasks whose figures need explaining. */
-export async function deliveryEvidence(baseUrl: string, cases: { taskId: string; why: string }[], max = 10): Promise<DeliveryEvidence[]> {
+/** The delivery log of a few tasks whose figures need explaining, read as their creator (`headers`: its Authorization). */
+export async function deliveryEvidence(baseUrl: string, headers: Record<string, string>, cases: { taskId: string; why: string }[], max = 10): Promise<DeliveryEvidence[]> {
   const evidence: DeliveryEvidence[] = []
   for (const { taskId, why } of cases.slice(0, max)) {
     try {
-      const response = await fetch(new URL(`/tasks/${taskId}/notifications`, baseUrl), { signal: AbortSignal.timeout(30_000) })
+      const response = await fetch(new URL(`/tasks/${taskId}/notifications`, baseUrl), { headers, signal: AbortSignal.timeout(30_000) })
       const text = await response.text()
       if (response.status !== 200) {
         evidence.push({ taskId, why, records: `GET answered ${response.status}: ${text.slice(0, 200)}` })
