@@ -231,7 +231,16 @@ test('the Powertools adapter writes EMF: namespace QueueLeveling, service notifi
     lines.push(String(chunk))
     return true
   }) as typeof process.stdout.write
-  const metrics = new PowertoolsDeliveryMetrics()
+  const arcEnv = process.env.ARC_ENV
+  let metrics: PowertoolsDeliveryMetrics
+  try {
+    // The stage comes from Architect's ARC_ENV when the adapter is made.
+    process.env.ARC_ENV = 'staging'
+    metrics = new PowertoolsDeliveryMetrics()
+  } finally {
+    if (arcEnv === undefined) delete process.env.ARC_ENV
+    else process.env.ARC_ENV = arcEnv
+  }
   try {
     metrics.delivered('webhook', 2500)
     metrics.delivered('webhook', 100)
@@ -249,8 +258,9 @@ test('the Powertools adapter writes EMF: namespace QueueLeveling, service notifi
   t.equal(emf.length, 3, 'webhook, email+retryable, and the channel-less set; a second flush writes nothing')
   const webhook = emf.find((item) => item.channel === 'webhook' && item.retryable === undefined)
   t.equal(webhook?._aws.CloudWatchMetrics[0]?.Namespace, 'QueueLeveling')
-  t.deepEqual(webhook?._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'channel']])
+  t.deepEqual(webhook?._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'stage', 'channel']])
   t.equal(webhook?.service, 'notifications')
+  t.equal(webhook?.stage, 'staging', 'the stage, so two stages in one account do not mix')
   t.equal(webhook?.[METRIC.delivered], 2, 'counts are summed')
   t.equal(webhook?.[METRIC.retries], 1)
   t.deepEqual(webhook?.[METRIC.deliveryLatency], [2500, 100], 'every latency, for percentiles')
@@ -260,9 +270,10 @@ test('the Powertools adapter writes EMF: namespace QueueLeveling, service notifi
     { DeliveryLatency: 'Milliseconds', ChannelCallDuration: 'Milliseconds', Delivered: 'Count', Retries: 'Count' },
   )
   const failed = emf.find((item) => item.channel === 'email')
-  t.deepEqual(failed?._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'channel', 'retryable']])
+  t.deepEqual(failed?._aws.CloudWatchMetrics[0]?.Dimensions, [['service', 'stage', 'channel', 'retryable']])
   t.deepEqual([failed?.retryable, failed?.[METRIC.failed]], ['true', 2])
   const invalid = emf.find((item) => item.channel === undefined)
-  t.deepEqual([invalid?._aws.CloudWatchMetrics[0]?.Dimensions, invalid?.[METRIC.invalidMessages]], [[['service']], 1])
+  t.deepEqual([invalid?._aws.CloudWatchMetrics[0]?.Dimensions, invalid?.[METRIC.invalidMessages]], [[['service', 'stage']], 1])
+  t.ok(emf.every((item) => item.stage === 'staging'), 'every line names the stage')
   t.end()
 })

@@ -211,7 +211,7 @@ test('the Powertools adapter writes one EMF line per run that parked: namespace 
     lines.push(String(chunk))
     return true
   }) as typeof process.stdout.write
-  const metrics = new PowertoolsRelayMetrics()
+  const metrics = new PowertoolsRelayMetrics('production')
   try {
     metrics.flush()
     metrics.eventParked()
@@ -224,7 +224,29 @@ test('the Powertools adapter writes one EMF line per run that parked: namespace 
   t.equal(lines.length, 1, 'a run that parked nothing writes nothing')
   const emf = JSON.parse(lines[0] ?? '{}') as Record<string, unknown> & { _aws?: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } }
   const directive = emf._aws?.CloudWatchMetrics[0]
-  t.deepEqual([directive?.Namespace, directive?.Dimensions, directive?.Metrics], [RELAY_METRICS.namespace, [['service']], [{ Name: 'OutboxEventsParked', Unit: 'Count' }]])
-  t.deepEqual([emf.service, emf.OutboxEventsParked], ['relay', 2])
+  t.deepEqual([directive?.Namespace, directive?.Dimensions, directive?.Metrics], [RELAY_METRICS.namespace, [['service', 'stage']], [{ Name: 'OutboxEventsParked', Unit: 'Count' }]])
+  t.deepEqual([emf.service, emf.stage, emf.OutboxEventsParked], ['relay', 'production', 2], 'the stage it was given')
+  t.end()
+})
+
+test('the relay metrics name the stage of ARC_ENV by default', (t) => {
+  const lines: string[] = []
+  const write = process.stdout.write
+  const arcEnv = process.env.ARC_ENV
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(String(chunk))
+    return true
+  }) as typeof process.stdout.write
+  try {
+    process.env.ARC_ENV = 'staging'
+    const metrics = new PowertoolsRelayMetrics()
+    metrics.eventParked()
+    metrics.flush()
+  } finally {
+    process.stdout.write = write
+    if (arcEnv === undefined) delete process.env.ARC_ENV
+    else process.env.ARC_ENV = arcEnv
+  }
+  t.equal((JSON.parse(lines[0] ?? '{}') as { stage?: string }).stage, 'staging')
   t.end()
 })

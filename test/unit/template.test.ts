@@ -124,7 +124,8 @@ test('alarm: an outbox event parked, on the metric the relay writes', (t) => {
     [parked.Namespace, parked.MetricName, parked.Statistic, parked.ComparisonOperator, parked.Threshold, parked.TreatMissingData],
     [RELAY_METRICS.namespace, RELAY_METRICS.parked, 'Sum', 'GreaterThanThreshold', 0, 'notBreaching'],
   )
-  t.deepEqual(parked.Dimensions, [{ Name: 'service', Value: RELAY_METRICS.serviceName }], "the relay's EMF dimension, exactly")
+  t.deepEqual(parked.Dimensions, [{ Name: 'service', Value: RELAY_METRICS.serviceName }, { Name: 'stage', Value: 'staging' }], "the relay's EMF dimensions, exactly")
+  t.deepEqual(at(props(production, OUTBOX_PARKED_ALARM).Dimensions, 1), { Name: 'stage', Value: 'production' }, 'each stage watches its own relay')
   t.match(String(parked.AlarmDescription), /npm run outbox/, 'says what to do')
   t.equal(parked.AlarmActions, undefined, 'no actions without alarmEmail')
   t.end()

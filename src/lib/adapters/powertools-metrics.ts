@@ -16,7 +16,19 @@ export const METRIC = {
 export interface MetricsOptions {
   namespace: string
   serviceName: string
+  /** The `stage` dimension; by default the function's ARC_ENV (metricsStage). */
+  stage?: string
 }
+
+/** Every metric's dimension that names the stage, so that two stages in one account do not mix. */
+export const STAGE_DIMENSION = 'stage'
+
+/**
+ * The stage a function runs in: Architect's ARC_ENV (`staging` or `production`
+ * deployed, `testing` in the sandbox). Outside Architect (a unit test) it is
+ * unset, and Architect's own default, `testing`, is what such a run is.
+ */
+export const metricsStage = (env: NodeJS.ProcessEnv = process.env): string => env.ARC_ENV || 'testing'
 
 type Dimensions = Record<string, string>
 
@@ -29,10 +41,12 @@ type Dimensions = Record<string, string>
  */
 export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
   readonly #options: MetricsOptions
+  readonly #stage: string
   readonly #sets = new Map<string, { metrics: Metrics; counts: Map<string, number> }>()
 
   constructor(options: MetricsOptions = { namespace: 'QueueLeveling', serviceName: 'notifications' }) {
     this.#options = options
+    this.#stage = options.stage ?? metricsStage()
   }
 
   delivered(channel: ChannelName, latencyMs: number): void {
@@ -79,7 +93,8 @@ export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
     const key = JSON.stringify(dimensions)
     let set = this.#sets.get(key)
     if (!set) {
-      set = { metrics: new Metrics({ ...this.#options, defaultDimensions: dimensions }), counts: new Map() }
+      const { namespace, serviceName } = this.#options
+      set = { metrics: new Metrics({ namespace, serviceName, defaultDimensions: { [STAGE_DIMENSION]: this.#stage, ...dimensions } }), counts: new Map() }
       this.#sets.set(key, set)
     }
     return set

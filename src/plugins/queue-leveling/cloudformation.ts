@@ -33,7 +33,7 @@ export const EMAIL_POLICY = 'QueueLevelingSendEmailPolicy'
 
 /** The whole transform, in the order the parts depend on one another. */
 export function transformTemplate(template: CfnTemplate, options: TransformOptions): CfnTemplate {
-  let result = withAlarms(template, options.queues, options.settings)
+  let result = withAlarms(template, options.queues, options.settings, options.stage)
   result = withDeliveryRetention(result, options.queues, options.settings)
   result = withApiThrottling(result, options.settings)
   result = withLogGroups(result, options.settings, options.stackName ?? defaultStackName(options.app, options.stage))
@@ -73,7 +73,7 @@ export const OUTBOX_PARKED_ALARM = 'OutboxParkedAlarm'
 export const OUTBOX_PARKED_METRIC = { namespace: 'QueueLeveling', name: 'OutboxEventsParked', service: 'relay' } as const
 
 /** DLQ depth > 0, age of the oldest message, consumer errors and throttles, parked outbox events; optionally to an SNS topic with an email subscription. */
-export function withAlarms(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings): CfnTemplate {
+export function withAlarms(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings, stage: Stage): CfnTemplate {
   const result = structuredClone(template)
   const actions: { AlarmActions?: CfnValue; OKActions?: CfnValue } = {}
   if (settings.alarmEmail) {
@@ -93,7 +93,8 @@ export function withAlarms(template: CfnTemplate, queues: QueueSettings[], setti
     AlarmDescription: 'SQS kept refusing a task event: the relay parked it. See npm run outbox -- parked, then retry',
     Namespace: OUTBOX_PARKED_METRIC.namespace,
     MetricName: OUTBOX_PARKED_METRIC.name,
-    Dimensions: [{ Name: 'service', Value: OUTBOX_PARKED_METRIC.service }],
+    // The relay's metrics carry its stage (ARC_ENV): this stage's alarm watches only its own relay.
+    Dimensions: [{ Name: 'service', Value: OUTBOX_PARKED_METRIC.service }, { Name: 'stage', Value: stage }],
     Statistic: 'Sum',
     Period: 60,
     Threshold: 0,
