@@ -2,6 +2,7 @@ import { SQSClient, type Message, type ServiceInputTypes, type ServiceOutputType
 import type { SQSRecord } from 'aws-lambda'
 import test from 'tape'
 import { describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
+import { LocalQueueEvents, type LocalQueueEvent } from '../../src/plugins/sqs-queues/local-events.ts'
 
 const record = (messageId: string): SQSRecord => ({ messageId }) as SQSRecord
 const batch = [record('a'), record('b'), record('c')]
@@ -114,4 +115,63 @@ test('a batch of 25 is deleted in three requests; failed entries and a refused r
   t.ok(line.includes('ReceiptHandleIsInvalid: stale: m3, m7'), 'failed entries by id')
   t.ok(line.includes(`Error: connection reset: ${Array.from({ length: 10 }, (_, index) => `m${index + 10}`).join(', ')}`), 'the refused request by ids')
   t.ok(lines.info.some((info) => info.includes('batch #1 (poller 1, 25 records): all done')), 'the batch line is kept')
+})
+
+test('each batch is an event as it starts and ends, with the invocations in flight; a last failed receive is a DLQ move', async (t) => {
+  const waiting: Message[] = [
+    { MessageId: 'ok', ReceiptHandle: 'h-ok', Body: '{}', Attributes: { ApproximateReceiveCount: '1' } },
+    { MessageId: 'poison', ReceiptHandle: 'h-poison', Body: '{}', Attributes: { ApproximateReceiveCount: '2' } },
+  ]
+  const client = answeredClient(async (command, input) => {
+    if (command === 'ReceiveMessageCommand' && 'MaxNumberOfMessages' in input) {
+      const Messages = waiting.splice(0, input.MaxNumberOfMessages ?? 1)
+      if (Messages.length === 0) await sleep(20)
+      return { $metadata: {}, Messages }
+    }
+    if (command === 'DeleteMessageBatchCommand' && 'Entries' in input) return { $metadata: {}, Successful: (input.Entries ?? []).map(({ Id }) => ({ Id })), Failed: [] }
+    throw new Error(`unexpected ${command}`)
+  })
+  const events = new LocalQueueEvents()
+  const seen: LocalQueueEvent[] = []
+  events.subscribe((event) => seen.push(event))
+  // Both invocations wait for each other, so both are in flight at once.
+  let release = (): void => {}
+  const bothStarted = new Promise<void>((resolve) => (release = resolve))
+  let started = 0
+  const mapping = new EventSourceMapping({
+    client,
+    queue: { name: 'q', batchSize: 1, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 2, visibilityTimeout: 30, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 10 },
+    queueUrl: 'http://127.0.0.1:1/000000000000/q',
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+    region: 'us-east-1',
+    environment: () => ({
+      invoke: async (event) => {
+        if (++started === 2) release()
+        await bothStarted
+        const id = event.Records[0]?.messageId ?? ''
+        return { batchItemFailures: id === 'poison' ? [{ itemIdentifier: id }] : [] }
+      },
+      stop: async () => {},
+    }),
+    log: { info: () => {}, warn: () => {} },
+    events,
+  })
+  mapping.start()
+  for (let waited = 0; seen.filter((event) => event.type === 'batch-finished').length < 2 && waited < 5000; waited += 20) await sleep(20)
+  await mapping.stop()
+  client.destroy()
+
+  const startedEvents = seen.flatMap((event) => (event.type === 'batch-started' ? [event] : []))
+  t.deepEqual(startedEvents.map((event) => [event.queue, event.size, event.inFlight]), [['q', 1, 1], ['q', 1, 2]], 'two batches start; the second sees both in flight')
+  t.deepEqual(new Set(startedEvents.map((event) => event.poller)), new Set([1, 2]), 'one per poller')
+  const finished = seen.flatMap((event) => (event.type === 'batch-finished' ? [event] : []))
+  t.deepEqual(
+    finished.map((event) => [event.deleted, event.failed]).sort(),
+    [[0, 1], [1, 0]],
+    'one batch done and deleted, one with its record failed',
+  )
+  t.deepEqual(finished.map((event) => event.inFlight).sort(), [0, 1], 'in flight goes back to 0')
+  t.ok(finished.every((event) => event.durationMs >= 0 && event.error === undefined), 'each with its duration and no invocation error')
+  const moved = seen.filter((event) => event.type === 'dead-lettered')
+  t.deepEqual(moved, [{ type: 'dead-lettered', queue: 'q', dlq: 'q-dlq', messageIds: ['poison'], at: moved[0]?.at }], 'the record that failed its last receive goes to the DLQ')
 })

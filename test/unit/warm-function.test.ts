@@ -1,7 +1,8 @@
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
-import { WarmFunction, type WarmFunctionOptions } from '../../src/plugins/sqs-queues/warm-function.ts'
+import { LocalQueueEvents, type ConsumerOutput } from '../../src/plugins/sqs-queues/local-events.ts'
+import { readEmfLogSetting, WarmFunction, type WarmFunctionOptions } from '../../src/plugins/sqs-queues/warm-function.ts'
 import { ROOT } from '../helpers/app.ts'
 
 const DIR = join(ROOT, '.tmp', 'warm-function-test')
@@ -146,4 +147,81 @@ test('one invocation at a time; callback-style handlers work too', async (t) => 
   const callbackStyle = environment({ handlerFile: await handlerFile('callback', HANDLER), handlerName: 'callbackHandler' })
   t.deepEqual(await callbackStyle.invoke({ value: 'x' }), { echoed: 'x' })
   await callbackStyle.stop()
+})
+
+// What a consumer prints in one invocation: a plain line, a structured log line and an EMF metric line, in two writes that split a line.
+const PRINTER = `
+exports.handler = async () => {
+  process.stdout.write('plain line\\n{"level":"INFO","message":"Delivered","chan')
+  process.stdout.write('nel":"webhook"}\\n')
+  console.log(JSON.stringify({ _aws: { Timestamp: 1700000000000, CloudWatchMetrics: [{ Namespace: 'Test', Dimensions: [['service', 'channel']], Metrics: [{ Name: 'Delivered', Unit: 'Count' }, { Name: 'DeliveryLatency', Unit: 'Milliseconds' }] }] }, service: 'svc', channel: 'webhook', Delivered: 2, DeliveryLatency: [120, 80] }))
+  console.error('on stderr')
+  return 'printed'
+}
+`
+
+/** What the host wrote to the terminal and to the event source during one invocation. */
+async function printed(printMetrics: boolean | undefined): Promise<{ terminal: string[]; events: ConsumerOutput[] }> {
+  const events = new LocalQueueEvents()
+  const seen: ConsumerOutput[] = []
+  events.subscribe((event) => {
+    if (event.type === 'output') seen.push(event)
+  })
+  const warm = environment({ handlerFile: await handlerFile('printer', PRINTER), events, ...(printMetrics !== undefined && { printMetrics }) })
+  const terminal: string[] = []
+  const writes = { out: process.stdout.write, err: process.stderr.write }
+  const capture = (chunk: string | Uint8Array): boolean => {
+    terminal.push(String(chunk))
+    return true
+  }
+  process.stdout.write = capture as typeof process.stdout.write
+  process.stderr.write = capture as typeof process.stderr.write
+  try {
+    await warm.invoke({})
+    // The pipes may deliver after the IPC answer.
+    for (let waited = 0; seen.length < 4 && waited < 3000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+  } finally {
+    process.stdout.write = writes.out
+    process.stderr.write = writes.err
+    await warm.stop()
+  }
+  return { terminal, events: seen }
+}
+
+test('every line the consumer prints goes to the event source whole; EMF lines reach the terminal only when asked for', async (t) => {
+  const quiet = await printed(undefined)
+  t.deepEqual(
+    // stdout and stderr are two pipes: their order between them is not kept.
+    quiet.events.map((event) => [event.stream, event.line.slice(0, 30), event.emf !== undefined]).sort(),
+    [
+      ['stdout', 'plain line', false],
+      ['stdout', '{"level":"INFO","message":"Del', false],
+      ['stdout', '{"_aws":{"Timestamp":170000000', true],
+      ['stderr', 'on stderr', false],
+    ].sort(),
+    'four lines, a line split across writes joined, the EMF one recognised',
+  )
+  t.equal(quiet.events[0]?.function, '@queues test', 'named by the function')
+  const emf = quiet.events.find((event) => event.emf)?.emf
+  t.deepEqual(emf, {
+    timestamp: 1700000000000,
+    metrics: [
+      { namespace: 'Test', name: 'Delivered', unit: 'Count', values: [2], dimensions: { service: 'svc', channel: 'webhook' } },
+      { namespace: 'Test', name: 'DeliveryLatency', unit: 'Milliseconds', values: [120, 80], dimensions: { service: 'svc', channel: 'webhook' } },
+    ],
+  }, 'its metrics, values and dimensions')
+  t.deepEqual(quiet.terminal.sort(), ['on stderr\n', 'plain line\n', '{"level":"INFO","message":"Delivered","channel":"webhook"}\n'], 'by default every line but the EMF one reaches the terminal')
+
+  const loud = await printed(true)
+  t.equal(loud.terminal.length, 4, 'with LOCAL_EMF_LOG=true the EMF line too')
+  t.ok(loud.terminal.some((line) => line.startsWith('{"_aws"')))
+  t.equal(loud.events.length, 4, 'and the event source still gets every line')
+})
+
+test('LOCAL_EMF_LOG is true or false; anything else is refused, not ignored', (t) => {
+  t.equal(readEmfLogSetting({}), false)
+  t.equal(readEmfLogSetting({ LOCAL_EMF_LOG: 'false' }), false)
+  t.equal(readEmfLogSetting({ LOCAL_EMF_LOG: 'true' }), true)
+  t.throws(() => readEmfLogSetting({ LOCAL_EMF_LOG: 'yes' }), /LOCAL_EMF_LOG must be true or false, got "yes"/)
+  t.end()
 })

@@ -1,5 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
+import { localQueueEvents, type LocalQueueEvents } from './local-events.ts'
 import type { QueueSettings } from './settings.ts'
 import { MAX_BATCH_ENTRIES } from './sqs-contents.ts'
 
@@ -23,6 +24,15 @@ export interface EventSourceMappingOptions {
   /** A new environment; each poller keeps its own, as each of Lambda's concurrent invocations runs in one. */
   environment: () => ConsumerEnvironment
   log: MappingLog
+  /** Where batches and DLQ moves go as events besides the log; the process's own by default. */
+  events?: LocalQueueEvents
+}
+
+/** How a batch ended: what was deleted, what stays, and why nothing was deleted when nothing was. */
+interface BatchOutcome {
+  deleted: number
+  failed: number
+  error?: string
 }
 
 /** local-aws-sqs can hand out one message twice in a long poll longer than the visibility timeout: keep polls short. */
@@ -109,6 +119,7 @@ export class EventSourceMapping {
   #running = false
   #pollers: Promise<void>[] = []
   #invocations = 0
+  #inFlight = 0
 
   constructor(options: EventSourceMappingOptions) {
     this.#options = options
@@ -175,23 +186,40 @@ export class EventSourceMapping {
     return [...batch.values()]
   }
 
+  /** One invocation, announced to the event source as it starts and ends. */
   async #invoke(poller: number, environment: ConsumerEnvironment, records: SQSRecord[]): Promise<void> {
-    const { log, queue } = this.#options
-    const label = `@queues ${queue.name}: batch #${++this.#invocations} (poller ${poller}, ${records.length} record${records.length === 1 ? '' : 's'})`
-    let response: unknown
+    const queue = this.#options.queue.name
+    const batch = ++this.#invocations
     const started = Date.now()
+    this.#inFlight++
+    this.#emit({ type: 'batch-started', queue, batch, poller, size: records.length, inFlight: this.#inFlight, at: started })
+    let outcome: BatchOutcome = { deleted: 0, failed: records.length, error: 'the mapping failed' }
+    try {
+      outcome = await this.#run(batch, poller, environment, records, started)
+    } finally {
+      this.#inFlight--
+      const at = Date.now()
+      this.#emit({ type: 'batch-finished', queue, batch, poller, size: records.length, ...outcome, durationMs: at - started, inFlight: this.#inFlight, at })
+    }
+  }
+
+  async #run(batch: number, poller: number, environment: ConsumerEnvironment, records: SQSRecord[], started: number): Promise<BatchOutcome> {
+    const { log, queue } = this.#options
+    const label = `@queues ${queue.name}: batch #${batch} (poller ${poller}, ${records.length} record${records.length === 1 ? '' : 's'})`
+    let response: unknown
     try {
       response = await environment.invoke({ Records: records })
     } catch (error) {
-      log.warn(`${label} failed, nothing deleted: ${error instanceof Error ? error.message : String(error)}`)
+      const message = error instanceof Error ? error.message : String(error)
+      log.warn(`${label} failed, nothing deleted: ${message}`)
       this.#warnDeadLetters(records, records)
-      return
+      return { deleted: 0, failed: records.length, error: message }
     }
     const { remove, failed, problem } = recordsToDelete(records, response)
     if (problem) {
       log.warn(`${label}: ${problem}; nothing deleted`)
       this.#warnDeadLetters(records, records)
-      return
+      return { deleted: 0, failed: records.length, error: problem }
     }
     const notDeleted = await this.#delete(remove)
     if (notDeleted.length) {
@@ -204,6 +232,11 @@ export class EventSourceMapping {
     } else {
       log.info(`${label}: all done in ${Date.now() - started} ms`)
     }
+    return { deleted: remove.length - notDeleted.length, failed }
+  }
+
+  #emit(event: Parameters<LocalQueueEvents['emit']>[0]): void {
+    ;(this.#options.events ?? localQueueEvents).emit(event)
   }
 
   /** Deletes in requests SQS accepts; returns what it did not delete and why, from a failed entry or a refused request. */
@@ -235,6 +268,7 @@ export class EventSourceMapping {
         `@queues ${queue.name}: ${last.length} message(s) failed receive ${queue.maxReceiveCount} of ${queue.maxReceiveCount}: ` +
           `moving to ${queue.name}-dlq: ${last.map((record) => record.messageId).join(', ')}`,
       )
+      this.#emit({ type: 'dead-lettered', queue: queue.name, dlq: `${queue.name}-dlq`, messageIds: last.map((record) => record.messageId), at: Date.now() })
     }
   }
 }

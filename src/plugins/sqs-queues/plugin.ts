@@ -8,7 +8,7 @@ import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
 import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
 import { readQueueSettings, type QueueSettings } from './settings.ts'
 import type { CfnTemplate } from './template.ts'
-import { WarmFunction } from './warm-function.ts'
+import { readEmfLogSetting, WarmFunction } from './warm-function.ts'
 
 /** The slice of Architect's plugin arguments this plugin reads. */
 export interface ArcInventory {
@@ -60,7 +60,7 @@ async function markBuildCommonJs(inventory: ArcInventory): Promise<void> {
  * the variables it gives every Lambda (ARC_*, the app's settings, the plugins'
  * set.env) into process.env: the environment gets those.
  */
-function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<string, string | undefined>): WarmFunction {
+function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<string, string | undefined>, printMetrics: boolean): WarmFunction {
   const lambda = inventory.inv.queues?.find((queue) => queue.name === name)
   if (!lambda) throw new Error(`@queues ${name} has no consumer function`)
   return new WarmFunction({
@@ -71,6 +71,7 @@ function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<
     timeoutSeconds: lambda.config.timeout,
     memoryMb: lambda.config.memory,
     env,
+    printMetrics,
   })
 }
 
@@ -137,6 +138,8 @@ export default {
             `(port ${localTablesPort()} is busy?): free it, or set ARC_TABLES_PORT to a free port`,
         )
       }
+      // Read while sandbox's variables (.env included) are in process.env, and refused up front when mistyped.
+      const printMetrics = readEmfLogSetting()
       await markBuildCommonJs(args.inventory)
       const address = localQueueAddress()
       const server = await startLocalQueues(address, queues)
@@ -155,7 +158,7 @@ export default {
             queueUrl: queueUrl(address, queue.name),
             queueArn: queueArn(address, queue.name),
             region: address.region,
-            environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv),
+            environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv, printMetrics),
             log,
           }),
       )

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { parseEmf } from './emf.ts'
+import { localQueueEvents, type LocalQueueEvents } from './local-events.ts'
 
 /**
  * One Lambda execution environment for the queue's consumer, kept warm between
@@ -24,6 +27,24 @@ export interface WarmFunctionOptions {
   timeoutSeconds: number
   memoryMb: number
   env: Record<string, string | undefined>
+  /**
+   * Whether the function's CloudWatch EMF metric lines reach the terminal too
+   * (LOCAL_EMF_LOG=true). By default they go to the event source only: nothing
+   * turns them into metrics locally, and a dashboard shows them better.
+   */
+  printMetrics?: boolean
+  /** Where every line the function prints goes besides the terminal; the process's own by default. */
+  events?: LocalQueueEvents
+}
+
+/** The setting that puts EMF lines in the local output (LOCAL_EMF_LOG=true); unset or false keeps them out. */
+export const EMF_LOG_SETTING = 'LOCAL_EMF_LOG'
+
+export function readEmfLogSetting(env: NodeJS.ProcessEnv = process.env): boolean {
+  const value = env[EMF_LOG_SETTING]
+  if (value === undefined || value === '' || value === 'false') return false
+  if (value === 'true') return true
+  throw new Error(`${EMF_LOG_SETTING} must be true or false, got "${value}"`)
 }
 
 /** Host to runtime: run the handler once. */
@@ -116,8 +137,11 @@ export class WarmFunction {
     // Lambda's own variables over the ones given; the runtime's context reads them too.
     const env = { ...this.#options.env, AWS_LAMBDA_FUNCTION_NAME: label, AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memoryMb), AWS_LAMBDA_FUNCTION_VERSION: '$LATEST', LAMBDA_TASK_ROOT: cwd, TZ: 'UTC' }
     const child = spawn(process.execPath, [RUNTIME, handlerFile, handlerName], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-    child.stdout?.on('data', (chunk: Buffer) => process.stdout.write(chunk))
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk))
+    // Line by line, so each line is judged (EMF or not) and handed on whole.
+    for (const [name, terminal] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+      const stream = child[name]
+      if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => this.#output(name, line, terminal))
+    }
     child.on('message', (message: OutcomeMessage) => {
       if (message.type === 'result') {
         this.#settle(message.requestId, (pending) => pending.resolve(message.result))
@@ -136,6 +160,15 @@ export class WarmFunction {
     this.#child = child
     this.#handlerBuiltAt = handlerBuiltAt
     return child
+  }
+
+  #output(stream: 'stdout' | 'stderr', line: string, terminal: NodeJS.WriteStream): void {
+    const { label, printMetrics = false, events = localQueueEvents } = this.#options
+    const listened = events.listened
+    // A line is parsed only when that matters: someone listens, or EMF lines are held back.
+    const emf = listened || !printMetrics ? parseEmf(line) : undefined
+    if (!emf || printMetrics) terminal.write(`${line}\n`)
+    if (listened) events.emit({ type: 'output', function: label, stream, line, ...(emf && { emf }), at: Date.now() })
   }
 
   #settle(requestId: string, finish: (pending: Pending) => void): void {
