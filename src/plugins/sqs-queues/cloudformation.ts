@@ -2,18 +2,31 @@
  * The deploy half of the sqs-queues plugin: the `@queues` of app.arc as real
  * SQS in the template @architect/package emits, from the same keys the local
  * emulation reads (settings.ts): a standard queue with its DLQ and redrive,
- * the consumer's event source mapping, the queue URLs in every function's
- * environment, and SQS permissions narrowed to these queues.
+ * both encrypted at rest and refusing requests without TLS, the consumer's
+ * event source mapping, the queue URLs in every function's environment, and
+ * SQS permissions narrowed to these queues. What each side of a queue may do
+ * (queueAccess) is here too, for an app that gives each function its own role.
  */
 import { queueUrlVariables } from './local-queues.ts'
 import { queueLogicalIds, toLogicalId } from './names.ts'
 import type { QueueSettings } from './settings.ts'
-import { arnOf, functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnTemplate, type CfnValue } from './template.ts'
+import { arnOf, functionsOf, isObject, policyDocument, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from './template.ts'
 
 const DAY_SECONDS = 24 * 60 * 60
 
+/** What a producer does with a queue: send. */
+export const PRODUCER_ACTIONS = ['sqs:SendMessage']
+/**
+ * What a queue's consumer needs: Lambda's event source mapping receives,
+ * deletes and reads the queue's attributes with the consumer's role; the
+ * consumer itself changes a failed message's visibility (its backoff).
+ */
+export const CONSUMER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
 /** The SQS actions the functions (and Lambda's event source mapping) use: nothing else. */
-export const SQS_ACTIONS = ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
+export const SQS_ACTIONS = [...PRODUCER_ACTIONS, ...CONSUMER_ACTIONS]
+
+/** The logical id of a queue's TLS-only policy. */
+export const queuePolicyLogicalId = (queueId: string): string => `${queueId}Policy`
 
 export function transformQueues(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
   let result = template
@@ -37,6 +50,11 @@ export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTempl
     Type: 'AWS::SQS::Queue',
     Properties: { MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
   }
+  for (const id of [ids.queue, ids.dlq]) {
+    // SSE-SQS: encrypted at rest with a key SQS owns, so no KMS grant is needed by anyone who may use the queue.
+    resource(result, id, 'AWS::SQS::Queue').Properties.SqsManagedSseEnabled = true
+    result.Resources[queuePolicyLogicalId(id)] = tlsOnlyPolicy(id)
+  }
 
   const lambda = resource(result, ids.lambda, 'AWS::Serverless::Function')
   const events = lambda.Properties.Events
@@ -56,6 +74,31 @@ export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTempl
   result.Outputs ??= {}
   result.Outputs[`${toLogicalId(queue.name)}SqsDeadLetterQueue`] = { Description: 'The SQS dead-letter queue (URL)', Value: ref(ids.dlq) }
   return result
+}
+
+/** Denies every request to the queue made without TLS, whoever makes it; what is allowed stays with IAM. */
+function tlsOnlyPolicy(queueId: string): CfnResource {
+  const statement: IamStatement = {
+    Sid: 'DenyWithoutTls',
+    Effect: 'Deny',
+    Principal: '*',
+    Action: 'sqs:*',
+    Resource: arnOf(queueId),
+    Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  }
+  return {
+    Type: 'AWS::SQS::QueuePolicy',
+    Properties: { Queues: [ref(queueId)], PolicyDocument: policyDocument([statement]) },
+  }
+}
+
+/**
+ * What one side of a queue may do, on that queue alone (not its DLQ: moving
+ * messages back is an operator's job, with the operator's credentials). Which
+ * function produces is the app's to say; the consumer is the queue's function.
+ */
+export function queueAccess(queue: string, side: 'produce' | 'consume'): IamStatement {
+  return { Effect: 'Allow', Action: side === 'produce' ? PRODUCER_ACTIONS : CONSUMER_ACTIONS, Resource: arnOf(queueLogicalIds(queue).queue) }
 }
 
 /** Every Architect function gets each queue's and DLQ's URL (Ref of an AWS::SQS::Queue is its URL). */

@@ -23,6 +23,22 @@ export interface CfnTemplate {
 
 export type Stage = 'staging' | 'production'
 
+/** One statement of an IAM policy document (identity or resource policy). */
+export interface IamStatement {
+  Sid?: string
+  Effect: 'Allow' | 'Deny'
+  Principal?: CfnValue
+  Action: string | string[]
+  Resource: CfnValue
+  Condition?: CfnValue
+}
+
+/** An IAM policy document of these statements, as a template value. */
+export function policyDocument(statements: IamStatement[]): CfnValue {
+  // Statements are plain JSON; the cast only drops the optional keys' `undefined` from the type.
+  return { Version: '2012-10-17', Statement: statements as unknown as CfnValue[] }
+}
+
 export class TemplateError extends Error {
   override readonly name = 'TemplateError'
 }
@@ -58,4 +74,41 @@ export function variablesOf(fn: CfnResource & { Properties: CfnProperties }): Cf
   environment.Variables = variables
   fn.Properties.Environment = environment
   return variables
+}
+
+/** The pseudo parameters CloudFormation resolves itself (`AWS::StackName`...): never a resource. */
+const isPseudoParameter = (name: string): boolean => name.startsWith('AWS::')
+
+/** The logical ids a `Fn::Sub` string names (`${Id}`, `${Id.Attribute}`), less its own variables and `${!literal}`s. */
+function subReferences(text: string, variables: Set<string>): string[] {
+  return [...text.matchAll(/\$\{([^!}][^}]*)\}/g)]
+    .map((match) => match[1]!.split('.')[0]!)
+    .filter((name) => !variables.has(name) && !isPseudoParameter(name))
+}
+
+/**
+ * Every logical id `value` refers to, through `Ref`, `Fn::GetAtt`, `Fn::Sub`
+ * or `DependsOn`: what must exist in the template for CloudFormation to take it.
+ */
+export function referencesIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencesIn)
+  if (!isObject(value)) return []
+  const found: string[] = []
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'Ref' && typeof inner === 'string') {
+      if (!isPseudoParameter(inner)) found.push(inner)
+    } else if (key === 'Fn::GetAtt') {
+      const target = Array.isArray(inner) ? inner[0] : typeof inner === 'string' ? inner.split('.')[0] : undefined
+      if (typeof target === 'string') found.push(target)
+    } else if (key === 'Fn::Sub') {
+      const [text, variables] = Array.isArray(inner) ? inner : [inner, {}]
+      if (typeof text === 'string') found.push(...subReferences(text, new Set(isObject(variables) ? Object.keys(variables) : [])))
+      found.push(...referencesIn(variables))
+    } else if (key === 'DependsOn') {
+      found.push(...[inner].flat().filter((id): id is string => typeof id === 'string'))
+    } else {
+      found.push(...referencesIn(inner))
+    }
+  }
+  return found
 }
