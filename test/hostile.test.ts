@@ -1,9 +1,14 @@
+import { join } from 'node:path'
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import fc from 'fast-check'
+import { exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWTHeaderParameters } from 'jose'
 import test from 'tape'
+import { LOCAL_AUDIENCE, localIssuerDir, localIssuerUrl, signingKey } from '../src/plugins/queue-leveling/local-issuer.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
-import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { ROOT, startTestApp, TEST_CALLER, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { rawRequest, type RawRequest, type RawResponse } from './helpers/hostile-raw.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
+import { localTables } from './helpers/tables.ts'
 
 /**
  * Hostile input, property-based (fast-check): random and adversarial requests
@@ -564,7 +569,8 @@ const IF_MATCH = ['*', ' * ', '"1"', 'W/"1"', '"1", "2", "3"', '"999"', '1', '""
 const oddHeader: fc.Arbitrary<[string, string]> = fc.oneof(
   fc.tuple(fc.constant('If-Match'), fc.oneof(fc.constantFrom(...IF_MATCH), headerText(30))),
   fc.tuple(fc.constantFrom('X-Long', 'Accept', 'User-Agent', 'Cookie', 'X-Forwarded-For'), fc.integer({ min: 1, max: 4_000 }).map((n) => 'v'.repeat(n))),
-  fc.tuple(fc.constantFrom('Accept', 'Accept-Charset', 'Content-Language', 'X-Amzn-Trace-Id', 'Origin', 'X-Odd_Name', 'Authorization'), headerText(60)),
+  // Not Authorization: a request of its own credentials is property 3b's, whose oracle knows what they decide.
+  fc.tuple(fc.constantFrom('Accept', 'Accept-Charset', 'Content-Language', 'X-Amzn-Trace-Id', 'Origin', 'X-Odd_Name'), headerText(60)),
   fc.tuple(fc.constant('Content-Encoding'), fc.constantFrom('gzip', 'br', 'identity', 'x')),
 )
 
@@ -693,7 +699,208 @@ function routeOf(path: string): Route | 'undecodable' {
   return { kind: 'other' }
 }
 
+/** Which of the app's handlers answers a method on a route: a task route, the preflight, or the JSON 404. */
+type Routed = 'preflight' | 'list' | 'create' | 'read' | 'replace' | 'delete' | 'notifications' | 'unknown'
+
+function routedAs(method: string, route: Route): Routed {
+  if (method === 'OPTIONS') return 'preflight'
+  const reads = method === 'GET' || method === 'HEAD'
+  if (route.kind === 'list') return reads ? 'list' : method === 'POST' ? 'create' : 'unknown'
+  if (route.kind === 'task') return reads ? 'read' : method === 'PUT' ? 'replace' : method === 'DELETE' ? 'delete' : 'unknown'
+  if (route.kind === 'notifications') return reads ? 'notifications' : 'unknown'
+  return 'unknown'
+}
+
 const LIMIT_MESSAGE = 'limit must be a whole number from 1 to 100'
+
+// ---------------------------------------------------------------- arbitraries: Authorization
+
+/**
+ * What the server makes of an Authorization header as written on the wire:
+ * - `app`: it reaches the app, which answers (401 on a task route);
+ * - `server`: Node's HTTP parser refuses the request (a bare CR or LF, NUL,
+ *   DEL, folding) with a plain 400 before any Lambda runs, as API Gateway
+ *   refuses malformed requests with its own 400;
+ * - `either`: one of those two, when the bytes sneak a second header in that
+ *   the parser may or may not accept;
+ * - `too-large`: over Node's 16 KiB header limit: a 431, or the connection
+ *   closed while the request is still being written;
+ * - `size-edge`: within a few hundred bytes of that limit, either way.
+ */
+type AuthFate = 'app' | 'server' | 'either' | 'too-large' | 'size-edge'
+
+interface AuthCase {
+  what: string
+  /** Authorization lines as sent (none, one, or two), `@forged<n>` standing for forged token n, filled in at run time. */
+  lines: string[]
+  fate: AuthFate
+  /** No credentials at all (no header, or a blank one): `WWW-Authenticate: Bearer` exactly, no error code. */
+  none: boolean
+}
+
+const authCase = (what: string, lines: string[], fate: AuthFate = 'app', none = false): AuthCase => ({ what, lines, fate, none })
+
+const b64 = (value: unknown): string => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+const SCHEMES = ['Bearer ', 'Bearer ', 'bearer ', 'BEARER ', 'Bearer   ']
+
+const OTHER_SCHEMES = [
+  'Bearer',
+  'Bearer ',
+  'Bearer=abc',
+  'BearerAbc.def.ghi',
+  'Bearer\tabc.def.ghi',
+  'Bearer abc def',
+  'Bearer "abc.def.ghi"',
+  'Bearer abc.def.ghi, Bearer abc.def.ghi',
+  'Bearer ../../etc/passwd',
+  "Bearer ' OR '1'='1",
+  'Bearer ${jndi:ldap://127.0.0.1/x}',
+  'Bearer <script>alert(1)</script>',
+  'Bearer null',
+  'Bearer undefined',
+  'Basic dGVzdC11c2VyOnBhc3N3b3Jk',
+  'Basic Og==',
+  'Digest username="test-user", realm="tasks", nonce="x", response="y"',
+  'Token abc',
+  'JWT abc.def.ghi',
+  'Negotiate YIIBhg==',
+  'AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20250101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=abc',
+  'ApiKey 00000000-0000-4000-8000-000000000000',
+]
+
+/** JWT headers worth trying: `none` in its spellings, HMAC, other families, and keys pointed elsewhere. */
+const JWT_HEADERS = [
+  { alg: 'none', typ: 'JWT' },
+  { alg: 'None' },
+  { alg: 'NONE' },
+  { alg: 'nOnE' },
+  { alg: 'HS256', typ: 'JWT' },
+  { alg: 'RS256', typ: 'JWT' },
+  { alg: 'RS256', kid: '../../../../dev/null' },
+  { alg: 'RS256', kid: "' OR 1=1 --" },
+  { alg: 'RS256', jku: 'http://127.0.0.1:1/jwks.json', kid: 'x' },
+  { alg: 'RS256', x5u: 'http://127.0.0.1:1/cert.pem' },
+  { alg: 'RS256', jwk: { kty: 'oct', k: 'c2VjcmV0' } },
+  { alg: 'ES256' },
+  { alg: 'PS256' },
+  { alg: 'EdDSA' },
+  { alg: 'RS256', crit: ['exp'] },
+  { alg: 'RS256', b64: false, crit: ['b64'] },
+]
+
+/** Three (or two, four, five) base64url parts that look like a token and are not one. */
+const jwtShaped: fc.Arbitrary<string> = fc
+  .record({
+    header: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...JWT_HEADERS).map(b64) }, { weight: 1, arbitrary: jsonText.map(b64) }, { weight: 1, arbitrary: fc.constantFrom('', 'e30', 'eyJ', '%%%', 'bnVsbA') }),
+    payload: fc.oneof(
+      {
+        weight: 3,
+        arbitrary: fc
+          .record({ sub: fc.constantFrom('test-user', 'admin', '', '*'), exp: fc.constantFrom(0, 4_102_444_800, -1, 1e308), scope: fc.constantFrom('tasks:read tasks:write', '*', 'admin') }, { requiredKeys: [] })
+          .map(b64),
+      },
+      { weight: 1, arbitrary: jsonText.map(b64) },
+      { weight: 1, arbitrary: fc.constantFrom('', 'e30', '!!!') },
+    ),
+    signature: fc.oneof(fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.from(bytes).toString('base64url')), fc.constantFrom('', 'AA', 'A', '=', 'AAAA==')),
+    parts: fc.constantFrom(3, 3, 3, 3, 2, 4, 5),
+  })
+  .map(({ header, payload, signature, parts }) => [header, payload, signature, 'AAAA', 'BBBB'].slice(0, parts).join('.'))
+
+/** Bytes Node's HTTP parser refuses inside a header value, each spliced into an otherwise plain one. */
+const REFUSED_BYTES = ['\u0000', '\u0001', '\u0008', '\u000b', '\u000c', '\u001f', '\u007f', '\r', '\n']
+
+const authorization: fc.Arbitrary<AuthCase> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(authCase('no Authorization header', [], 'app', true)) },
+  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t', '   ').map((value) => authCase(`blank ${JSON.stringify(value)}`, [value], 'app', true)) },
+  { weight: 2, arbitrary: fc.constantFrom(...OTHER_SCHEMES).map((value) => authCase('another scheme, or Bearer misspelt', [value])) },
+  { weight: 3, arbitrary: fc.tuple(fc.constantFrom(...SCHEMES), fc.oneof(headerText(200), fc.stringMatching(/^[A-Za-z0-9\-._~+/]{1,300}=*$/))).map(([scheme, value]) => authCase('Bearer and a random string', [`${scheme}${value}`])) },
+  { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...SCHEMES), jwtShaped).map(([scheme, token]) => authCase('Bearer and JWT-shaped garbage', [`${scheme}${token}`])) },
+  {
+    weight: 6,
+    arbitrary: fc.tuple(fc.constantFrom(...SCHEMES), fc.nat({ max: 999 }), fc.constantFrom('', ' ')).map(([scheme, n, tail]) => authCase('Bearer and a forged token', [`${scheme}@forged${n}${tail}`])),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.constantFrom(4_000, 8_000, 12_000, 15_000, 15_500, 16_000, 16_300, 16_600, 17_000, 24_000, 65_000), fc.constantFrom('a', 'eyJhbGciOiJub25lIn0.', '.')).map(([size, piece]) => {
+      const value = `Bearer ${piece.repeat(Math.ceil(size / piece.length))}`.slice(0, size)
+      const fate: AuthFate = size <= 15_500 ? 'app' : size >= 17_000 ? 'too-large' : 'size-edge'
+      return authCase(`a ${size}-byte value`, [value], fate)
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(jwtShaped, fc.constantFrom('X-Injected: 1', 'Authorization: Bearer @forged1', 'Set-Cookie: session=stolen', 'Host: evil.example.com', 'X-Forwarded-For: 127.0.0.1')).map(([token, injected]) => {
+      // CRLF then a header line: the parser reads a second header (Host may clash with ours, so either fate).
+      return authCase(`header injection: ${injected.split(':')[0]}`, [`Bearer ${token}\r\n${injected}`], injected.startsWith('Host') ? 'either' : 'app')
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.constantFrom(...REFUSED_BYTES), fc.constantFrom('X-Injected: 1', ' folded', '', '\r\nGET /tasks HTTP/1.1')).map(([byte, rest]) => authCase(`a refused byte ${JSON.stringify(byte)}`, [`Bearer abc${byte}${rest}`], 'server')),
+  },
+  { weight: 1, arbitrary: fc.constant(authCase('obsolete line folding', ['Bearer abc\r\n def'], 'server')) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(jwtShaped, fc.nat({ max: 999 })).map(([token, n]) => authCase('two Authorization headers, neither valid', [`Bearer ${token}`, `Bearer @forged${n}`])),
+  },
+)
+
+/**
+ * Tokens that look right and are not: `alg: none`, HMAC keyed with the
+ * issuer's public key, a valid token's payload changed, signatures swapped or
+ * cut, the issuer's own key with a claim wrong (expired, not yet valid, other
+ * issuer or audience, no subject), unknown keys. Each carries both scopes, so
+ * one the app wrongly took would be a 2xx, never a 403.
+ */
+async function forgedTokens(valid: string, other: string): Promise<Array<{ what: string; token: string }>> {
+  const key = await signingKey(localIssuerDir(join(ROOT, '.tmp', 'hostile')))
+  const issuerKey = await importJWK(key.privateJwk, 'RS256')
+  const stranger = await generateKeyPair('RS256')
+  const ecKey = await generateKeyPair('ES256')
+  const publicPem = await exportSPKI((await importJWK(key.publicJwk, 'RS256')) as CryptoKey)
+  const now = Math.floor(Date.now() / 1000)
+  const claims = { iss: localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT), aud: LOCAL_AUDIENCE, sub: TEST_CALLER, scope: 'tasks:read tasks:write', iat: now, exp: now + 3600 }
+  const [head = '', body = '', signature = ''] = valid.split('.')
+  const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>
+  const signed = (what: string, changes: Record<string, unknown>, header: JWTHeaderParameters, signingKey: CryptoKey | Uint8Array = issuerKey) => async () => {
+    const withChanges = Object.fromEntries(Object.entries({ ...claims, ...changes }).filter(([, value]) => value !== undefined))
+    const crit = Object.fromEntries((header.crit ?? []).map((name) => [name, true]))
+    return { what, token: await new SignJWT(withChanges).setProtectedHeader(header).sign(signingKey, { crit }) }
+  }
+  const rs256 = { alg: 'RS256', kid: key.kid, typ: 'JWT' }
+  const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`
+  const makers = [
+    async () => ({ what: 'alg none, no signature', token: `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.` }),
+    async () => ({ what: 'alg none, the real signature kept', token: `${b64({ alg: 'none', kid: key.kid })}.${body}.${signature}` }),
+    async () => ({ what: 'alg None, no signature', token: `${b64({ alg: 'None' })}.${body}.` }),
+    signed('HS256 keyed with the issuer public key (PEM)', {}, { alg: 'HS256', kid: key.kid }, new TextEncoder().encode(publicPem)),
+    signed('HS256 keyed with the issuer public key (JWK)', {}, { alg: 'HS256', kid: key.kid }, new TextEncoder().encode(JSON.stringify(key.publicJwk))),
+    async () => ({ what: 'payload changed: another sub', token: `${head}.${b64({ ...payload, sub: 'someone-else' })}.${signature}` }),
+    async () => ({ what: 'payload changed: a year more', token: `${head}.${b64({ ...payload, exp: now + 365 * 86_400 })}.${signature}` }),
+    async () => ({ what: 'payload changed: one more scope', token: `${head}.${b64({ ...payload, scope: 'tasks:read tasks:write admin' })}.${signature}` }),
+    async () => ({ what: 'payload re-encoded with padding', token: `${head}.${Buffer.from(JSON.stringify(payload)).toString('base64')}.${signature}` }),
+    async () => ({ what: 'signature changed in one character', token: `${head}.${body}.${flipped}` }),
+    async () => ({ what: "another token's signature", token: `${head}.${body}.${other.split('.')[2] ?? ''}` }),
+    async () => ({ what: 'no signature', token: `${head}.${body}.` }),
+    async () => ({ what: 'one character more', token: `${valid}A` }),
+    async () => ({ what: 'one character less', token: valid.slice(0, -1) }),
+    async () => ({ what: 'a fourth part', token: `${valid}.${signature}` }),
+    signed('expired 10 minutes ago', { iat: now - 4200, exp: now - 600 }, rs256),
+    signed('not valid for another 10 minutes', { nbf: now + 600 }, rs256),
+    signed('another issuer', { iss: 'http://127.0.0.1:1' }, rs256),
+    signed('the issuer with a trailing slash', { iss: `${claims.iss}/` }, rs256),
+    signed('another audience', { aud: 'someone-else' }, rs256),
+    signed('no expiry', { exp: undefined }, rs256),
+    signed('no subject', { sub: undefined }, rs256),
+    signed('an empty subject', { sub: '' }, rs256),
+    signed('an unknown key under the issuer key id', {}, rs256, stranger.privateKey),
+    signed('an unknown key with a jku to it', {}, { alg: 'RS256', kid: 'stranger', jku: 'http://127.0.0.1:1/jwks.json' }, stranger.privateKey),
+    signed('ES256, an algorithm the app does not take', {}, { alg: 'ES256', kid: key.kid }, ecKey.privateKey),
+    signed('a critical header the app does not know', {}, { ...rs256, crit: ['x-must-understand'], 'x-must-understand': true }),
+  ]
+  return Promise.all(makers.map((make) => make()))
+}
 
 // ---------------------------------------------------------------- tests
 
@@ -853,15 +1060,7 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
           if (c.contentType !== 'application/json') return { status: 415, message: 'Content-Type must be application/json' }
           return jsonBodyOutcome(c.body as string, request.body.length, op)
         }
-        const routed =
-          method === 'OPTIONS' ? 'preflight'
-          : route.kind === 'list' && (method === 'GET' || method === 'HEAD') ? 'list'
-          : route.kind === 'list' && method === 'POST' ? 'create'
-          : route.kind === 'task' && (method === 'GET' || method === 'HEAD') ? 'read'
-          : route.kind === 'task' && method === 'PUT' ? 'replace'
-          : route.kind === 'task' && method === 'DELETE' ? 'delete'
-          : route.kind === 'notifications' && (method === 'GET' || method === 'HEAD') ? 'notifications'
-          : 'unknown'
+        const routed = routedAs(method, route)
         const exists = route.kind !== 'other' && route.kind !== 'list' && targets.includes(route.id)
         switch (routed) {
           case 'preflight':
@@ -918,6 +1117,155 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
     }),
   )
   t.comment(`paths with a malformed % escape, refused by the sandbox's router: ${sandboxRejections}`)
+})
+
+/** A request of property 3b: its route, `@id` a live task and `@none` an id that is no task. */
+interface AuthRoute {
+  method: Method
+  path: string
+  query: string
+  target: number
+  body: 'valid' | 'invalid JSON' | 'too large' | 'text/plain'
+}
+
+/** Every route and method a token opens, and (less often) anything else, the catch-all's preflight and JSON 404 included. */
+const authRoute: fc.Arbitrary<AuthRoute> = fc.record({
+  pair: fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom<[Method, string]>(
+        ['GET', '/tasks'], ['HEAD', '/tasks'], ['POST', '/tasks'], ['GET', '/TASKS'], ['POST', '/tasks/'],
+        ['GET', '/tasks/@id'], ['HEAD', '/tasks/@id'], ['PUT', '/tasks/@id'], ['DELETE', '/tasks/@id'],
+        ['GET', '/tasks/@none'], ['PUT', '/tasks/@none'], ['DELETE', '/tasks/@none'],
+        ['GET', '/tasks/@id/notifications'], ['GET', '/tasks/@none/notifications'],
+      ),
+    },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...METHODS), fc.constantFrom('/tasks', '/tasks/@id', '/tasks/@id/notifications', '/', '/nope', '/tasks/@id/x', '/tasks/a/b/c')) },
+  ),
+  query: fc.constantFrom('', '', '?limit=1', '?limit=abc', '?cursor=garbage'),
+  target: fc.nat({ max: 2 }),
+  // A write that got past authentication would store this; the body is never read before the token is checked, so 413/415/400 never come first.
+  body: fc.constantFrom('valid', 'valid', 'invalid JSON', 'too large', 'text/plain'),
+}).map(({ pair: [method, path], ...rest }) => ({ method, path, ...rest }))
+
+test('3b. random and adversarial Authorization headers: 401 on every task route, the catch-all unchanged, never a 5xx, nothing stored', async (t) => {
+  const forged = await forgedTokens(app.token, await app.mint({ sub: 'someone-else' }))
+  const fill = (line: string): string => line.replace(/@forged(\d+)/g, (_, n: string) => (forged[Number(n) % forged.length] as { token: string }).token)
+  const seen = new Map<string, number>()
+
+  const prepare = (auth: AuthCase, r: AuthRoute) => {
+    const id = targets[r.target] as string
+    const path = r.path.replace('@id', id).replace('@none', '00000000-0000-4000-8000-000000000000')
+    const writes = r.method === 'POST' || r.method === 'PUT' || r.method === 'PATCH'
+    const body = r.body === 'too large' ? Buffer.alloc(MAX_BODY + 10, 'x') : r.body === 'invalid JSON' ? Buffer.from('{"title":') : Buffer.from(JSON.stringify({ title: 'Sneaked in', isComplete: true }))
+    const headers: Array<[string, string]> = auth.lines.map((line): [string, string] => ['Authorization', fill(line)])
+    if (writes) headers.push(['Content-Type', r.body === 'text/plain' ? 'text/plain' : 'application/json'])
+    const request: RawRequest = { method: r.method, target: `${path}${r.query}`, headers, ...(writes && { body }) }
+    return { auth, method: r.method, route: routeOf(path), request }
+  }
+
+  /** Sent as written: each request carries its own Authorization, or deliberately none. A closed connection is an answer too. */
+  const sendAll = (prepared: Array<ReturnType<typeof prepare>>): Promise<Array<Answer | Error>> =>
+    together(
+      prepared.map(({ request }) => async (): Promise<Answer | Error> => {
+        try {
+          const res = await rawRequest(TEST_PORTS.PORT, request)
+          count(res.status)
+          return fromRaw(res)
+        } catch (error) {
+          return error as Error
+        }
+      }),
+    )
+
+  const judge = ({ auth, method, route, request }: ReturnType<typeof prepare>, answer: Answer | Error, verdicts: Verdicts): void => {
+    const described = `${method} ${request.target} [${auth.what}: ${auth.lines.map((line) => preview(JSON.stringify(fill(line)), 100)).join(' | ') || 'no header'}]`
+    seen.set(auth.what, (seen.get(auth.what) ?? 0) + 1)
+    const problems: string[] = []
+    const got = answer instanceof Error ? answer.message : `${answer.status} ${preview(answer.text)}`
+    // The HTTP server's own refusals carry none of the app's headers: no Lambda ran.
+    const byServer = (statuses: number[]): boolean => !(answer instanceof Error) && statuses.includes(answer.status) && answer.header('access-control-allow-origin') === null
+    const connectionClosed = answer instanceof Error && /ECONNRESET|EPIPE|no complete answer/.test(answer.message)
+    if (auth.fate === 'server' && !byServer([400])) problems.push(`expected the HTTP server's own 400, got ${got}`)
+    if (auth.fate === 'too-large' && !(byServer([431]) || connectionClosed)) problems.push(`expected a 431 or a closed connection, got ${got}`)
+    const reachedApp = !(answer instanceof Error) && !byServer([400, 431])
+    if (auth.fate === 'app' && !reachedApp) problems.push(`expected the app's answer, got ${got}`)
+    if (answer instanceof Error && !(auth.fate === 'too-large' || (auth.fate === 'size-edge' && connectionClosed))) problems.push(`no answer: ${answer.message}`)
+    if (reachedApp && !(answer instanceof Error)) {
+      problems.push(...answerProblems(answer, method))
+      const routed = route === 'undecodable' ? 'unknown' : routedAs(method, route)
+      if (routed === 'preflight') {
+        if (answer.status !== 204 || answer.header('access-control-allow-methods') !== 'GET, POST, PUT, DELETE, OPTIONS') problems.push(`OPTIONS is a 204 preflight whatever the credentials; got ${got}`)
+      } else if (routed === 'unknown') {
+        if (answer.status !== 404 || (method !== 'HEAD' && messageOf(answer) !== 'Not Found')) problems.push(`an unknown route is the JSON 404 whatever the credentials; got ${got}`)
+      } else {
+        if (answer.status !== 401) problems.push(`a task route (${routed}) is a 401 without valid credentials; got ${got}`)
+        if (method !== 'HEAD' && answer.text !== '{"message":"Unauthorized"}') problems.push(`the body is exactly {"message":"Unauthorized"}; got ${preview(answer.text)}`)
+        const challenge = answer.header('www-authenticate') ?? ''
+        if (!challenge.startsWith('Bearer')) problems.push(`WWW-Authenticate starts with Bearer; got ${JSON.stringify(challenge)}`)
+        if (auth.none && challenge !== 'Bearer') problems.push(`no credentials: WWW-Authenticate is exactly Bearer; got ${JSON.stringify(challenge)}`)
+      }
+    }
+    verdicts.add(problems, described)
+  }
+
+  /** The rows of the tasks table (tombstones too) and the target tasks as their owner reads them. */
+  const stored = async (): Promise<{ items: number; targets: string[] }> => {
+    const tables = localTables()
+    try {
+      const TableName = await tables.name('tasks')
+      let items = 0
+      let ExclusiveStartKey: Record<string, AttributeValue> | undefined
+      do {
+        const page = await tables.raw.send(new ScanCommand({ TableName, Select: 'COUNT', ExclusiveStartKey }))
+        items += page.Count ?? 0
+        ExclusiveStartKey = page.LastEvaluatedKey
+      } while (ExclusiveStartKey)
+      const states = await Promise.all(targets.map((id) => api('GET', `/tasks/${id}`).then((res) => `${res.status} ${res.text}`)))
+      return { items, targets: states }
+    } finally {
+      tables.close()
+    }
+  }
+
+  const before = await stored()
+  await holds(
+    t,
+    'Authorization x methods x routes',
+    36,
+    fc.asyncProperty(fc.array(fc.tuple(authorization, authRoute), { minLength: IN_FLIGHT, maxLength: IN_FLIGHT }), async (cases) => {
+      const prepared = cases.map(([auth, r]) => prepare(auth, r))
+      const answers = await sendAll(prepared)
+      const verdicts = new Verdicts()
+      prepared.forEach((request, index) => judge(request, answers[index] as Answer | Error, verdicts))
+      verdicts.settle()
+    }),
+  )
+
+  // Random draws may miss one of the forged tokens: each is also sent once, to a write or a read in turn.
+  const routes: AuthRoute[] = (['POST /tasks', 'PUT /tasks/@id', 'DELETE /tasks/@id', 'GET /tasks', 'GET /tasks/@id/notifications'] as const).map((line, index) => {
+    const [method, path] = line.split(' ') as [Method, string]
+    return { method, path, query: '', target: index % targets.length, body: 'valid' }
+  })
+  const sweep = forged.map(({ what }, index) => prepare(authCase(`forged: ${what}`, [`Bearer @forged${index}`]), routes[index % routes.length] as AuthRoute))
+  const verdicts = new Verdicts()
+  for (let at = 0; at < sweep.length; at += IN_FLIGHT) {
+    const batch = sweep.slice(at, at + IN_FLIGHT)
+    const answers = await sendAll(batch)
+    batch.forEach((request, index) => judge(request, answers[index] as Answer | Error, verdicts))
+  }
+  let sweepFailures = ''
+  try {
+    verdicts.settle()
+  } catch (error) {
+    sweepFailures = (error as Error).message
+  }
+  t.equal(sweepFailures, '', `each of the ${forged.length} forged tokens (alg none, HS256 keyed with the public key, payload or signature changed, a claim wrong, an unknown key...) is a 401`)
+
+  const after = await stored()
+  t.equal(after.items, before.items, `the tasks table holds as many rows as before (${before.items}): nothing created or deleted`)
+  t.deepEqual(after.targets, before.targets, 'the target tasks are as they were: nothing replaced')
+  t.comment(`kinds of Authorization sent: ${[...seen].map(([what, n]) => `${what} x${n}`).join('; ')}`)
 })
 
 test('4. afterwards the store holds exactly the tasks created, each valid and as last written', async (t) => {
