@@ -1,13 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
 import { RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
-import { alarmLogicalIds, EMAIL_POLICY, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
-import { SQS_ACTIONS } from '../../src/plugins/sqs-queues/cloudformation.ts'
+import { alarmLogicalIds, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
-import { prepareAppCopy, type QueueOverrides, type TestAppOptions } from '../helpers/app.ts'
+import type { QueueOverrides } from '../helpers/app.ts'
+import { appWith, problemOf as fixtureProblem, SKIP_BUILD, type FixtureOptions } from '../helpers/template-fixture.ts'
 
 /**
  * The deployable template, built offline (inventory, package, our deploy.start)
@@ -33,30 +31,11 @@ const at = (value: CfnValue | undefined, ...path: (string | number)[]): CfnValue
 const mapping = (template: CfnTemplate): CfnValue | undefined => at(props(template, ids.lambda).Events, ids.event, 'Properties')
 const variables = (template: CfnTemplate, id: string): CfnValue | undefined => at(props(template, id).Environment, 'Variables')
 
-let fixture = 0
-async function appWith(options: Omit<TestAppOptions, 'name'> & { pragma?: string }): Promise<string> {
-  const dir = await prepareAppCopy({ ...options, name: `template-fixture-${++fixture}` })
-  if (options.pragma !== undefined) {
-    // The fixture's @queue-leveling section is exactly the given lines (app.arc's own is replaced).
-    const manifest = join(dir, 'app.arc')
-    const section = /^@queue-leveling\n(?:(?!@)[^\n]*\n)*/m
-    const original = await readFile(manifest, 'utf8')
-    if (!section.test(original)) throw new Error('app.arc has no @queue-leveling section')
-    await writeFile(manifest, original.replace(section, `@queue-leveling\n${options.pragma}\n\n`))
-  }
-  return dir
-}
-async function problemOf(options: Parameters<typeof appWith>[0]): Promise<string> {
-  try {
-    await buildTemplate({ cwd: await appWith(options), stage: 'staging' })
-    return 'accepted'
-  } catch (error) {
-    return (error as Error).message
-  }
-}
+const problemOf = async (options: FixtureOptions): Promise<string> => fixtureProblem({ cwd: await appWith(options), ...SKIP_BUILD })
 
+// The one full build, as arc deploy runs the plugins (the handlers' TypeScript build too); the others skip that build, which leaves the template as it is.
 const staging = await buildTemplate({ stage: 'staging' })
-const production = await buildTemplate({ stage: 'production' })
+const production = await buildTemplate({ stage: 'production', ...SKIP_BUILD })
 
 test('the queue is standard, with visibility timeout, retention and a redrive to its DLQ', (t) => {
   const queue = props(staging, ids.queue)
@@ -149,41 +128,6 @@ test('every function logs to a log group the stack owns, with retention', (t) =>
   t.end()
 })
 
-test('IAM: SQS only on this queue and its DLQ, only the actions used; logs only into the stack groups', (t) => {
-  const statements = (at(props(staging, 'Role').Policies) as { PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: CfnValue }[] } }[]).flatMap(
-    (policy) => policy.PolicyDocument.Statement,
-  )
-  const sqs = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('sqs:')))
-  t.equal(sqs.length, 1, 'one SQS statement')
-  t.deepEqual(sqs[0]?.Action, SQS_ACTIONS)
-  t.deepEqual(SQS_ACTIONS, ['sqs:SendMessage', 'sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'])
-  t.deepEqual(sqs[0]?.Resource, [{ 'Fn::GetAtt': ['NotificationsQueue', 'Arn'] }, { 'Fn::GetAtt': ['NotificationsDeadLetterQueue', 'Arn'] }])
-  t.notOk(statements.some((statement) => statement.Resource === '*' && [statement.Action].flat().some((action) => action.startsWith('sqs:') || action.startsWith('logs:'))), 'no SQS or logs on *')
-  t.notOk(statements.some((statement) => [statement.Action].flat().includes('logs:CreateLogGroup')), 'functions cannot create log groups the stack does not own')
-  const logs = statements.find((statement) => [statement.Action].flat().includes('logs:PutLogEvents'))
-  t.deepEqual(JSON.stringify(logs?.Resource).match(/log-group:[^"]+/g), ['log-group:/aws/lambda/${AWS::StackName}-*', 'log-group:/aws/lambda/${AWS::StackName}-*:*'])
-  t.end()
-})
-
-test('IAM: SES SendEmail for the consumer only, on this account and region', (t) => {
-  type Policy = { PolicyName: string; PolicyDocument: { Statement: { Effect: string; Action: string | string[]; Resource: CfnValue; Condition?: CfnValue }[] } }
-  const policies = at(props(staging, 'Role').Policies) as Policy[]
-  const statements = policies.flatMap((policy) => policy.PolicyDocument.Statement)
-  const ses = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('ses:')))
-  t.equal(ses.length, 1, 'one SES statement')
-  t.deepEqual(ses[0]?.Action, ['ses:SendEmail'], 'SendEmail only: Simple content needs no SendRawEmail')
-  t.equal(ses[0]?.Effect, 'Allow')
-  t.deepEqual(ses[0]?.Resource, { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' }, 'identities of this account and region, not *')
-  t.deepEqual(
-    ses[0]?.Condition,
-    { ArnEquals: { 'lambda:SourceFunctionArn': [{ 'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${AWS::StackName}-${ids.lambda}` }] } },
-    'only calls from the consumer code',
-  )
-  t.ok(policies.some((policy) => policy.PolicyName === EMAIL_POLICY && policy.PolicyDocument.Statement.includes(ses[0]!)), `in the ${EMAIL_POLICY} policy`)
-  t.deepEqual(props(staging, ids.lambda).FunctionName, { 'Fn::Sub': `\${AWS::StackName}-${ids.lambda}` }, 'the consumer has the name that condition names')
-  t.end()
-})
-
 test('delivery records expire by TTL on expiresAt; other tables keep theirs', (t) => {
   t.deepEqual(props(staging, 'DeliveriesTable').TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true })
   t.deepEqual(props(staging, 'IdempotencyTable').TimeToLiveSpecification, { AttributeName: 'expiration', Enabled: true })
@@ -219,14 +163,14 @@ test('each @queues key changes the template', async (t) => {
     [{ dlqRetentionDays: 7 }, (template) => props(template, ids.dlq).MessageRetentionPeriod, 7 * DAY],
   ]
   // Built side by side: each fixture is its own copy under .tmp/.
-  const templates = await Promise.all(cases.map(async ([queue]) => buildTemplate({ cwd: await appWith({ queue }) })))
+  const templates = await Promise.all(cases.map(async ([queue]) => buildTemplate({ cwd: await appWith({ queue }), ...SKIP_BUILD })))
   for (const [index, [queue, read, expected]] of cases.entries()) {
     const template = templates[index]!
     const key = Object.keys(queue)[0]
     t.notDeepEqual(read(staging), expected, `${key}: the real app differs from the fixture`)
     t.deepEqual(read(template), expected, `${key} ${JSON.stringify(Object.values(queue)[0])} reaches the template`)
   }
-  const big = await buildTemplate({ cwd: await appWith({ queue: { batchSize: 500, batchWindow: 5 } }) })
+  const big = await buildTemplate({ cwd: await appWith({ queue: { batchSize: 500, batchWindow: 5 } }), ...SKIP_BUILD })
   t.deepEqual([at(mapping(big), 'BatchSize'), at(mapping(big), 'MaximumBatchingWindowInSeconds')], [500, 5], 'batchSize above 10 with a window')
 })
 
@@ -235,6 +179,7 @@ test('@queue-leveling settings: alarm email and SNS topic, age threshold, thrott
     cwd: await appWith({
       pragma: ['alarmEmail "ops@example.com"', 'alarmOldestMessageSeconds 1800', 'throttleRate 25.5', 'throttleBurst 50', 'logRetentionDays 14', 'deliveryRetentionDays 30'].join('\n'),
     }),
+    ...SKIP_BUILD,
   })
   t.equal(template.Resources.AlarmTopic?.Type, 'AWS::SNS::Topic')
   t.equal(template.Resources.AlarmTopicEmailSubscription?.Type, 'AWS::SNS::Subscription')
@@ -252,7 +197,7 @@ test('@queue-leveling settings: alarm email and SNS topic, age threshold, thrott
 })
 
 test('settings AWS would refuse fail the build with a message naming the key', async (t) => {
-  const queueCases: [Parameters<typeof appWith>[0], RegExp][] = [
+  const queueCases: [FixtureOptions, RegExp][] = [
     [{ queue: { batchSize: 11, batchWindow: 0 } }, /Invalid queue settings in app\.arc:[\s\S]*batchSize 11 is above 10, which AWS allows only with batchWindow of at least 1 second/],
     [{ queue: { maxConcurrency: 1 } }, /maxConcurrency must be a whole number from 2 to 1000, got 1/],
     [{ queue: { visibilityTimeout: 20 } }, /visibilityTimeout 20s is below the consumer's timeout of 30s/],

@@ -2,22 +2,32 @@
  * The deploy half of this app's plugin: what the queue-leveling app adds to the
  * template after the sqs-queues plugin has made its queues real: alarms, API
  * throttling, log groups the stack owns, table protection and expiry, the
- * consumer's email permission and its delivery retention. Pure: the template
- * given is not changed; a new one is returned.
+ * consumer's delivery retention, one IAM role per function (roles.ts), and
+ * the HTTP API's authorizer, CORS and access logs (http-api.ts). Pure: the
+ * template given is not changed; a new one is returned.
  */
+import { FUNCTION_ACCESS, type FunctionAccess } from './access.ts'
 import type { DeploySettings } from './deploy-settings.ts'
-import { actionsOf, changeRoleStatements } from '../sqs-queues/cloudformation.ts'
-import { queueLogicalIds, stackName as defaultStackName, toLogicalId } from '../sqs-queues/names.ts'
+import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
+import { withFunctionRoles } from './roles.ts'
+import { queueLogicalIds, toLogicalId } from '../sqs-queues/names.ts'
 import type { QueueSettings } from '../sqs-queues/settings.ts'
 import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from '../sqs-queues/template.ts'
 
 export interface TransformOptions {
-  app: string
   stage: Stage
   queues: QueueSettings[]
   settings: DeploySettings
-  /** The stack's name when known (arc deploy passes it); else `<App><Stage>` as arc deploy names it. */
-  stackName?: string
+  /** The stack's name (arc deploy passes it; `<App><Stage>` by default). */
+  stackName: string
+  /** Whose tokens the HTTP API accepts (the stage's AUTH_* settings). */
+  auth: GatewayAuth
+  /** The stage's CORS_ALLOW_ORIGIN, as the Lambdas read it. */
+  corsAllowOrigin: string
+  /** The SSM parameter of the webhook signing secret (webhook-secret.ts). */
+  webhookSecretParameter: string
+  /** What each function uses; FUNCTION_ACCESS unless a test says otherwise. */
+  access?: Record<string, FunctionAccess>
   /** Tables whose items expire: by table name, the TTL attribute. */
   ttlTables?: Record<string, string>
 }
@@ -27,19 +37,18 @@ const FUNCTION_NAME_MAX = 64
 /** The delivery log expires through this attribute (epoch seconds), written by the app. */
 export const DELIVERY_TTL = { table: 'deliveries', attribute: 'expiresAt' } as const
 
-/** The email channel's one SES call (SES v2 SendEmail with Simple content, which needs no SendRawEmail). */
-export const SES_ACTIONS = ['ses:SendEmail']
-export const EMAIL_POLICY = 'QueueLevelingSendEmailPolicy'
-
 /** The whole transform, in the order the parts depend on one another. */
 export function transformTemplate(template: CfnTemplate, options: TransformOptions): CfnTemplate {
   let result = withAlarms(template, options.queues, options.settings, options.stage)
   result = withDeliveryRetention(result, options.queues, options.settings)
   result = withApiThrottling(result, options.settings)
-  result = withLogGroups(result, options.settings, options.stackName ?? defaultStackName(options.app, options.stage))
+  result = withLogGroups(result, options.settings, options.stackName)
   result = withTables(result, options.stage, options.ttlTables ?? { [DELIVERY_TTL.table]: DELIVERY_TTL.attribute })
-  result = withLogsNarrowed(result)
-  result = withEmailPermission(result, options.queues)
+  // After the log groups: each role writes into its function's own group.
+  result = withFunctionRoles(result, { access: options.access ?? FUNCTION_ACCESS, webhookSecretParameter: options.webhookSecretParameter })
+  result = withJwtAuthorizer(result, options.auth)
+  result = withCors(result, options.corsAllowOrigin)
+  result = withAccessLogs(result, options.settings.logRetentionDays)
   return result
 }
 
@@ -206,54 +215,5 @@ export function withTables(template: CfnTemplate, stage: Stage, ttlTables: Recor
     }
     properties.TimeToLiveSpecification = { AttributeName: attribute, Enabled: true }
   }
-  return result
-}
-
-/**
- * Architect's shared role may create any log group and write to every one
- * (`arn:aws:logs:*:*:*`): narrow it to writing into the stack's own groups,
- * which the stack creates (withLogGroups).
- */
-export function withLogsNarrowed(template: CfnTemplate): CfnTemplate {
-  const logGroupArn = (suffix: string): CfnValue => ({ 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/\${AWS::StackName}-*${suffix}` })
-  return changeRoleStatements(template, (statement) =>
-    statement.Effect === 'Allow' && actionsOf(statement).includes('logs:CreateLogGroup')
-      ? [{ Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: [logGroupArn(''), logGroupArn(':*')] }]
-      : [statement],
-  )
-}
-
-/**
- * The consumer may send email through SES (the email channel, on when its
- * settings are: they live in SSM, out of the template's sight). Architect's
- * role is shared by every function, so the statement holds only for calls
- * made by the consumers' code (`lambda:SourceFunctionArn`); the ARN is built
- * from the name withLogGroups gives each function, as a GetAtt of the function
- * would make the role depend on the function that depends on it.
- */
-export function withEmailPermission(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
-  const result = structuredClone(template)
-  const role = result.Resources.Role
-  if (!role || role.Type !== 'AWS::IAM::Role' || queues.length === 0) return result
-  role.Properties ??= {}
-  const policies = Array.isArray(role.Properties.Policies) ? role.Properties.Policies : []
-  const consumers = queues.map((queue): CfnValue => ({
-    'Fn::Sub': `arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:\${AWS::StackName}-${queueLogicalIds(queue.name).lambda}`,
-  }))
-  policies.push({
-    PolicyName: EMAIL_POLICY,
-    PolicyDocument: {
-      Statement: [
-        {
-          Effect: 'Allow',
-          Action: SES_ACTIONS,
-          // Sending from any identity verified in this account and region: which one is a setting (NOTIFY_EMAIL_FROM).
-          Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
-          Condition: { ArnEquals: { 'lambda:SourceFunctionArn': consumers } },
-        },
-      ],
-    },
-  })
-  role.Properties.Policies = policies
   return result
 }

@@ -1,7 +1,8 @@
 /**
  * The deploy-only settings: alarms, API throttling, log retention, delivery
- * record expiry. They live in app.arc under `@queue-leveling`, next to the
- * `@queues` keys, one `name value` per line; every one is optional:
+ * record expiry, where the webhook signing secret lives. They live in app.arc
+ * under `@queue-leveling`, next to the `@queues` keys, one `name value` per
+ * line; every one is optional:
  *
  *   @queue-leveling
  *   alarmEmail "ops@example.com"   # quoted: Architect's parser reads a bare @ as a pragma
@@ -10,6 +11,7 @@
  *   throttleBurst 200
  *   logRetentionDays 30
  *   deliveryRetentionDays 90
+ *   webhookSecretParameter "/secrets/queue-leveling/{stage}/webhook-signing-secret"   # quoted: braces
  *
  * Values AWS would refuse stop the build here, as settings.ts does for the queue keys.
  */
@@ -27,6 +29,8 @@ export interface DeploySettings {
   logRetentionDays: number
   /** Days a delivery record is kept before its TTL (`expiresAt`) expires it. */
   deliveryRetentionDays: number
+  /** The SSM SecureString of the webhook signing secret, `{stage}` standing for the stage; unset: webhook-secret.ts's default. */
+  webhookSecretParameter: string | undefined
 }
 
 export class DeploySettingsError extends Error {
@@ -42,12 +46,13 @@ export const DEPLOY_DEFAULTS: DeploySettings = {
   throttleBurst: 200,
   logRetentionDays: 30,
   deliveryRetentionDays: 90,
+  webhookSecretParameter: undefined,
 }
 
 /** The values CloudWatch Logs accepts for RetentionInDays. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
 
-type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail'>
+type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail' | 'webhookSecretParameter'>
 
 /** [min, max, whole number?] of each numeric setting, as AWS accepts it (account default quotas for throttling). */
 const RANGES: Record<NumericKey, [number, number, boolean]> = {
@@ -61,6 +66,21 @@ const RANGES: Record<NumericKey, [number, number, boolean]> = {
 }
 
 const EMAIL = /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/
+
+/**
+ * An SSM parameter name in a hierarchy, as SSM accepts it: `/` then segments of
+ * letters, digits and `_.-` (and `{stage}`), at most 15 levels and 1011
+ * characters, none starting with `aws` or `ssm`, which AWS reserves.
+ */
+function parameterNameProblem(value: string): string | undefined {
+  const segments = value.split('/').slice(1)
+  if (!value.startsWith('/') || segments.some((segment) => !/^(?:[A-Za-z0-9_.-]|\{stage\})+$/.test(segment))) {
+    return 'must be an SSM parameter name: /segment/segment..., letters, digits, _ . - and {stage}'
+  }
+  if (segments.length > 15 || value.length > 1011) return 'must have at most 15 levels and 1011 characters'
+  if (/^(aws|ssm)/i.test(segments[0]!)) return 'must not start with aws or ssm, which AWS reserves'
+  return undefined
+}
 
 type ArcValue = string | number | boolean | ArcValue[] | { [key: string]: ArcValue }
 
@@ -82,6 +102,12 @@ export function readDeploySettings(pragma: ArcValue[] | undefined): DeploySettin
       if (typeof value !== 'string' || !EMAIL.test(value)) {
         problems.push(`${where}: alarmEmail must be an email address in quotes, e.g. alarmEmail "ops@example.com", got ${JSON.stringify(value)}`)
       } else settings.alarmEmail = value
+      continue
+    }
+    if (key === 'webhookSecretParameter') {
+      const problem = typeof value === 'string' ? parameterNameProblem(value) : 'must be an SSM parameter name'
+      if (problem) problems.push(`${where}: webhookSecretParameter ${problem}, got ${JSON.stringify(value)}`)
+      else settings.webhookSecretParameter = value as string
       continue
     }
     if (!(key in RANGES)) {

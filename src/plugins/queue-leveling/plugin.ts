@@ -1,14 +1,24 @@
 import type { Server } from 'node:http'
-import { hasDeliveryChannel, readConsumerSettings, SettingsError, validateSettings } from '../../lib/config.ts'
+import { hasDeliveryChannel, readConsumerSettings, readHttpSettings, SettingsError, validateSettings } from '../../lib/config.ts'
 import { queueSettingsOf, type DeployArgs, type PluginArgs } from '../sqs-queues/plugin.ts'
-import { queueLogicalIds } from '../sqs-queues/names.ts'
+import { queueLogicalIds, stackName as defaultStackName } from '../sqs-queues/names.ts'
 import type { QueueSettings } from '../sqs-queues/settings.ts'
-import { functionsOf, isObject, type CfnTemplate, type Stage } from '../sqs-queues/template.ts'
+import { functionsOf, type CfnTemplate, type Stage } from '../sqs-queues/template.ts'
 import { transformTemplate } from './cloudformation.ts'
 import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
 import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, startLocalIssuer } from './local-issuer.ts'
+import { checkStage, gatewayAuth, literalVariables, stageEnvironment, type Env } from './stage-settings.ts'
+import { webhookSecretParameter } from './webhook-secret.ts'
 
-type Env = Record<string, string | undefined>
+/**
+ * What deploy.start is given: Architect's arguments (`dryRun` for `arc deploy
+ * --dry-run`, which refuses what a deploy refuses), and `offline` from
+ * scripts/template.ts alone: a template built with no stage settings at hand.
+ */
+export interface QueueLevelingDeployArgs extends DeployArgs {
+  dryRun?: boolean
+  offline?: boolean
+}
 
 /** The webhook call must end inside the consumer's own timeout, or every slow call would cut the consumer off. */
 function checkWebhookTimeout(env: Env, queues: QueueSettings[], where: string): void {
@@ -19,13 +29,6 @@ function checkWebhookTimeout(env: Env, queues: QueueSettings[], where: string): 
       throw new SettingsError([`NOTIFY_WEBHOOK_TIMEOUT_MS${where}: ${webhook.timeoutMs} must be below the ${queue.name} consumer's timeout of ${queue.consumerTimeout}s`])
     }
   }
-}
-
-/** A function's environment variables in the template that are plain values (settings), not references. */
-function literalVariables(template: CfnTemplate, id: string): Env {
-  const variables = template.Resources[id]?.Properties?.Environment
-  const values = isObject(variables) && isObject(variables.Variables) ? variables.Variables : {}
-  return Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'))
 }
 
 let issuer: Server | undefined
@@ -82,17 +85,23 @@ export default {
 
   deploy: {
     /**
-     * Refuses, before anything is deployed, an invalid setting of any function
-     * (the values `npx arc env` gave the stage) and deploy settings AWS would
-     * refuse; then adds this app's resources (cloudformation.ts).
+     * Refuses, before anything is deployed, deploy settings AWS would refuse,
+     * a stage whose settings (the values `npx arc env` gave it) a public
+     * deploy must not have (stage-settings.ts), and an invalid setting of any
+     * function; then adds this app's resources (cloudformation.ts).
      */
-    async start(args: DeployArgs): Promise<CfnTemplate> {
+    async start(args: QueueLevelingDeployArgs): Promise<CfnTemplate> {
       const queues = queueSettingsOf(args)
       const settings = readDeploySettings(args.arc[DEPLOY_SETTINGS_PRAGMA] as Parameters<typeof readDeploySettings>[0])
       if (args.stage !== undefined && args.stage !== 'staging' && args.stage !== 'production') throw new Error(`Unknown deploy stage "${args.stage}": staging or production`)
       const stage: Stage = args.stage ?? 'staging'
       const app = args.inventory.inv.app
       if (!app) throw new Error('The inventory has no @app name')
+      const stackName = args.stackName ?? defaultStackName(app, stage)
+      const offline = args.offline === true
+      const secretParameter = webhookSecretParameter(settings.webhookSecretParameter, { app, stage, stackName })
+      const stageEnv = stageEnvironment(args.cloudformation)
+      checkStage(stageEnv, { stage, offline, webhookSecretParameter: secretParameter })
       for (const [id] of functionsOf(args.cloudformation)) {
         const env = literalVariables(args.cloudformation, id)
         try {
@@ -103,7 +112,15 @@ export default {
         }
       }
       for (const queue of queues) checkWebhookTimeout(literalVariables(args.cloudformation, queueLogicalIds(queue.name).lambda), [queue], ` (${stage})`)
-      return transformTemplate(args.cloudformation, { app, stage, queues, settings, stackName: args.stackName })
+      return transformTemplate(args.cloudformation, {
+        stage,
+        queues,
+        settings,
+        stackName,
+        auth: gatewayAuth(stageEnv, { stage, offline, warn: (message) => console.warn(`[queue-leveling] ${message}`) }),
+        corsAllowOrigin: readHttpSettings(stageEnv).corsAllowOrigin,
+        webhookSecretParameter: secretParameter,
+      })
     },
   },
 }

@@ -1,0 +1,70 @@
+/**
+ * What each function of this app uses of AWS, from reading its code: the one
+ * place a function's permissions are decided. roles.ts turns each entry into
+ * that function's own IAM role; a function with no entry stops the build, so
+ * a new route is deployed only with what it was deliberately given.
+ *
+ * Every function also writes its own log group, and each one that uses a
+ * table reads the table names under `/<StackName>` (`arc.tables()`); roles.ts
+ * adds those.
+ */
+import { OWNER_INDEX, PENDING_INDEX } from '../../lib/adapters/task-item.ts'
+
+export type DynamoAction = 'dynamodb:GetItem' | 'dynamodb:PutItem' | 'dynamodb:UpdateItem' | 'dynamodb:DeleteItem' | 'dynamodb:Query'
+
+export interface TableAccess {
+  /** The `@tables` name. */
+  table: string
+  /** On the table's items. */
+  actions?: DynamoAction[]
+  /** Indexes it queries (`dynamodb:Query` on each, nothing else). */
+  indexes?: string[]
+}
+
+export interface FunctionAccess {
+  tables?: TableAccess[]
+  /** `@queues` it sends to. */
+  produces?: string[]
+  /** `@queues` it is the consumer of (its event source mapping uses its role). */
+  consumes?: string[]
+  /** SES SendEmail (the email channel). */
+  sendsEmail?: boolean
+  /** GetParameter on the webhook signing secret, whose name it gets as NOTIFY_WEBHOOK_SECRET_PARAMETER. */
+  readsWebhookSecret?: boolean
+}
+
+/** A function's key in FUNCTION_ACCESS: its pragma and name, as app.arc says them. */
+export const accessKey = (metadata: { pragma?: string; name?: string } | undefined): string => `@${metadata?.pragma ?? '?'} ${metadata?.name ?? '?'}`
+
+/**
+ * The task store's writes: a create is a conditional put; settling the
+ * outbox after a publish is an update, or a delete once a deleted task's last
+ * event is out (dynamo-task-store.ts).
+ */
+const SETTLE: DynamoAction[] = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']
+/** Powertools idempotency records: claimed by a conditional put, read, completed by an update, dropped after a failure. */
+const IDEMPOTENCY: TableAccess = { table: 'idempotency', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] }
+/** A replace or delete reads the task, writes it back whole under a version condition, then settles its outbox. */
+const TASK_CHANGE: TableAccess = { table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...SETTLE] }
+
+export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
+  // Reads: a caller's tasks through the owner index, one task by id, a task's delivery log.
+  '@http get /tasks': { tables: [{ table: 'tasks', indexes: [OWNER_INDEX] }] },
+  '@http get /tasks/:taskId': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem'] }] },
+  '@http get /tasks/:taskId/notifications': { tables: [{ table: 'deliveries', actions: ['dynamodb:Query'] }] },
+  // Writes: the task with its outbox, then the publish of its events.
+  '@http post /tasks': { tables: [{ table: 'tasks', actions: ['dynamodb:PutItem', ...SETTLE] }, IDEMPOTENCY], produces: ['notifications'] },
+  '@http put /tasks/:taskId': { tables: [TASK_CHANGE], produces: ['notifications'] },
+  '@http delete /tasks/:taskId': { tables: [TASK_CHANGE], produces: ['notifications'] },
+  // CORS preflight and the JSON 404: nothing but its log.
+  '@http any /*': {},
+  // The relay: tasks with pending events, each read again, published, settled.
+  '@scheduled relay-outbox': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', ...SETTLE], indexes: [PENDING_INDEX] }], produces: ['notifications'] },
+  // The consumer: deliveries recorded (and looked up against duplicates), once per channel (idempotency), by webhook or email.
+  '@queues notifications': {
+    tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'] }, IDEMPOTENCY],
+    consumes: ['notifications'],
+    sendsEmail: true,
+    readsWebhookSecret: true,
+  },
+}

@@ -1,0 +1,116 @@
+/**
+ * One IAM role per function, with what access.ts says it uses and nothing
+ * else, in place of the role Architect shares between all functions (every
+ * table with `dynamodb:*`, every queue, the static bucket...). Pure: returns a
+ * changed copy.
+ */
+import { queueAccess } from '../sqs-queues/cloudformation.ts'
+import { toLogicalId } from '../sqs-queues/names.ts'
+import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type IamStatement } from '../sqs-queues/template.ts'
+import { accessKey, type FunctionAccess, type TableAccess } from './access.ts'
+import { parameterArn, WEBHOOK_SECRET_VARIABLE } from './webhook-secret.ts'
+
+/** Architect's shared role, which every function uses until this transform. */
+export const SHARED_ROLE = 'Role'
+export const roleLogicalId = (functionId: string): string => `${functionId}Role`
+
+export interface RoleOptions {
+  access: Record<string, FunctionAccess>
+  /** The SSM parameter of the webhook signing secret (webhook-secret.ts). */
+  webhookSecretParameter: string
+}
+
+/**
+ * `arc.tables()` (@architect/functions) finds the table names with one
+ * GetParametersByPath of `/<StackName>`, recursive; SSM authorizes that call
+ * on the path itself, so this grant reads the table names and nothing else.
+ */
+const TABLE_DISCOVERY: IamStatement = {
+  Effect: 'Allow',
+  Action: ['ssm:GetParametersByPath'],
+  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}' },
+}
+
+/** The email channel's one call (SES v2 SendEmail with Simple content needs no SendRawEmail), from any identity of this account and region: which one is a setting. */
+const SEND_EMAIL: IamStatement = {
+  Effect: 'Allow',
+  Action: ['ses:SendEmail'],
+  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
+}
+
+/** Writing into its own log group, which the stack owns (withLogGroups); Lambda creates no group. */
+function logStatement(template: CfnTemplate, functionId: string): IamStatement {
+  const group = `${functionId}LogGroup`
+  resource(template, group, 'AWS::Logs::LogGroup')
+  // A log group's Arn attribute ends in `:*`: its streams.
+  return { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(group) }
+}
+
+/** The item actions on a table and Query on the indexes named, each of which app.arc must declare. */
+function tableStatements(template: CfnTemplate, access: TableAccess): IamStatement[] {
+  const id = `${toLogicalId(access.table)}Table`
+  const table = resource(template, id, 'AWS::DynamoDB::Table')
+  const declared = (Array.isArray(table.Properties.GlobalSecondaryIndexes) ? table.Properties.GlobalSecondaryIndexes : []).map((index) => (isObject(index) ? index.IndexName : undefined))
+  const statements: IamStatement[] = []
+  if (access.actions?.length) statements.push({ Effect: 'Allow', Action: access.actions, Resource: arnOf(id) })
+  for (const index of access.indexes ?? []) {
+    if (!declared.includes(index)) throw new TemplateError(`@tables ${access.table} has no index ${index} (app.arc @tables-indexes), which a function queries`)
+    statements.push({ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: { 'Fn::Sub': `\${${id}.Arn}/index/${index}` } })
+  }
+  return statements
+}
+
+function statementsOf(template: CfnTemplate, functionId: string, access: FunctionAccess, options: RoleOptions): IamStatement[] {
+  const tables = access.tables ?? []
+  return [
+    logStatement(template, functionId),
+    ...(tables.length ? [TABLE_DISCOVERY] : []),
+    ...tables.flatMap((table) => tableStatements(template, table)),
+    ...(access.produces ?? []).map((queue) => queueAccess(queue, 'produce')),
+    ...(access.consumes ?? []).map((queue) => queueAccess(queue, 'consume')),
+    ...(access.sendsEmail ? [SEND_EMAIL] : []),
+    ...(access.readsWebhookSecret ? [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn(options.webhookSecretParameter) } satisfies IamStatement] : []),
+  ]
+}
+
+function functionRole(statements: IamStatement[]): CfnResource {
+  return {
+    Type: 'AWS::IAM::Role',
+    Properties: {
+      AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+      Policies: [{ PolicyName: 'FunctionAccess', PolicyDocument: policyDocument(statements) }],
+    },
+  }
+}
+
+/**
+ * Each function gets `<Function>Role` and points at it (its `Role` and
+ * Architect's `ARC_ROLE`); the consumer of the webhook secret learns its name.
+ * Then Architect's shared role goes, with the policies attached to it alone:
+ * anything else still naming it stops the build, as it would stop the deploy.
+ */
+export function withFunctionRoles(template: CfnTemplate, options: RoleOptions): CfnTemplate {
+  const result = structuredClone(template)
+  for (const [id, fn] of functionsOf(result)) {
+    const key = accessKey(fn.ArcMetadata)
+    const access = options.access[key]
+    if (!access) throw new TemplateError(`No permissions are declared for ${key} (${id}): add what it uses to FUNCTION_ACCESS in src/plugins/queue-leveling/access.ts`)
+    const roleId = roleLogicalId(id)
+    result.Resources[roleId] = functionRole(statementsOf(result, id, access, options))
+    fn.Properties.Role = arnOf(roleId)
+    const variables = variablesOf(fn)
+    if (variables.ARC_ROLE !== undefined) variables.ARC_ROLE = ref(roleId)
+    if (access.readsWebhookSecret) variables[WEBHOOK_SECRET_VARIABLE] = options.webhookSecretParameter
+  }
+  return withoutSharedRole(result)
+}
+
+function withoutSharedRole(template: CfnTemplate): CfnTemplate {
+  const onlyShared = (item: CfnResource): boolean =>
+    item.Type === 'AWS::IAM::Policy' && JSON.stringify(item.Properties?.Roles) === JSON.stringify([ref(SHARED_ROLE)])
+  const resources = Object.fromEntries(Object.entries(template.Resources).filter(([id, item]) => id !== SHARED_ROLE && !onlyShared(item)))
+  const result: CfnTemplate = { ...template, Resources: resources }
+  const still = [...Object.entries(resources), ...Object.entries(result.Outputs ?? {})].filter(([, item]) => referencesIn(item).includes(SHARED_ROLE)).map(([id]) => id)
+  if (still.length) throw new TemplateError(`${still.join(', ')} still refer to Architect's shared ${SHARED_ROLE}, which each function's own role replaces`)
+  return result
+}
