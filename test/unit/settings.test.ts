@@ -50,15 +50,22 @@ test('the shipped retry settings ride out a 15-minute outage: 60 + 120 + 240 + 4
 type SetEnvArgs = Parameters<typeof appPlugin.set.env>[0]
 const setEnvArgs = (projectEnv: Record<string, string>): SetEnvArgs => ({ arc: {}, inventory: { inv: { _project: { cwd: '/app', env: { local: { testing: projectEnv } } } } } })
 
-test('local runs turn the log channel on when no other channel is configured', (t) => {
+test('local runs turn the log channel on when no other channel is configured, and trust the local issuer when no other', (t) => {
   const saved = { ...process.env }
+  const logChannel = (projectEnv: Record<string, string>) => appPlugin.set.env(setEnvArgs(projectEnv)).testing.NOTIFY_LOG
   try {
-    for (const name of Object.keys(process.env)) if (name.startsWith('NOTIFY_')) delete process.env[name]
-    t.deepEqual(appPlugin.set.env(setEnvArgs({})), { testing: { NOTIFY_LOG: 'true' } }, 'nothing configured: the log channel')
-    t.deepEqual(appPlugin.set.env(setEnvArgs({ NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:4000/hook' })), { testing: {} }, 'a webhook in .env: just the webhook')
-    t.deepEqual(appPlugin.set.env(setEnvArgs({ NOTIFY_LOG: 'false' })), { testing: {} }, 'an explicit NOTIFY_LOG is the project’s own')
+    for (const name of Object.keys(process.env)) if (name.startsWith('NOTIFY_') || name.startsWith('AUTH_') || name === 'LOCAL_ISSUER_PORT') delete process.env[name]
+    t.equal(logChannel({}), 'true', 'nothing configured: the log channel')
+    t.equal(logChannel({ NOTIFY_WEBHOOK_URL: 'http://127.0.0.1:4000/hook' }), undefined, 'a webhook in .env: just the webhook')
+    t.equal(logChannel({ NOTIFY_LOG: 'false' }), undefined, 'an explicit NOTIFY_LOG is the project’s own')
+    const local = appPlugin.set.env(setEnvArgs({})).testing
+    t.deepEqual([local.AUTH_ISSUER, local.AUTH_AUDIENCE], ['http://127.0.0.1:3335', 'queue-leveling-local'], 'no issuer configured: the local one')
+    const other = appPlugin.set.env(setEnvArgs({ AUTH_ISSUER: 'https://issuer.example' })).testing
+    t.deepEqual([other.AUTH_ISSUER, other.AUTH_AUDIENCE], [undefined, undefined], 'an issuer in .env: the plugin adds none')
     process.env.NOTIFY_EMAIL_TO = 'ops@example.com'
-    t.deepEqual(appPlugin.set.env(setEnvArgs({})), { testing: {} }, 'an email channel in the environment of npm start: just that')
+    process.env.AUTH_ISSUER = 'https://issuer.example'
+    const fromShell = appPlugin.set.env(setEnvArgs({})).testing
+    t.deepEqual(fromShell, {}, 'an email channel and an issuer in the environment of npm start: nothing added')
   } finally {
     process.env = saved
   }
