@@ -1,21 +1,11 @@
 import { OUTBOX_USAGE, type OutboxArgs, parseOutboxArgs } from './lib/outbox-args.ts'
 import { UsageError } from './lib/command-line.ts'
 import { deployedOutboxTarget, formatParked, listParked, localOutboxTarget, type OutboxTarget, retryParkedEvents } from './lib/outbox.ts'
+import { explainTableError } from './lib/tables-target.ts'
 
 // `npm run outbox -- parked|retry [--task ID] [--env staging|production]`: the task
 // events the relay parked after SQS kept refusing them, listed and moved back
 // into their outbox, locally or on AWS. Exit codes: 0 done, 1 failed, 2 bad command line.
-
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT'])
-
-/** One line an operator can act on, instead of a stack trace. */
-function explain(error: unknown, target: OutboxTarget | undefined): string {
-  if (!(error instanceof Error)) return String(error)
-  const code = (error as NodeJS.ErrnoException).code
-  if (code && CONNECTION_ERRORS.has(code)) return `Cannot reach ${target?.where ?? 'AWS'} (${code})${target?.local ? ': is npm start running?' : ''}`
-  if (error.name === 'ResourceNotFoundException') return `No table ${target?.table ?? 'tasks'} on ${target?.where ?? 'DynamoDB'}: is that app running?`
-  return error.name === 'Error' ? error.message : `${error.name}: ${error.message}`
-}
 
 async function run(args: OutboxArgs, target: OutboxTarget): Promise<number> {
   switch (args.command) {
@@ -51,7 +41,7 @@ if (args === 'help') {
     target = args.env ? await deployedOutboxTarget(args.env) : await localOutboxTarget()
     process.exitCode = await run(args, target)
   } catch (error) {
-    console.error(explain(error, target))
+    console.error(explainTableError(error, target, target?.table ?? 'tasks'))
     process.exitCode = 1
   } finally {
     target?.db.destroy()

@@ -1,10 +1,10 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb'
 import { eventsUpdate, PARKED_INDEX, type TaskItem, toRecord, unchangedSince } from '../../src/lib/adapters/task-item.ts'
 import { eventVersion, retryParked } from '../../src/lib/tasks/outbox.ts'
 import type { TaskRecord } from '../../src/lib/tasks/store.ts'
 import type { DeployedEnv } from './command-line.ts'
-import { appName, stackName } from './dlq-target.ts'
+import { deployedTablesTarget, localTablesTarget } from './tables-target.ts'
 
 /**
  * The operator's side of the outbox: the events the relay parked after SQS kept
@@ -20,32 +20,16 @@ export interface OutboxTarget {
   local: boolean
 }
 
-const documents = (client: DynamoDBClient): DynamoDBDocumentClient => DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } })
-
-/** The tables `npm start` runs (ARC_TABLES_PORT), named as the sandbox names them. */
+/** The local `tasks` table of `npm start` (ARC_TABLES_PORT). */
 export async function localOutboxTarget(env: NodeJS.ProcessEnv = process.env): Promise<OutboxTarget> {
-  const endpoint = `http://127.0.0.1:${env.ARC_TABLES_PORT || 5555}`
-  // The local server answers at once or not at all: one attempt makes "not running" fail fast.
-  const client = new DynamoDBClient({ endpoint, region: env.AWS_REGION || 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
-  return { db: documents(client), table: `${await appName()}-staging-tasks`, where: `the local tables at ${endpoint}`, local: true }
+  const { db, tables, where, local } = await localTablesTarget(['tasks'], env)
+  return { db, table: tables.tasks, where, local }
 }
 
-/** The deployed `tasks` table, from the stack `arc deploy` made: the PhysicalResourceId of an AWS::DynamoDB::Table is its name. */
+/** The deployed `tasks` table of a stage. */
 export async function deployedOutboxTarget(env: DeployedEnv): Promise<OutboxTarget> {
-  const { CloudFormationClient, DescribeStackResourceCommand } = await import('@aws-sdk/client-cloudformation')
-  const stack = stackName(await appName(), env)
-  const client = new DynamoDBClient({})
-  const region = await client.config.region().catch(() => undefined)
-  if (!region) throw new Error('No AWS region: set AWS_REGION, or a region for your AWS profile')
-  const cloudformation = new CloudFormationClient({ region })
-  try {
-    const { StackResourceDetail } = await cloudformation.send(new DescribeStackResourceCommand({ StackName: stack, LogicalResourceId: 'TasksTable' }))
-    const table = StackResourceDetail?.PhysicalResourceId
-    if (!table) throw new Error(`Stack ${stack} has no TasksTable yet: is it deployed?`)
-    return { db: documents(client), table, where: `stack ${stack} in ${region}`, local: false }
-  } finally {
-    cloudformation.destroy()
-  }
+  const { db, tables, where, local } = await deployedTablesTarget(['tasks'], env)
+  return { db, table: tables.tasks, where, local }
 }
 
 /** One parked event, as `npm run outbox -- parked` lists it. */
