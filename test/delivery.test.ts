@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto'
 import test from 'tape'
-import { startTestApp, type TestApp } from './helpers/app.ts'
+import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
 import { apiClient, waitFor } from './helpers/http.ts'
 import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 
@@ -41,6 +41,7 @@ test('a task lifecycle is notified once per event, signed, in the delivery log',
     id: `task_created:${task.id}:1`,
     event: 'task_created',
     taskId: task.id,
+    ownerId: TEST_CALLER,
     version: 1,
     subject: 'New task created: Write the report',
     text: 'New task created: Write the report\nStatus: open\nDue: 2030-01-02T02:04:05.000Z\n\nquarterly',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
-import { startTestApp, type TestApp } from './helpers/app.ts'
+import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { createdMessage, drainView, queueDepth, sendRaw } from './helpers/queue.ts'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
@@ -28,13 +28,13 @@ test('one failing record goes to the DLQ after maxReceiveCount receives; its bat
   const good = [randomUUID(), randomUUID(), randomUUID()]
   const poison = randomUUID()
   await sendRaw(app.sqs, app.queueUrl, [
-    createdMessage(good[0]!, 'good one'),
-    createdMessage(poison, 'poison pill'),
-    createdMessage(good[1]!, 'good two'),
+    createdMessage(good[0]!, 'good one', TEST_CALLER),
+    createdMessage(poison, 'poison pill', TEST_CALLER),
+    createdMessage(good[1]!, 'good two', TEST_CALLER),
     { event: 'task_exploded', body: JSON.stringify({ task: { id: randomUUID() } }) },
     { event: 'task_created', body: 'this is not json' },
     { body: JSON.stringify({ note: 'no event attribute' }) },
-    createdMessage(good[2]!, 'good three'),
+    createdMessage(good[2]!, 'good three', TEST_CALLER),
   ])
 
   const dead = await waitFor(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startTestApp, type TestApp } from './helpers/app.ts'
+import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { createdMessage, drainView, queueDepth, sendRaw } from './helpers/queue.ts'
 import { retryBudgetSeconds, retryDelaySeconds } from '../src/lib/notifications/retry.ts'
@@ -48,7 +48,7 @@ test('start the app with a long visibility timeout and a 1 s retry base', async 
 test('an outage of the downstream shorter than the retry budget loses nothing to the DLQ', async (t) => {
   const taskId = randomUUID()
   outages.set(taskId, { lastsMs: (BUDGET_SECONDS / 2) * 1000 })
-  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'survives a short outage')])
+  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'survives a short outage', TEST_CALLER)])
   const id = `task_created:${taskId}:1`
   await waitFor('delivery after the outage', () => (receiver.deliveredIds().includes(id) ? true : undefined), BUDGET_SECONDS * 2000)
   const calls = callsFor(id)
@@ -66,7 +66,7 @@ test('an outage longer than the retry budget parks the message in the DLQ after 
   const taskId = randomUUID()
   outages.set(taskId, { lastsMs: BUDGET_SECONDS * 3 * 1000 })
   const started = Date.now()
-  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'outlasts the budget')])
+  await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'outlasts the budget', TEST_CALLER)])
   await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible >= 1 ? true : undefined), BUDGET_SECONDS * 3000)
   const calls = callsFor(`task_created:${taskId}:1`)
   t.equal(calls.length, MAX_RECEIVES, 'tried maxReceiveCount times')
@@ -83,7 +83,7 @@ test('an outage longer than the retry budget parks the message in the DLQ after 
 test('duplicates on the queue reach the downstream once, also in concurrent invocations', async (t) => {
   receiver.behaviour = { ...receiver.behaviour, delayMs: 1500 }
   const taskId = randomUUID()
-  const copy = createdMessage(taskId, 'published more than once')
+  const copy = createdMessage(taskId, 'published more than once', TEST_CALLER)
   // Three copies in one batch, then two more that other invocations pick up while the first is still delivering.
   await sendRaw(app.sqs, app.queueUrl, [copy, copy, copy])
   await sleep(300)

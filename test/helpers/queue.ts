@@ -34,8 +34,13 @@ export async function drainView(sqs: SQSClient, queueUrl: string): Promise<{ bod
   }
 }
 
-/** A `task_created` message body as the producer would publish it. */
-export function createdMessage(id: string, title: string): RawMessage {
+/**
+ * A `task_created` message as the producer publishes it for the task's owner,
+ * or, with no owner, as a producer from before tasks had owners did (its
+ * delivery records then belong to no caller: GET /tasks/{id}/notifications shows them to nobody).
+ */
+export function createdMessage(id: string, title: string, ownerId?: string): RawMessage {
   const now = new Date().toISOString()
-  return { event: 'task_created', body: JSON.stringify({ task: { id, title, isComplete: false, version: 1, createdAt: now, updatedAt: now } }) }
+  const task = { id, title, isComplete: false, version: 1, createdAt: now, updatedAt: now }
+  return { event: 'task_created', body: JSON.stringify({ ...(ownerId !== undefined && { ownerId }), task }) }
 }
