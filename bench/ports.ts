@@ -1,7 +1,7 @@
 /**
  * Ports of the bench's apps: the test suite's bases (test/helpers/app.ts) moved by
  * TEST_PORT_OFFSET, 900 by default, so neither `npm start` (3333/9324/5555/4444/2222,
- * its local issuer 3335) nor a test run on offset 0 is disturbed.
+ * its local issuer 3335, its dashboard 3334) nor a test run on offset 0 is disturbed.
  */
 export interface PortSet {
   PORT: number
@@ -11,10 +11,12 @@ export interface PortSet {
   ARC_INTERNAL_PORT: number
   /** The app's local token issuer (the queue-leveling plugin reads LOCAL_ISSUER_PORT). */
   LOCAL_ISSUER_PORT: number
+  /** The app's local dashboard (the queue-leveling plugin reads DASHBOARD_PORT). */
+  DASHBOARD_PORT: number
 }
 
-const BASES: PortSet = { PORT: 3433, ARC_SQS_PORT: 9424, ARC_TABLES_PORT: 5655, ARC_EVENTS_PORT: 4544, ARC_INTERNAL_PORT: 2322, LOCAL_ISSUER_PORT: 3435 }
-const RESERVED = new Set([3333, 4444, 5555, 2222, 9324, 3335])
+const BASES: PortSet = { PORT: 3433, ARC_SQS_PORT: 9424, ARC_TABLES_PORT: 5655, ARC_EVENTS_PORT: 4544, ARC_INTERNAL_PORT: 2322, LOCAL_ISSUER_PORT: 3435, DASHBOARD_PORT: 3434 }
+const RESERVED = new Set([3333, 4444, 5555, 2222, 9324, 3335, 3334])
 
 /** The port set `shift` above the bench's own (a second app running beside the first gets its own). */
 export function benchPorts(offset: number, shift = 0): PortSet {

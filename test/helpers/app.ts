@@ -21,6 +21,7 @@ export const TEST_PORTS = {
   ARC_EVENTS_PORT: 4544 + offset,
   ARC_INTERNAL_PORT: 2322 + offset,
   LOCAL_ISSUER_PORT: 3435 + offset,
+  DASHBOARD_PORT: 3434 + offset,
 } as const
 
 /** The caller every test acts as unless it says otherwise. */

@@ -6,6 +6,7 @@ import type { QueueSettings } from '../sqs-queues/settings.ts'
 import { functionsOf, type CfnTemplate, type Stage } from '../sqs-queues/template.ts'
 import { transformTemplate } from './cloudformation.ts'
 import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
+import { startLocalDashboard, type Dashboard } from './dashboard/index.ts'
 import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, startLocalIssuer } from './local-issuer.ts'
 import { checkStage, gatewayAuth, literalVariables, stageEnvironment, type Env } from './stage-settings.ts'
 import { webhookSecretParameter } from './webhook-secret.ts'
@@ -32,6 +33,7 @@ function checkWebhookTimeout(env: Env, queues: QueueSettings[], where: string): 
 }
 
 let issuer: Server | undefined
+let dashboard: Dashboard | undefined
 
 /**
  * This app's own plugin, beside the reusable sqs-queues plugin: its settings are
@@ -72,9 +74,15 @@ export default {
         issuer = await startLocalIssuer({ dir: localIssuerDir(args.inventory.inv._project.cwd), port })
         console.log(`[auth] Local issuer on ${localIssuerUrl(port)}; a token: npm run token -- [--sub <name>] [--scope "tasks:read tasks:write"] [--ttl 3600]`)
       }
+      // The queue's live page (dashboard/), on DASHBOARD_PORT, loopback only.
+      dashboard = await startLocalDashboard({ queues: queueSettingsOf(args), projectDir: args.inventory.inv._project.cwd })
+      if (dashboard) console.log(`[dashboard] ${dashboard.url}: the queue, the consumer, its deliveries and the DLQ, live`)
     },
 
     async end() {
+      const board = dashboard
+      dashboard = undefined
+      await board?.close()
       const server = issuer
       issuer = undefined
       if (!server) return

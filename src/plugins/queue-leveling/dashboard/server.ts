@@ -1,0 +1,353 @@
+import { readFile } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { Message } from '@aws-sdk/client-sqs'
+import { isEmpty, messageCounts, peekMessages, plural, purgeDlq, replayDlq, type DlqQueues } from '../../sqs-queues/dlq-operations.ts'
+import { localQueueEvents, type LocalQueueEvents } from '../../sqs-queues/local-events.ts'
+import type { QueueSettings } from '../../sqs-queues/settings.ts'
+import { Burst, BurstRefused, MAX_BURST, type BurstOptions, type BurstState } from './burst.ts'
+import { DashboardState, type Depth, type StateSnapshot } from './state.ts'
+
+/**
+ * The local dashboard: a page that watches the queue absorb a burst, live, and
+ * the JSON behind it. Loopback only, and built so that another site open in
+ * the same browser can neither read it (no CORS, Host checked against DNS
+ * rebinding) nor act through it (writes need a same-origin Origin and a JSON
+ * body, which a cross-site form cannot send; the page cannot be framed).
+ */
+export const DASHBOARD_DEFAULT_PORT = 3334
+
+export function dashboardPort(env: NodeJS.ProcessEnv = process.env): number {
+  const port = Number(env.DASHBOARD_PORT || DASHBOARD_DEFAULT_PORT)
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`DASHBOARD_PORT must be a port number, got ${env.DASHBOARD_PORT}`)
+  return port
+}
+
+export interface DashboardOptions {
+  port: number
+  queue: QueueSettings
+  /** The local queue and its DLQ, and a client for them. */
+  queues: DlqQueues
+  /** Where the burst control sends its creates, and how it gets a token. */
+  burst: BurstOptions
+  events?: LocalQueueEvents
+  /** How often an open page gets the state. */
+  tickMs?: number
+}
+
+export interface Dashboard {
+  url: string
+  close(): Promise<void>
+}
+
+/** What the page gets every tick: the whole state, and the chart point it adds. */
+export interface DashboardView extends StateSnapshot {
+  burst: BurstState
+  /** The outcome of the last peek, replay or purge. */
+  dlqAction: { action: string; ok: boolean; message: string; at: number } | null
+}
+
+export interface ChartPoint {
+  /** Seconds since the epoch (uPlot's x). */
+  t: number
+  waiting: number
+  inFlight: number
+  dlq: number
+  invocations: number
+  maxConcurrency: number
+  delivered: Record<string, number>
+  failed: Record<string, number>
+  p50: number | null
+  p95: number | null
+}
+
+const HISTORY_POINTS = 600
+const MAX_BODY_BYTES = 4096
+const PEEK_MAX = 50
+const BODY_CHARS = 4000
+
+const PAGE_DIR = join(import.meta.dirname, 'page')
+const require = createRequire(import.meta.url)
+const ASSETS: Record<string, { file: string; type: string }> = {
+  '/': { file: join(PAGE_DIR, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/app.js': { file: join(PAGE_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/app.css': { file: join(PAGE_DIR, 'app.css'), type: 'text/css; charset=utf-8' },
+  // The charting library from node_modules: the page works offline, with no CDN.
+  '/vendor/uPlot.iife.min.js': { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  '/vendor/uPlot.min.css': { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' },
+}
+
+const SECURITY_HEADERS = {
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-store',
+  'Referrer-Policy': 'no-referrer',
+  // Its own scripts and styles only; nothing may frame it (a framed purge button is a click away from a purge).
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+  'X-Frame-Options': 'DENY',
+}
+
+class HttpError extends Error {
+  readonly status: number
+
+  constructor(status: number, message: string) {
+    super(message)
+    this.status = status
+  }
+}
+
+function send(response: ServerResponse, status: number, body: string | Buffer, type: string): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) }).end(body)
+}
+const sendJson = (response: ServerResponse, status: number, value: unknown): void => send(response, status, JSON.stringify(value), 'application/json; charset=utf-8')
+
+/** The Host header names this server (not a rebound DNS name that resolves to loopback). */
+export function knownHost(host: string | undefined, port: number): boolean {
+  return host === `127.0.0.1:${port}` || host === `localhost:${port}`
+}
+
+/**
+ * A write comes from the dashboard's own page: its Origin is this server's
+ * (browsers send Origin on every POST), or, without one, the browser says the
+ * request is same-origin. A client without either is refused too: curl can
+ * send the Origin header when it means to.
+ */
+export function sameOrigin(request: IncomingMessage): boolean {
+  const { origin, host } = request.headers
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin') return false
+  if (origin !== undefined) return origin === `http://${host}`
+  return site === 'same-origin'
+}
+
+const isJson = (type: string | undefined): boolean => /^application\/json\s*(;|$)/i.test(type ?? '')
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'Request body too large')
+    chunks.push(chunk)
+  }
+  const text = Buffer.concat(chunks).toString('utf8')
+  if (!text) return {}
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    throw new HttpError(400, 'The body is not JSON')
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'The body must be a JSON object')
+  return value as Record<string, unknown>
+}
+
+/** A DLQ message as the page lists it; the body is cut short so one huge message cannot bury the rest. */
+function shown(message: Message): { id: string; event: string | null; receiveCount: number | null; sentAt: string | null; body: string } {
+  const sent = Number(message.Attributes?.SentTimestamp)
+  let body = message.Body ?? ''
+  try {
+    body = JSON.stringify(JSON.parse(body), null, 2)
+  } catch {
+    // Not JSON: shown as it is.
+  }
+  return {
+    id: message.MessageId ?? '?',
+    event: message.MessageAttributes?.event?.StringValue ?? null,
+    receiveCount: message.Attributes?.ApproximateReceiveCount ? Number(message.Attributes.ApproximateReceiveCount) : null,
+    sentAt: Number.isFinite(sent) ? new Date(sent).toISOString() : null,
+    body: body.length > BODY_CHARS ? `${body.slice(0, BODY_CHARS)}… (${body.length - BODY_CHARS} more characters)` : body,
+  }
+}
+
+/**
+ * local-aws-sqs counts received (in-flight) messages inside
+ * ApproximateNumberOfMessages, which on AWS holds the visible ones only: the
+ * waiting ones are the difference.
+ */
+async function depth(queues: DlqQueues, url: string): Promise<Depth> {
+  const counts = await messageCounts(queues.sqs, url)
+  return { waiting: Math.max(0, counts.messages - counts.inFlight), inFlight: counts.inFlight }
+}
+
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const { port, queues } = options
+  const assets = new Map(await Promise.all(Object.entries(ASSETS).map(async ([path, asset]) => [path, { body: await readFile(asset.file), type: asset.type }] as const)))
+  const state = new DashboardState(options.queue)
+  state.subscribe(options.events ?? localQueueEvents)
+  const burst = new Burst(options.burst)
+  const clients = new Set<ServerResponse>()
+  const history: ChartPoint[] = []
+  let dlqAction: DashboardView['dlqAction'] = null
+  let dlqBusy = false
+  let ticker: NodeJS.Timeout | undefined
+  let ticking: Promise<void> | undefined
+  let depthsAt = 0
+
+  const refreshDepths = async (): Promise<void> => {
+    const [queue, dlq] = await Promise.all([depth(queues, queues.queue.url), depth(queues, queues.dlq.url)])
+    state.setDepths(queue, dlq)
+    depthsAt = Date.now()
+  }
+  const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction })
+  const pointOf = (now: DashboardView): ChartPoint => {
+    const byChannel = (key: 'perSecond' | 'failedPerSecond'): Record<string, number> =>
+      Object.fromEntries(Object.entries(now.deliveries.byChannel).map(([channel, figures]) => [channel, figures[key]]))
+    return {
+      t: now.at / 1000,
+      waiting: now.queue.waiting,
+      inFlight: now.queue.inFlight,
+      dlq: now.dlq.waiting + now.dlq.inFlight,
+      invocations: now.consumer.inFlight,
+      maxConcurrency: now.consumer.maxConcurrency,
+      delivered: byChannel('perSecond'),
+      failed: byChannel('failedPerSecond'),
+      p50: now.deliveries.latency.p50,
+      p95: now.deliveries.latency.p95,
+    }
+  }
+
+  /** One update for every open page: fresh depths, the state, and the point it adds to the charts. */
+  const tick = (): Promise<void> =>
+    (ticking ??= (async () => {
+      try {
+        await refreshDepths()
+      } catch {
+        // The local SQS server is going away (sandbox ending): the page keeps the last depths.
+      }
+      const now = current()
+      const point = pointOf(now)
+      history.push(point)
+      if (history.length > HISTORY_POINTS) history.shift()
+      const frame = `data: ${JSON.stringify({ state: now, point })}\n\n`
+      for (const client of clients) client.write(frame)
+    })().finally(() => (ticking = undefined)))
+
+  const watch = (request: IncomingMessage, response: ServerResponse): void => {
+    response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' })
+    response.write(`retry: 1000\nevent: history\ndata: ${JSON.stringify(history)}\n\n`)
+    clients.add(response)
+    // Ticks run only while a page is open: with none, the dashboard costs the running app nothing but its event listener.
+    ticker ??= setInterval(() => void tick(), options.tickMs ?? 500)
+    void tick()
+    request.once('close', () => {
+      clients.delete(response)
+      if (clients.size === 0 && ticker) {
+        clearInterval(ticker)
+        ticker = undefined
+      }
+    })
+  }
+
+  const dlqOperation = async (action: string, run: () => Promise<{ ok: boolean; message: string; messages?: unknown[] }>): Promise<unknown> => {
+    if (dlqBusy) throw new HttpError(409, 'Another DLQ operation is under way: wait for it to end')
+    dlqBusy = true
+    try {
+      const result = await run()
+      dlqAction = { action, ok: result.ok, message: result.message, at: Date.now() }
+      return result
+    } finally {
+      dlqBusy = false
+      // Every open page sees the outcome at once, not at the next tick.
+      if (clients.size) await tick()
+    }
+  }
+
+  const actions: Record<string, (body: Record<string, unknown>) => Promise<unknown>> = {
+    '/api/dlq/peek': (body) =>
+      dlqOperation('peek', async () => {
+        const max = body.max === undefined ? 10 : Number(body.max)
+        if (!Number.isInteger(max) || max < 1 || max > PEEK_MAX) throw new HttpError(400, `max must be a whole number from 1 to ${PEEK_MAX}`)
+        const messages = (await peekMessages(queues, max)).map(shown)
+        const message = messages.length
+          ? `${plural(messages.length, 'message')} shown; every one is back in ${queues.dlq.name} (peeking counts as a receive).`
+          : `${queues.dlq.name} is empty.`
+        return { ok: true, message, messages }
+      }),
+    '/api/dlq/replay': () =>
+      dlqOperation('replay', async () => {
+        const result = await replayDlq(queues)
+        if (result.status === 'empty') {
+          return { ok: true, message: `${queues.dlq.name} has no messages to replay${result.inFlight ? ` (${result.inFlight} in flight: try again when they are visible)` : ''}.` }
+        }
+        const { task } = result
+        if (task.Status === 'COMPLETED') return { ok: true, message: `Moved ${plural(task.ApproximateNumberOfMessagesMoved ?? 0, 'message')} from ${queues.dlq.name} to ${queues.queue.name}.` }
+        return { ok: false, message: `The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}; the messages not moved are still in ${queues.dlq.name}.` }
+      }),
+    '/api/dlq/purge': (body) =>
+      dlqOperation('purge', async () => {
+        // The count the operator confirmed: more messages than that are not purged behind their back.
+        const confirmed = Number(body.count)
+        if (!Number.isInteger(confirmed) || confirmed < 1) throw new HttpError(400, 'count must be the number of messages you confirmed to purge')
+        const counts = await messageCounts(queues.sqs, queues.dlq.url)
+        if (isEmpty(counts)) return { ok: true, message: `${queues.dlq.name} is empty: nothing to purge.` }
+        if (counts.messages > confirmed) {
+          return { ok: false, message: `${queues.dlq.name} now holds ${plural(counts.messages, 'message')}, not the ${confirmed} you confirmed: nothing purged.` }
+        }
+        await purgeDlq(queues, counts.messages)
+        return { ok: true, message: `Purged ${plural(counts.messages, 'message')} from ${queues.dlq.name}.` }
+      }),
+    '/api/burst': async (body) => {
+      try {
+        await burst.start(Number(body.count))
+      } catch (error) {
+        if (error instanceof BurstRefused) throw new HttpError(409, error.message)
+        throw error
+      }
+      if (clients.size) await tick()
+      return burst.state()
+    },
+  }
+
+  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    if (!knownHost(request.headers.host, port)) throw new HttpError(403, `Unknown Host: open http://127.0.0.1:${port}/ or http://localhost:${port}/`)
+    const path = new URL(request.url ?? '/', `http://127.0.0.1:${port}`).pathname
+    if (request.method === 'GET' || request.method === 'HEAD') {
+      const asset = assets.get(path)
+      if (asset) return send(response, 200, asset.body, asset.type)
+      if (path === '/api/state') {
+        // Fresh depths, unless an open page's tick just read them.
+        if (Date.now() - depthsAt > 250) await refreshDepths()
+        return sendJson(response, 200, current())
+      }
+      if (path === '/api/events') return watch(request, response)
+      throw new HttpError(404, 'Not Found')
+    }
+    const action = actions[path]
+    if (request.method !== 'POST' || !action) throw new HttpError(request.method === 'POST' ? 404 : 405, request.method === 'POST' ? 'Not Found' : 'Method Not Allowed')
+    if (!sameOrigin(request)) throw new HttpError(403, 'Cross-origin request refused: writes come from the dashboard page only')
+    if (!isJson(request.headers['content-type'])) throw new HttpError(415, 'Content-Type must be application/json')
+    sendJson(response, 200, await action(await readJson(request)))
+  }
+
+  const server: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (response.headersSent) return response.end()
+      if (error instanceof HttpError) return sendJson(response, error.status, { message: error.message })
+      sendJson(response, 500, { message: error instanceof Error ? error.message : String(error) })
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`Dashboard port ${port} is busy: free it, or set DASHBOARD_PORT to a free port`) : error),
+    )
+    server.listen(port, '127.0.0.1', () => resolve())
+  })
+
+  return {
+    url: `http://localhost:${port}`,
+    async close() {
+      if (ticker) clearInterval(ticker)
+      ticker = undefined
+      burst.stop()
+      state.close()
+      for (const client of clients) client.end()
+      clients.clear()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await ticking
+    },
+  }
+}
+
+export { MAX_BURST }
