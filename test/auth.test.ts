@@ -77,6 +77,7 @@ test('no token, or a bad one: 401 with WWW-Authenticate, whatever the route', as
     ['alg none', `${header('none')}.${payload}.`, 'Bearer error="invalid_token"'],
     ['HS256 signed with the public key', hmacWithPublicKey, 'Bearer error="invalid_token"'],
     ['no subject', await token({ sub: undefined }), 'Bearer error="invalid_token"'],
+    ['a subject over 255 bytes', await token({ sub: 'é'.repeat(128) }), 'Bearer error="invalid_token"'],
     ['no expiry', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read' }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(privateKey), 'Bearer error="invalid_token"'],
   ]
   for (const [what, bearer, challenge] of cases) {

@@ -76,7 +76,8 @@ export class JoseTokenVerifier implements TokenVerifier {
       throw new UnauthorizedError(true, `Invalid token: ${error.code}`)
     }
     if (!hasAudience(payload, audiences)) throw new UnauthorizedError(true, 'Invalid token: not for this audience')
-    if (typeof payload.sub !== 'string' || payload.sub === '') throw new UnauthorizedError(true, 'Invalid token: no subject')
+    // OpenID Connect keeps a subject within 255 ASCII characters; a longer one could not even key the owner index.
+    if (typeof payload.sub !== 'string' || payload.sub === '' || Buffer.byteLength(payload.sub) > 255) throw new UnauthorizedError(true, 'Invalid token: no usable subject')
     return { sub: payload.sub, scopes: scopesOf(payload) }
   }
 }
