@@ -182,12 +182,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   let dlqBusy = false
   let ticker: NodeJS.Timeout | undefined
   let ticking: Promise<void> | undefined
-  let depthsAt = 0
 
   const refreshDepths = async (): Promise<void> => {
     const [queue, dlq] = await Promise.all([depth(queues, queues.queue.url), depth(queues, queues.dlq.url)])
     state.setDepths(queue, dlq)
-    depthsAt = Date.now()
   }
   const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction })
   const pointOf = (now: DashboardView): ChartPoint => {
@@ -306,8 +304,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const asset = assets.get(path)
       if (asset) return send(response, 200, asset.body, asset.type)
       if (path === '/api/state') {
-        // Fresh depths, unless an open page's tick just read them.
-        if (Date.now() - depthsAt > 250) await refreshDepths()
+        await refreshDepths()
         return sendJson(response, 200, current())
       }
       if (path === '/api/events') return watch(request, response)
