@@ -79,6 +79,9 @@ test('npm start refuses a webhook timeout that does not fit in the consumer time
     inventory: { inv: { queues: [{ name: 'notifications', src: '', handlerFile: '', handlerMethod: 'handler', config: { timeout: 5, memory: 128 } }], _project: { cwd: '/app' } } },
   }
   try {
+    // Off the default ports of a developer's npm start; the issuer only when the Lambdas would trust it.
+    process.env.AUTH_ISSUER = 'https://issuer.example'
+    process.env.DASHBOARD_PORT = String(3434 + 900 + Number(process.env.TEST_PORT_OFFSET || 0))
     process.env.NOTIFY_WEBHOOK_URL = 'http://127.0.0.1:4000/hook'
     process.env.NOTIFY_WEBHOOK_TIMEOUT_MS = '5000'
     const refused = await appPlugin.sandbox.start(args).then(() => 'accepted', (error: unknown) => (error instanceof SettingsError ? error.message : String(error)))
@@ -86,6 +89,8 @@ test('npm start refuses a webhook timeout that does not fit in the consumer time
     process.env.NOTIFY_WEBHOOK_TIMEOUT_MS = '4999'
     t.equal(await appPlugin.sandbox.start(args).then(() => 'accepted'), 'accepted', 'just under it is fine')
   } finally {
+    // A start that passed its checks also started the local services (issuer, dashboard): stop them.
+    await appPlugin.sandbox.end()
     process.env = saved
   }
 })
