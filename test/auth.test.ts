@@ -67,7 +67,8 @@ test('no token, or a bad one: 401 with WWW-Authenticate, whatever the route', as
   const cases: [string, string | null, string | undefined][] = [
     ['no token', null, 'Bearer'],
     ['malformed', 'not-a-jwt', 'Bearer error="invalid_token"'],
-    ['a Basic header', 'Basic YWxpY2U6c2VjcmV0', 'Bearer error="invalid_token"'],
+    ['a Basic header (no bearer credentials: a plain challenge, RFC 6750)', 'Basic YWxpY2U6c2VjcmV0', 'Bearer'],
+    ['the Bearer scheme with no token', 'Bearer', 'Bearer error="invalid_token"'],
     ['unknown key', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'mallory', exp: now() + 3600 }).setProtectedHeader({ alg: 'RS256', kid: 'someone-else' }).sign(other.privateKey), 'Bearer error="invalid_token"'],
     ['signed with another key under the issuer\'s kid', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'mallory', exp: now() + 3600 }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(other.privateKey), 'Bearer error="invalid_token"'],
     ['expired beyond the 60 s skew', await token({ exp: now() - 120 }), 'Bearer error="invalid_token"'],
@@ -82,7 +83,7 @@ test('no token, or a bad one: 401 with WWW-Authenticate, whatever the route', as
   ]
   for (const [what, bearer, challenge] of cases) {
     for (const [method, path] of [['GET', '/tasks'], ['POST', '/tasks'], ['GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications']] as const) {
-      const basic = bearer?.startsWith('Basic ') === true
+      const basic = bearer?.startsWith('Basic ') === true || bearer === 'Bearer'
       const answer = await send(method, path, basic ? null : bearer, { ...(basic && { headers: { authorization: bearer ?? '' } }), ...(method === 'POST' && { body: { title: 'should not be stored' } }) })
       t.equal(answer.status, 401, `${what}: ${method} ${path} is 401`)
       t.deepEqual(answer.body, { message: 'Unauthorized' }, `${what}: the body`)

@@ -60,8 +60,14 @@ export function authorize(caller: Caller, access: Access, scopes: { read: string
   if (needed && !caller.scopes.has(needed)) throw new ForbiddenError(needed)
 }
 
-/** `Authorization: Bearer <token>`: the token, undefined when no header, '' when the header is not a bearer token. */
+/**
+ * `Authorization: Bearer <token>`: the token; undefined when the request has no
+ * bearer credentials at all (no header, or another scheme such as Basic: RFC
+ * 6750 then wants a plain challenge); '' when it names the Bearer scheme but
+ * what follows is no token.
+ */
 export function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined || header.trim() === '') return undefined
-  return /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)?.[1] ?? ''
+  const value = header?.trim() ?? ''
+  if (!/^bearer(\s|$)/i.test(value)) return undefined
+  return /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(value)?.[1] ?? ''
 }
