@@ -2,7 +2,7 @@ import { DynamoDeliveryLog } from './adapters/dynamo-delivery-log.ts'
 import { DynamoTaskStore } from './adapters/dynamo-task-store.ts'
 import { LogChannel } from './adapters/log-channel.ts'
 import { PowertoolsDeliveryGuard } from './adapters/powertools-delivery-guard.ts'
-import { PowertoolsDeliveryMetrics } from './adapters/powertools-metrics.ts'
+import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from './adapters/powertools-metrics.ts'
 import { PowertoolsRelayMetrics } from './adapters/powertools-relay-metrics.ts'
 import { SesEmailChannel } from './adapters/ses-email-channel.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
@@ -62,7 +62,7 @@ export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard
   if (settings.email) channels.push(new SesEmailChannel(settings.email))
   if (settings.log) channels.push(new LogChannel())
   const guard = new PowertoolsDeliveryGuard(settings.deliveryDedupDays)
-  const metrics = new PowertoolsDeliveryMetrics({ namespace: 'QueueLeveling', serviceName: 'notifications' })
+  const metrics = new PowertoolsDeliveryMetrics(DELIVERY_METRICS)
   return {
     notifier: new Notifier(channels, new DynamoDeliveryLog(settings.deliveryRetentionDays), guard, metrics),
     guard,

@@ -1,6 +1,8 @@
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
+import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from '../../src/lib/adapters/powertools-metrics.ts'
+import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
+import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-leveling/cloudwatch-dashboard.ts'
 import { alarmLogicalIds, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
@@ -110,6 +112,168 @@ test('alarm: an outbox event parked, on the metric the relay writes', (t) => {
   t.end()
 })
 
+/** One metric a dashboard panel draws: a metric by its dimensions, or a SEARCH over a dimension set with some values fixed. */
+interface PanelMetric {
+  panel: string
+  namespace: string
+  name: string
+  /** Dimension name -> value; a SEARCH leaves the names of its schema it does not fix unset. */
+  dimensions: Record<string, string | undefined>
+  stat: string
+}
+
+/**
+ * The dashboard's body with each `${Reference}` of its Fn::Sub as `<Reference>`
+ * (CloudFormation's values are not known offline), parsed, and every metric of
+ * every panel read back, SEARCH expressions included.
+ */
+function dashboardOf(template: CfnTemplate): { widgets: { type: string; properties: Record<string, unknown> }[]; metrics: PanelMetric[]; references: string[] } {
+  const body = (props(template, DASHBOARD).DashboardBody as { 'Fn::Sub': string })['Fn::Sub']
+  const references = [...new Set([...body.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1]!))].sort()
+  const parsed = JSON.parse(body.replace(/\$\{([^}]+)\}/g, '<$1>')) as { widgets: { type: string; properties: Record<string, unknown> }[] }
+  const metrics: PanelMetric[] = []
+  for (const widget of parsed.widgets.filter((candidate) => candidate.type === 'metric')) {
+    const panel = String(widget.properties.title)
+    for (const entry of widget.properties.metrics as unknown[][]) {
+      const options = (typeof entry.at(-1) === 'object' ? entry.at(-1) : {}) as { expression?: string; stat?: string }
+      if (options.expression !== undefined) {
+        const search = /^SEARCH\('\{([^}]+)\} (.+)', '([^']+)', \d+\)$/.exec(options.expression)
+        if (!search) throw new Error(`${panel}: not a SEARCH this test reads: ${options.expression}`)
+        const [namespace, ...schema] = search[1]!.split(',')
+        const terms = Object.fromEntries([...search[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((match) => [match[1]!, match[2]!]))
+        const { MetricName, ...fixed } = terms
+        metrics.push({ panel, namespace: namespace!, name: MetricName!, dimensions: Object.fromEntries(schema.map((name) => [name, fixed[name]])), stat: search[3]! })
+        if (Object.keys(fixed).some((name) => !schema.includes(name))) throw new Error(`${panel}: a SEARCH fixes a dimension outside its schema`)
+        continue
+      }
+      const [namespace, name, ...pairs] = entry.filter((part): part is string => typeof part === 'string')
+      const dimensions: Record<string, string> = {}
+      for (let index = 0; index < pairs.length; index += 2) dimensions[pairs[index]!] = pairs[index + 1]!
+      metrics.push({ panel, namespace: namespace!, name: name!, dimensions, stat: String(options.stat) })
+    }
+  }
+  return { widgets: parsed.widgets, metrics, references }
+}
+
+/** The EMF lines the consumer's and the relay's metrics print for one of each kind of event, parsed: what CloudWatch will hold. */
+function emittedMetrics(stage: string): { namespace: string; name: string; dimensions: Record<string, string> }[] {
+  const lines: string[] = []
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stdout.write
+  try {
+    const delivery = new PowertoolsDeliveryMetrics({ ...DELIVERY_METRICS, stage })
+    for (const channel of ['webhook', 'email', 'log'] as const) {
+      delivery.delivered(channel, 20)
+      delivery.retried(channel)
+      delivery.failed(channel, true)
+      delivery.failed(channel, false)
+    }
+    delivery.flush()
+    const relay = new PowertoolsRelayMetrics(stage)
+    relay.eventParked()
+    relay.flush()
+  } finally {
+    process.stdout.write = write
+  }
+  return lines.flatMap((line) => {
+    const emf = JSON.parse(line) as { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[] } } & Record<string, unknown>
+    return emf._aws.CloudWatchMetrics.flatMap(({ Namespace, Dimensions, Metrics }) =>
+      Dimensions.flatMap((set) => Metrics.map(({ Name }) => ({ namespace: Namespace, name: Name, dimensions: Object.fromEntries(set.map((key) => [key, String(emf[key])])) }))),
+    )
+  })
+}
+
+test('dashboard: one per stage, named after the stack, its URL a stack output', (t) => {
+  t.equal(staging.Resources[DASHBOARD]?.Type, 'AWS::CloudWatch::Dashboard')
+  t.deepEqual(props(staging, DASHBOARD).DashboardName, { 'Fn::Sub': '${AWS::StackName}-${AWS::Region}' }, "the stack's name, and its region: dashboard names are one namespace per account")
+  const url = staging.Outputs?.[DASHBOARD_URL_OUTPUT]
+  t.ok(url, 'the output exists')
+  t.equal(
+    (url?.Value as { 'Fn::Sub': string })['Fn::Sub'],
+    'https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Dashboard}',
+    "the console's page of this dashboard",
+  )
+  t.end()
+})
+
+test("dashboard: every panel's metrics name this stack's queues, consumer, API and stage", (t) => {
+  const { metrics, references, widgets } = dashboardOf(staging)
+  t.deepEqual(
+    references,
+    ['AWS::Region', 'AWS::StackName', 'HTTP', 'NotificationsDeadLetterQueue.QueueName', 'NotificationsQueue.QueueName', ids.lambda],
+    "the body refers to this stack's resources and nothing else",
+  )
+  const find = (namespace: string, name: string, dimensions: Record<string, string | undefined>, stat?: string) =>
+    metrics.filter((metric) => metric.namespace === namespace && metric.name === name && JSON.stringify(metric.dimensions) === JSON.stringify(dimensions) && (stat === undefined || metric.stat === stat))
+  const queue = { QueueName: '<NotificationsQueue.QueueName>' }
+  const consumer = { FunctionName: `<${ids.lambda}>` }
+  const api = { ApiId: '<HTTP>', Stage: '$default' }
+  const expected: [string, string, Record<string, string>, string][] = [
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', queue, 'Maximum'],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesNotVisible', queue, 'Maximum'],
+    ['AWS/SQS', 'ApproximateAgeOfOldestMessage', queue, 'Maximum'],
+    ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', { QueueName: '<NotificationsDeadLetterQueue.QueueName>' }, 'Maximum'],
+    ['AWS/Lambda', 'ConcurrentExecutions', consumer, 'Maximum'],
+    ['AWS/Lambda', 'Errors', consumer, 'Sum'],
+    ['AWS/Lambda', 'Throttles', consumer, 'Sum'],
+    ['AWS/ApiGateway', 'Count', api, 'Sum'],
+    ['AWS/ApiGateway', '4xx', api, 'Sum'],
+    ['AWS/ApiGateway', '5xx', api, 'Sum'],
+    ['AWS/ApiGateway', 'Latency', api, 'p50'],
+    ['AWS/ApiGateway', 'Latency', api, 'p95'],
+    [RELAY_METRICS.namespace, RELAY_METRICS.parked, { service: RELAY_METRICS.serviceName, stage: 'staging' }, 'Sum'],
+  ]
+  for (const [namespace, name, dimensions, stat] of expected) t.equal(find(namespace, name, dimensions, stat).length, 1, `${namespace} ${name} ${JSON.stringify(dimensions)} ${stat}`)
+  const concurrency = widgets.find((widget) => ((widget.properties.metrics ?? []) as unknown[][]).some((entry) => entry.includes('ConcurrentExecutions')))
+  t.deepEqual(concurrency?.properties.annotations, { horizontal: [{ label: 'maxConcurrency', value: 2 }] }, "the consumer's bound, maxConcurrency 2, drawn across its concurrency")
+  // The consumer's EMF metrics: per channel, this stage's only.
+  const delivery = { channel: undefined, service: DELIVERY_METRICS.serviceName, stage: 'staging' }
+  for (const [name, dimensions, stat] of [
+    ['Delivered', delivery, 'Sum'],
+    ['Retries', delivery, 'Sum'],
+    ['DeliveryFailed', { channel: undefined, retryable: undefined, service: DELIVERY_METRICS.serviceName, stage: 'staging' }, 'Sum'],
+    ['DeliveryLatency', delivery, 'p50'],
+    ['DeliveryLatency', delivery, 'p95'],
+  ] as const) {
+    t.equal(find(DELIVERY_METRICS.namespace, name, dimensions, stat).length, 1, `${name} ${stat}, one series per channel`)
+  }
+  t.end()
+})
+
+test("dashboard: its EMF queries match the dimension sets the code writes, exactly, and the stage's value", (t) => {
+  const emitted = emittedMetrics('staging')
+  t.ok(emitted.length >= 5, 'the adapters printed their metrics')
+  const queried = dashboardOf(staging).metrics.filter((metric) => metric.namespace === DELIVERY_METRICS.namespace)
+  t.ok(queried.length >= 6, 'the dashboard queries them')
+  for (const metric of queried) {
+    const names = Object.keys(metric.dimensions).sort()
+    const matches = emitted.filter(
+      (line) =>
+        line.name === metric.name &&
+        JSON.stringify(Object.keys(line.dimensions).sort()) === JSON.stringify(names) &&
+        names.every((name) => metric.dimensions[name] === undefined || metric.dimensions[name] === line.dimensions[name]),
+    )
+    t.ok(matches.length > 0, `${metric.panel}: ${metric.name} {${names.join(',')}} finds what the code writes`)
+    t.equal(metric.dimensions.stage, 'staging', `${metric.name}: this stage only`)
+  }
+  t.end()
+})
+
+test('dashboard: production draws its own stage; dashboard false leaves it out; maxConcurrency follows @queues', async (t) => {
+  const body = (template: CfnTemplate) => (props(template, DASHBOARD).DashboardBody as { 'Fn::Sub': string })['Fn::Sub']
+  t.notEqual(body(production), body(staging), 'the two stages differ')
+  t.equal(body(production).replaceAll('production', 'staging'), body(staging), 'in the stage alone')
+  t.ok(dashboardOf(production).metrics.filter((metric) => metric.namespace === 'QueueLeveling').every((metric) => metric.dimensions.stage === 'production'), 'every EMF query of production names production')
+  const [off, wider] = await Promise.all([
+    buildTemplate({ cwd: await appWith({ pragma: 'dashboard false' }), ...SKIP_BUILD }),
+    buildTemplate({ cwd: await appWith({ queue: { maxConcurrency: 9 } }), ...SKIP_BUILD }),
+  ])
+  t.equal(off.Resources[DASHBOARD], undefined, 'dashboard false: no dashboard')
+  t.equal(off.Outputs?.[DASHBOARD_URL_OUTPUT], undefined, 'and no URL output')
+  const annotation = dashboardOf(wider).widgets.map((widget) => widget.properties.annotations).find((value) => JSON.stringify(value ?? null).includes('maxConcurrency'))
+  t.deepEqual(annotation, { horizontal: [{ label: 'maxConcurrency', value: 9 }] }, 'maxConcurrency 9 moves the line')
+})
+
 test('HTTP API default route throttling: rate 100, burst 200', (t) => {
   t.deepEqual(props(staging, 'HTTP').DefaultRouteSettings, { ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 })
   t.end()
@@ -210,8 +374,10 @@ test('settings AWS would refuse fail the build with a message naming the key', a
     [{ pragma: 'alarmEmail "not-an-email"' }, /alarmEmail must be an email address in quotes/],
     [{ pragma: 'deliveryRetentionDays 0' }, /deliveryRetentionDays must be a whole number from 1 to 3650, got 0/],
     [{ pragma: 'alarmMail "ops@example.com"' }, /unknown key "alarmMail"/],
+    [{ pragma: 'dashboard yes' }, /@queue-leveling: dashboard must be true or false, got "yes"/],
+    [{ pragma: 'tracing 1' }, /@queue-leveling: tracing must be true or false, got 1/],
   ]
   const problems = await Promise.all(queueCases.map(([options]) => problemOf(options)))
   for (const [index, [options, expected]] of queueCases.entries()) t.match(problems[index] ?? '', expected, JSON.stringify(options))
-  t.equal(await problemOf({ pragma: 'throttleRate 50\nlogRetentionDays 7' }), 'accepted', 'valid settings pass')
+  t.equal(await problemOf({ pragma: 'throttleRate 50\nlogRetentionDays 7\ntracing false\ndashboard true' }), 'accepted', 'valid settings pass')
 })

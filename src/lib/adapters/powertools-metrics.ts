@@ -20,6 +20,9 @@ export interface MetricsOptions {
   stage?: string
 }
 
+/** The consumer's metrics: CloudWatch namespace and `service` dimension (the deployed dashboard queries them). */
+export const DELIVERY_METRICS = { namespace: 'QueueLeveling', serviceName: 'notifications' } as const
+
 /** Every metric's dimension that names the stage, so that two stages in one account do not mix. */
 export const STAGE_DIMENSION = 'stage'
 
@@ -44,7 +47,7 @@ export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
   readonly #stage: string
   readonly #sets = new Map<string, { metrics: Metrics; counts: Map<string, number> }>()
 
-  constructor(options: MetricsOptions = { namespace: 'QueueLeveling', serviceName: 'notifications' }) {
+  constructor(options: MetricsOptions = DELIVERY_METRICS) {
     this.#options = options
     this.#stage = options.stage ?? metricsStage()
   }

@@ -2,11 +2,13 @@
  * The deploy half of this app's plugin: what the queue-leveling app adds to the
  * template after the sqs-queues plugin has made its queues real: alarms, API
  * throttling, log groups the stack owns, table protection and expiry, the
- * consumer's delivery retention, one IAM role per function (roles.ts), and
- * the HTTP API's authorizer, CORS and access logs (http-api.ts). Pure: the
+ * consumer's delivery retention, one IAM role per function (roles.ts), the
+ * HTTP API's authorizer, CORS and access logs (http-api.ts), and the stage's
+ * CloudWatch dashboard (cloudwatch-dashboard.ts). Pure: the
  * template given is not changed; a new one is returned.
  */
 import { FUNCTION_ACCESS, type FunctionAccess } from './access.ts'
+import { withDashboard } from './cloudwatch-dashboard.ts'
 import type { DeploySettings } from './deploy-settings.ts'
 import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
 import { withFunctionRoles } from './roles.ts'
@@ -49,6 +51,7 @@ export function transformTemplate(template: CfnTemplate, options: TransformOptio
   result = withJwtAuthorizer(result, options.auth)
   result = withCors(result, options.corsAllowOrigin)
   result = withAccessLogs(result, options.settings.logRetentionDays)
+  result = withDashboard(result, options.queues, options.settings, options.stage)
   return result
 }
 

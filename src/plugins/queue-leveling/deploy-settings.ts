@@ -1,6 +1,7 @@
 /**
  * The deploy-only settings: alarms, API throttling, log retention, delivery
- * record expiry, where the webhook signing secret lives. They live in app.arc
+ * record expiry, where the webhook signing secret lives, X-Ray tracing and the
+ * CloudWatch dashboard. They live in app.arc
  * under `@queue-leveling`, next to the `@queues` keys, one `name value` per
  * line; every one is optional:
  *
@@ -12,6 +13,8 @@
  *   logRetentionDays 30
  *   deliveryRetentionDays 90
  *   webhookSecretParameter "/secrets/queue-leveling/{stage}/webhook-signing-secret"   # quoted: braces
+ *   tracing true
+ *   dashboard true
  *
  * Values AWS would refuse stop the build here, as settings.ts does for the queue keys.
  */
@@ -31,6 +34,10 @@ export interface DeploySettings {
   deliveryRetentionDays: number
   /** The SSM SecureString of the webhook signing secret, `{stage}` standing for the stage; unset: webhook-secret.ts's default. */
   webhookSecretParameter: string | undefined
+  /** X-Ray active tracing on every function, with the permissions and the setting that turn Powertools Tracer on. */
+  tracing: boolean
+  /** The stage's CloudWatch dashboard and its URL output. */
+  dashboard: boolean
 }
 
 export class DeploySettingsError extends Error {
@@ -47,12 +54,16 @@ export const DEPLOY_DEFAULTS: DeploySettings = {
   logRetentionDays: 30,
   deliveryRetentionDays: 90,
   webhookSecretParameter: undefined,
+  tracing: true,
+  dashboard: true,
 }
 
 /** The values CloudWatch Logs accepts for RetentionInDays. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const
 
-type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail' | 'webhookSecretParameter'>
+type BooleanKey = 'tracing' | 'dashboard'
+const BOOLEAN_KEYS: readonly string[] = ['tracing', 'dashboard'] satisfies BooleanKey[]
+type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail' | 'webhookSecretParameter' | BooleanKey>
 
 /** [min, max, whole number?] of each numeric setting, as AWS accepts it (account default quotas for throttling). */
 const RANGES: Record<NumericKey, [number, number, boolean]> = {
@@ -108,6 +119,12 @@ export function readDeploySettings(pragma: ArcValue[] | undefined): DeploySettin
       const problem = typeof value === 'string' ? parameterNameProblem(value) : 'must be an SSM parameter name'
       if (problem) problems.push(`${where}: webhookSecretParameter ${problem}, got ${JSON.stringify(value)}`)
       else settings.webhookSecretParameter = value as string
+      continue
+    }
+    if (BOOLEAN_KEYS.includes(key)) {
+      // Architect's parser reads a bare true or false as a boolean; anything else (yes, "false", 1) is refused rather than guessed.
+      if (typeof value !== 'boolean') problems.push(`${where}: ${key} must be true or false, got ${JSON.stringify(value)}`)
+      else settings[key as BooleanKey] = value
       continue
     }
     if (!(key in RANGES)) {
