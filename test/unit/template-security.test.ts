@@ -101,6 +101,8 @@ function allStatements(template: CfnTemplate): Statement[] {
 }
 
 const LOGS = (fn: string) => [`logs:CreateLogStream ${fn}LogGroup`, `logs:PutLogEvents ${fn}LogGroup`]
+/** Sending its trace segments (tracing is on by default); X-Ray's write actions take no other resource than `*`. */
+const TRACES = ['xray:PutTelemetryRecords "*"', 'xray:PutTraceSegments "*"']
 const DISCOVERY = 'ssm:GetParametersByPath ssm:parameter/${AWS::StackName}'
 const IDEMPOTENCY = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => `dynamodb:${action} IdempotencyTable`)
 const SEND = 'sqs:SendMessage NotificationsQueue'
@@ -142,7 +144,7 @@ test('IAM: each function has its own role, with exactly what it uses', (t) => {
       [{ Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' }],
       `${role}: Lambda alone assumes it`,
     )
-    t.deepEqual(grantsOf(staging, fn), [...LOGS(fn), ...expected[fn]!].sort(), `${fn} may do exactly this`)
+    t.deepEqual(grantsOf(staging, fn), [...LOGS(fn), ...TRACES, ...expected[fn]!].sort(), `${fn} may do exactly this`)
   }
   t.end()
 })
@@ -159,7 +161,7 @@ test('IAM: what each function cannot do', (t) => {
   }
   for (const fn of [FN.create, FN.replace, FN.remove, FN.relay]) t.ok(can(staging, fn, 'sqs:SendMessage'), `${fn} sends`)
   t.notOk(can(staging, FN.consumer, 'sqs:SendMessage'), 'the consumer cannot send')
-  t.deepEqual(grantsOf(staging, FN.catchAll), LOGS(FN.catchAll), 'the catch-all only writes its log')
+  t.deepEqual(grantsOf(staging, FN.catchAll), [...LOGS(FN.catchAll), ...TRACES].sort(), 'the catch-all only writes its log and its traces')
   t.notOk(can(staging, FN.list, 'dynamodb:GetItem'), 'listing reads the owner index only')
   t.notOk(grantsOf(staging, FN.list).some((grant) => grant.endsWith('TasksTable')), 'listing cannot read the table itself')
   for (const fn of ALL) {
@@ -172,13 +174,20 @@ test('IAM: what each function cannot do', (t) => {
   t.end()
 })
 
-test("IAM: no wildcard grants, no dynamodb:*, and Architect's shared role is gone", (t) => {
+test("IAM: no wildcard action, nothing on * but X-Ray's two write actions, no dynamodb:*, and Architect's shared role is gone", (t) => {
   for (const [name, template] of [['staging', staging], ['production', production], ['deployed', deployed]] as const) {
     const allows = allStatements(template).filter((statement) => statement.Effect === 'Allow')
     t.ok(allows.length > 20, `${name}: the statements are read`)
     const wildcard = allows.filter((statement) => actionsOf(statement).some((action) => action.includes('*')))
     t.deepEqual(wildcard, [], `${name}: no Allow of service:* (or any action wildcard)`)
-    t.deepEqual(allows.filter((statement) => [statement.Resource].flat().includes('*')), [], `${name}: no Allow on *`)
+    // PutTraceSegments and PutTelemetryRecords have no resource type: IAM takes them on * alone. Nothing else may be granted on *.
+    const onStar = allows.filter((statement) => [statement.Resource].flat().includes('*'))
+    t.ok(onStar.length > 0, `${name}: the X-Ray grants are read`)
+    t.deepEqual(
+      onStar.filter((statement) => JSON.stringify(actionsOf(statement)) !== JSON.stringify(['xray:PutTraceSegments', 'xray:PutTelemetryRecords'])),
+      [],
+      `${name}: no Allow on * except xray:PutTraceSegments and xray:PutTelemetryRecords, together and alone`,
+    )
     t.notOk(JSON.stringify(template).includes('dynamodb:*'), `${name}: dynamodb:* nowhere`)
     t.equal(template.Resources[SHARED_ROLE], undefined, `${name}: no shared Role`)
     t.equal(template.Resources.ParameterStorePolicy, undefined, `${name}: no policy on the shared role`)

@@ -2,6 +2,7 @@ import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
 import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from '../../src/lib/adapters/powertools-metrics.ts'
 import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
+import { TRACING_VARIABLE } from '../../src/lib/tracing.ts'
 import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-leveling/cloudwatch-dashboard.ts'
 import { alarmLogicalIds, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
@@ -272,6 +273,23 @@ test('dashboard: production draws its own stage; dashboard false leaves it out; 
   t.equal(off.Outputs?.[DASHBOARD_URL_OUTPUT], undefined, 'and no URL output')
   const annotation = dashboardOf(wider).widgets.map((widget) => widget.properties.annotations).find((value) => JSON.stringify(value ?? null).includes('maxConcurrency'))
   t.deepEqual(annotation, { horizontal: [{ label: 'maxConcurrency', value: 9 }] }, 'maxConcurrency 9 moves the line')
+})
+
+test('tracing: X-Ray active tracing on every function, and the setting that turns the tracer on; tracing false turns both off', async (t) => {
+  const functions = (template: CfnTemplate) => Object.entries(template.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function').map(([id]) => id)
+  t.equal(functions(staging).length, 9)
+  for (const id of functions(staging)) {
+    t.equal(props(staging, id).Tracing, 'Active', `${id} Tracing: Active`)
+    t.equal(at(variables(staging, id), TRACING_VARIABLE), 'true', `${id} ${TRACING_VARIABLE} true`)
+    t.equal(props(production, id).Tracing, 'Active', `production ${id} too`)
+  }
+  const off = await buildTemplate({ cwd: await appWith({ pragma: 'tracing false' }), ...SKIP_BUILD })
+  for (const id of functions(off)) {
+    t.equal(props(off, id).Tracing, undefined, `tracing false: ${id} not traced by Lambda`)
+    t.equal(at(variables(off, id), TRACING_VARIABLE), 'false', `tracing false: ${id} never loads the tracer`)
+  }
+  t.notOk(JSON.stringify(off).includes('xray:'), 'tracing false: no role may write to X-Ray')
+  t.ok(JSON.stringify(staging).includes('xray:PutTraceSegments'), 'tracing true: the roles may')
 })
 
 test('HTTP API default route throttling: rate 100, burst 200', (t) => {

@@ -2,7 +2,7 @@
  * The deploy half of this app's plugin: what the queue-leveling app adds to the
  * template after the sqs-queues plugin has made its queues real: alarms, API
  * throttling, log groups the stack owns, table protection and expiry, the
- * consumer's delivery retention, one IAM role per function (roles.ts), the
+ * consumer's delivery retention, X-Ray tracing, one IAM role per function (roles.ts), the
  * HTTP API's authorizer, CORS and access logs (http-api.ts), and the stage's
  * CloudWatch dashboard (cloudwatch-dashboard.ts). Pure: the
  * template given is not changed; a new one is returned.
@@ -12,6 +12,7 @@ import { withDashboard } from './cloudwatch-dashboard.ts'
 import type { DeploySettings } from './deploy-settings.ts'
 import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
 import { withFunctionRoles } from './roles.ts'
+import { TRACING_VARIABLE } from '../../lib/tracing.ts'
 import { queueLogicalIds, toLogicalId } from '../sqs-queues/names.ts'
 import type { QueueSettings } from '../sqs-queues/settings.ts'
 import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from '../sqs-queues/template.ts'
@@ -46,8 +47,9 @@ export function transformTemplate(template: CfnTemplate, options: TransformOptio
   result = withApiThrottling(result, options.settings)
   result = withLogGroups(result, options.settings, options.stackName)
   result = withTables(result, options.stage, options.ttlTables ?? { [DELIVERY_TTL.table]: DELIVERY_TTL.attribute })
-  // After the log groups: each role writes into its function's own group.
-  result = withFunctionRoles(result, { access: options.access ?? FUNCTION_ACCESS, webhookSecretParameter: options.webhookSecretParameter })
+  result = withTracing(result, options.settings.tracing)
+  // After the log groups: each role writes into its function's own group (and, traced, to X-Ray).
+  result = withFunctionRoles(result, { access: options.access ?? FUNCTION_ACCESS, webhookSecretParameter: options.webhookSecretParameter, tracing: options.settings.tracing })
   result = withJwtAuthorizer(result, options.auth)
   result = withCors(result, options.corsAllowOrigin)
   result = withAccessLogs(result, options.settings.logRetentionDays)
@@ -193,6 +195,22 @@ export function withLogGroups(template: CfnTemplate, settings: DeploySettings, s
     }
     fn.Properties.FunctionName = { 'Fn::Sub': `\${AWS::StackName}-${id}` }
     fn.Properties.LoggingConfig = { LogGroup: ref(logGroup) }
+  }
+  return result
+}
+
+/**
+ * X-Ray active tracing on every function (Lambda records each invocation), and
+ * the setting that turns the app's tracer on (src/lib/tracing.ts), which
+ * nothing sets locally; off, both are left out and the tracer is never loaded.
+ * Each role's X-Ray permission comes with withFunctionRoles.
+ */
+export function withTracing(template: CfnTemplate, tracing: boolean): CfnTemplate {
+  const result = structuredClone(template)
+  for (const [, fn] of functionsOf(result)) {
+    if (tracing) fn.Properties.Tracing = 'Active'
+    else delete fn.Properties.Tracing
+    variablesOf(fn)[TRACING_VARIABLE] = String(tracing)
   }
   return result
 }

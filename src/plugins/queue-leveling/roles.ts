@@ -18,6 +18,8 @@ export interface RoleOptions {
   access: Record<string, FunctionAccess>
   /** The SSM parameter of the webhook signing secret (webhook-secret.ts). */
   webhookSecretParameter: string
+  /** Every function sends its trace segments to X-Ray (the `tracing` deploy setting). */
+  tracing?: boolean
 }
 
 /**
@@ -36,6 +38,17 @@ const SEND_EMAIL: IamStatement = {
   Effect: 'Allow',
   Action: ['ses:SendEmail'],
   Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
+}
+
+/**
+ * What a traced function needs to send its segments (Lambda's own and the
+ * tracer's subsegments) to X-Ray. These two actions name no resource type:
+ * IAM accepts them on `*` alone, so this is the one grant on `*` a role has.
+ */
+export const XRAY_WRITE: IamStatement = {
+  Effect: 'Allow',
+  Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+  Resource: '*',
 }
 
 /** Writing into its own log group, which the stack owns (withLogGroups); Lambda creates no group. */
@@ -70,6 +83,7 @@ function statementsOf(template: CfnTemplate, functionId: string, access: Functio
     ...(access.consumes ?? []).map((queue) => queueAccess(queue, 'consume')),
     ...(access.sendsEmail ? [SEND_EMAIL] : []),
     ...(access.readsWebhookSecret ? [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn(options.webhookSecretParameter) } satisfies IamStatement] : []),
+    ...(options.tracing ? [XRAY_WRITE] : []),
   ]
 }
 
