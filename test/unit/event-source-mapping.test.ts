@@ -175,3 +175,46 @@ test('each batch is an event as it starts and ends, with the invocations in flig
   const moved = seen.filter((event) => event.type === 'dead-lettered')
   t.deepEqual(moved, [{ type: 'dead-lettered', queue: 'q', dlq: 'q-dlq', messageIds: ['poison'], at: moved[0]?.at }], 'the record that failed its last receive goes to the DLQ')
 })
+
+test("a record carries the message's AWSTraceHeader in its attributes, as Lambda hands it on; a message without one has none", async (t) => {
+  const trace = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'
+  const waiting: Message[] = [
+    { MessageId: 'traced', ReceiptHandle: 'h1', Body: '{}', Attributes: { ApproximateReceiveCount: '1', AWSTraceHeader: trace } },
+    { MessageId: 'plain', ReceiptHandle: 'h2', Body: '{}', Attributes: { ApproximateReceiveCount: '1' } },
+  ]
+  const asked: unknown[] = []
+  const client = answeredClient(async (command, input) => {
+    if (command === 'ReceiveMessageCommand' && 'MaxNumberOfMessages' in input) {
+      asked.push('AttributeNames' in input ? input.AttributeNames : undefined)
+      const Messages = waiting.splice(0, input.MaxNumberOfMessages ?? 1)
+      if (Messages.length === 0) await sleep(20)
+      return { $metadata: {}, Messages }
+    }
+    if (command === 'DeleteMessageBatchCommand' && 'Entries' in input) return { $metadata: {}, Successful: (input.Entries ?? []).map(({ Id }) => ({ Id })), Failed: [] }
+    throw new Error(`unexpected ${command}`)
+  })
+  const records: SQSRecord[] = []
+  const mapping = new EventSourceMapping({
+    client,
+    queue: { name: 'q', batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 5, visibilityTimeout: 30, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 10 },
+    queueUrl: 'http://127.0.0.1:1/000000000000/q',
+    queueArn: 'arn:aws:sqs:us-east-1:000000000000:q',
+    region: 'us-east-1',
+    environment: () => ({
+      invoke: async (event) => {
+        records.push(...event.Records)
+        return { batchItemFailures: [] }
+      },
+      stop: async () => {},
+    }),
+    log: { info: () => {}, warn: () => {} },
+  })
+  mapping.start()
+  for (let waited = 0; records.length < 2 && waited < 5000; waited += 20) await sleep(20)
+  await mapping.stop()
+  client.destroy()
+  const byId = Object.fromEntries(records.map((item) => [item.messageId, item.attributes]))
+  t.equal(byId.traced?.AWSTraceHeader, trace, 'the traced message hands its header on')
+  t.notOk(byId.plain && 'AWSTraceHeader' in byId.plain, 'the other has no such attribute')
+  t.ok(asked.every((names) => JSON.stringify(names) === JSON.stringify(['All'])), 'the receives ask for every system attribute')
+})

@@ -8,6 +8,7 @@ import {
   SendMessageCommand,
   SQSClient,
   type Message,
+  type ReceiveMessageCommandInput,
 } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { localQueueAddress, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
@@ -60,11 +61,11 @@ async function refusal(call: Promise<unknown>): Promise<SqsFailure> {
 }
 
 /** Every message now in the queue, deleted as it is read, so each test starts from an empty queue. */
-async function takeAll(): Promise<Message[]> {
+async function takeAll(receive: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> {
   const taken: Message[] = []
   for (;;) {
     const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: 30 }),
+      new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: 30, ...receive }),
     )
     if (Messages.length === 0) return taken
     for (const message of Messages) {
@@ -266,4 +267,72 @@ test('everything else passes through unchanged', async (t) => {
   t.equal(QueueUrl, QUEUE_URL, 'queue URLs name the public port')
   const unknown = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(address, 'no-such-queue'), MessageBody: '\uFFFF' })))
   t.equal(unknown.name, 'QueueDoesNotExist', 'an unknown queue is refused as such, whatever the body')
+})
+
+const TRACE = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1'
+const OWN_TRACE = 'Root=1-6759e988-bd862e3fe1be46a994272794;Parent=63995c3f42cd8ad9;Sampled=0'
+
+test("a send's X-Amzn-Trace-Id header becomes each message's AWSTraceHeader, as SQS keeps it; a message's own attribute wins", async (t) => {
+  // As the X-Ray SDK sends it: the header on the request, nothing in the messages.
+  const traced = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  traced.middlewareStack.add(
+    (next) => async (args) => {
+      ;(args.request as { headers: Record<string, string> }).headers['X-Amzn-Trace-Id'] = TRACE
+      return next(args)
+    },
+    { step: 'build' },
+  )
+  try {
+    await traced.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'json single' }))
+    await traced.send(
+      new SendMessageBatchCommand({
+        QueueUrl: QUEUE_URL,
+        Entries: [
+          { Id: 'plain', MessageBody: 'json batch' },
+          { Id: 'own', MessageBody: 'json own', MessageSystemAttributes: { AWSTraceHeader: { DataType: 'String', StringValue: OWN_TRACE } } },
+        ],
+      }),
+    )
+  } finally {
+    traced.destroy()
+  }
+  const form = async (fields: Record<string, string>) =>
+    fetch(address.endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-amzn-trace-id': TRACE },
+      body: new URLSearchParams(fields).toString(),
+    })
+  t.equal((await form({ Action: 'SendMessage', QueueUrl: QUEUE_URL, MessageBody: 'query single' })).status, 200, 'query SendMessage')
+  const batch = await form({
+    Action: 'SendMessageBatch',
+    QueueUrl: QUEUE_URL,
+    'SendMessageBatchRequestEntry.1.Id': 'a',
+    'SendMessageBatchRequestEntry.1.MessageBody': 'query batch',
+    'SendMessageBatchRequestEntry.2.Id': 'b',
+    'SendMessageBatchRequestEntry.2.MessageBody': 'query own',
+    'SendMessageBatchRequestEntry.2.MessageSystemAttribute.1.Name': 'AWSTraceHeader',
+    'SendMessageBatchRequestEntry.2.MessageSystemAttribute.1.Value.DataType': 'String',
+    'SendMessageBatchRequestEntry.2.MessageSystemAttribute.1.Value.StringValue': OWN_TRACE,
+  })
+  t.equal(batch.status, 200, 'query SendMessageBatch')
+  await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'untraced' }))
+  // Asked for by today's name, which local-aws-sqs alone would not read.
+  const received = await takeAll({ MessageSystemAttributeNames: ['AWSTraceHeader'] })
+  t.deepEqual(
+    Object.fromEntries(received.map((message) => [message.Body, message.Attributes?.AWSTraceHeader])),
+    { 'json single': TRACE, 'json batch': TRACE, 'json own': OWN_TRACE, 'query single': TRACE, 'query batch': TRACE, 'query own': OWN_TRACE, untraced: undefined },
+    'each traced message carries the header; the ones that gave their own keep it; a send without the header has none',
+  )
+})
+
+test('AWSTraceHeader comes back only when asked for, by either name, over either protocol', async (t) => {
+  const send = () => fetch(address.endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-amzn-trace-id': TRACE }, body: new URLSearchParams({ Action: 'SendMessage', QueueUrl: QUEUE_URL, MessageBody: 'traced' }).toString() })
+  await send()
+  t.deepEqual((await takeAll()).map((message) => message.Attributes?.AWSTraceHeader), [undefined], 'not asked for: not returned')
+  await send()
+  t.deepEqual((await takeAll({ AttributeNames: ['All'] })).map((message) => message.Attributes?.AWSTraceHeader), [TRACE], 'AttributeNames All')
+  await send()
+  const answer = await query({ Action: 'ReceiveMessage', QueueUrl: QUEUE_URL, 'MessageSystemAttributeName.1': 'AWSTraceHeader', VisibilityTimeout: '0' })
+  t.ok(/<Name>AWSTraceHeader<\/Name>\s*<Value>([^<]*)<\/Value>/.exec(answer.text)?.[1] === TRACE, 'query MessageSystemAttributeName.1')
+  await takeAll()
 })

@@ -1,7 +1,17 @@
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import { createRequestHandler, type ISqsServerOptions } from 'local-aws-sqs'
 import { judgeSend, type Verdict } from './sqs-contents.ts'
-import { allFailedResponse, queueNameOf, readSendRequest, refusalResponse, withFailedEntries, type SendRequest, type WireResponse } from './sqs-wire.ts'
+import {
+  allFailedResponse,
+  queueNameOf,
+  readSendRequest,
+  refusalResponse,
+  withFailedEntries,
+  withSystemAttributeNames,
+  withTraceHeader,
+  type SendRequest,
+  type WireResponse,
+} from './sqs-wire.ts'
 
 /**
  * local-aws-sqs behind a front server of our own that refuses what SQS refuses
@@ -9,6 +19,9 @@ import { allFailedResponse, queueNameOf, readSendRequest, refusalResponse, withF
  * loopback port; the front buffers each request, judges sends, and passes on the
  * rest unchanged. A batch with refused entries is passed on without them, and
  * their failures are added to local-aws-sqs's answer, as SQS reports them.
+ * It also does two things SQS does and local-aws-sqs does not: a send's
+ * X-Amzn-Trace-Id header becomes its messages' AWSTraceHeader, and a receive
+ * may ask for that attribute by its current name, MessageSystemAttributeNames.
  */
 
 type QueueService = ReturnType<typeof createRequestHandler>['service']
@@ -57,8 +70,15 @@ function verdictOn(send: SendRequest, service: QueueService): Verdict {
   return judgeSend(send.action, send.messages, known ? queue.MaximumMessageSize : undefined)
 }
 
+/** The request as local-aws-sqs must see it to answer as SQS would; the bytes as they came when nothing changes. */
+function asSqsTakesIt(incoming: IncomingMessage, body: Buffer): Buffer {
+  const text = body.toString()
+  const changed = withSystemAttributeNames(incoming.headers, withTraceHeader(incoming.headers, text))
+  return changed === text ? body : Buffer.from(changed)
+}
+
 async function answer(incoming: IncomingMessage, service: QueueService, pass: (body: Buffer | string) => Promise<Relayed>): Promise<WireResponse | Relayed> {
-  const body = await readBody(incoming)
+  const body = asSqsTakesIt(incoming, await readBody(incoming))
   const send = readSendRequest(incoming.headers, body.toString())
   const verdict: Verdict = send ? verdictOn(send, service) : { kind: 'pass' }
   if (!send || verdict.kind === 'pass') return pass(body)

@@ -84,6 +84,97 @@ function readJson(headers: IncomingHttpHeaders, body: string): SendRequest | und
   }
 }
 
+/** The message system attribute in which SQS keeps a message's X-Ray trace header. */
+export const TRACE_ATTRIBUTE = 'AWSTraceHeader'
+/** The request header the X-Ray SDK puts on every AWS SDK call it records. */
+export const TRACE_REQUEST_HEADER = 'x-amzn-trace-id'
+
+/**
+ * What SQS does with a send's `X-Amzn-Trace-Id` request header, which
+ * local-aws-sqs reads and drops: every message of a SendMessage or
+ * SendMessageBatch keeps it as its AWSTraceHeader system attribute, unless
+ * the message gives its own (SQS: the attribute overrides the header).
+ * Any other request, or one without the header, is returned as it is.
+ */
+export function withTraceHeader(headers: IncomingHttpHeaders, body: string): string {
+  const header = headers[TRACE_REQUEST_HEADER]
+  const trace = (Array.isArray(header) ? header[0] : header)?.trim()
+  if (!trace) return body
+  return protocolOf(headers) === 'json' ? jsonWithTrace(headers, body, trace) : queryWithTrace(body, trace)
+}
+
+function jsonWithTrace(headers: IncomingHttpHeaders, body: string, trace: string): string {
+  const action = String(headers['x-amz-target'] ?? '').split('.')[1]
+  if (!isSendAction(action)) return body
+  let fields: unknown
+  try {
+    fields = JSON.parse(body)
+  } catch {
+    return body
+  }
+  if (!isFields(fields)) return body
+  const traced = (entry: unknown): unknown => {
+    if (!isFields(entry)) return entry
+    const system = isFields(entry.MessageSystemAttributes) ? entry.MessageSystemAttributes : {}
+    if (system[TRACE_ATTRIBUTE] !== undefined) return entry
+    return { ...entry, MessageSystemAttributes: { ...system, [TRACE_ATTRIBUTE]: { DataType: 'String', StringValue: trace } } }
+  }
+  if (action === 'SendMessage') return JSON.stringify(traced(fields))
+  return Array.isArray(fields.Entries) ? JSON.stringify({ ...fields, Entries: fields.Entries.map(traced) }) : body
+}
+
+function queryWithTrace(body: string, trace: string): string {
+  const params = new URLSearchParams(body)
+  const action = params.get('Action')
+  if (!isSendAction(action)) return body
+  // The prefix of each message's keys: none for SendMessage, `SendMessageBatchRequestEntry.<n>.` for each batch entry.
+  const prefixes =
+    action === 'SendMessage'
+      ? ['']
+      : [...new Set([...params.keys()].flatMap((key) => /^(SendMessageBatchRequestEntry\.\d+\.)/.exec(key)?.[1] ?? []))]
+  for (const prefix of prefixes) {
+    const system = new RegExp(`^${prefix.replaceAll('.', '\\.')}MessageSystemAttribute\\.(\\d+)\\.Name$`)
+    const taken = [...params.entries()].flatMap(([key, value]) => {
+      const index = system.exec(key)?.[1]
+      return index === undefined ? [] : [{ index: Number(index), name: value }]
+    })
+    if (taken.some(({ name }) => name === TRACE_ATTRIBUTE)) continue
+    const next = `${prefix}MessageSystemAttribute.${Math.max(0, ...taken.map(({ index }) => index)) + 1}`
+    params.append(`${next}.Name`, TRACE_ATTRIBUTE)
+    params.append(`${next}.Value.DataType`, 'String')
+    params.append(`${next}.Value.StringValue`, trace)
+  }
+  return params.toString()
+}
+
+/**
+ * A ReceiveMessage that asks for system attributes under today's name,
+ * MessageSystemAttributeNames (AWSTraceHeader among them), asks local-aws-sqs,
+ * which reads only the older AttributeNames, under both. Any other request is
+ * returned as it is.
+ */
+export function withSystemAttributeNames(headers: IncomingHttpHeaders, body: string): string {
+  if (protocolOf(headers) === 'json') {
+    if (String(headers['x-amz-target'] ?? '').split('.')[1] !== 'ReceiveMessage') return body
+    let fields: unknown
+    try {
+      fields = JSON.parse(body)
+    } catch {
+      return body
+    }
+    if (!isFields(fields) || !Array.isArray(fields.MessageSystemAttributeNames)) return body
+    const older = Array.isArray(fields.AttributeNames) ? fields.AttributeNames : []
+    return JSON.stringify({ ...fields, AttributeNames: [...new Set([...older, ...fields.MessageSystemAttributeNames])] })
+  }
+  const params = new URLSearchParams(body)
+  if (params.get('Action') !== 'ReceiveMessage') return body
+  const asked = [...params.entries()].filter(([key]) => /^MessageSystemAttributeName\.\d+$/.test(key)).map(([, value]) => value)
+  if (asked.length === 0) return body
+  const older = [...params.entries()].filter(([key]) => /^AttributeName\.\d+$/.test(key)).map(([, value]) => value)
+  for (const [index, name] of asked.filter((name) => !older.includes(name)).entries()) params.append(`AttributeName.${older.length + index + 1}`, name)
+  return params.toString()
+}
+
 /** `MessageAttribute.1.Value.StringValue=x` as nested fields (lists stay keyed by their 1-based index). */
 function queryFields(params: URLSearchParams): Fields {
   const root: Fields = {}
