@@ -115,7 +115,15 @@ test('the consumer events become figures: invocations in flight, deliveries and 
   t.equal(now.deliveries.perSecond, 0.8)
   t.deepEqual([now.deliveries.latency.p50, now.deliveries.latency.p95, now.deliveries.latency.samples], [200, 400, 4], 'p50 and p95 of the DeliveryLatency values')
   t.deepEqual(now.deliveries.latest, [{ at: '2026-01-01T00:00:00.000Z', notificationId: 'task_created:t1:1', taskId: 't1', channel: 'webhook', receiveCount: 1 }], 'the latest deliveries from the log lines')
-  t.deepEqual(now.deliveries.problems, [{ at: '2026-01-01T00:00:01.000Z', message: 'Delivery failed', notificationId: 'task_created:t2:1', detail: 'webhook answered 503' }], 'and the delivery problems')
+  t.deepEqual(
+    now.deliveries.problems,
+    [
+      { at: new Date(at).toISOString(), message: 'Moved to notifications-dlq', detail: 'm1, m2' },
+      { at: new Date(at).toISOString(), message: 'Batch #1 (poller 1)', detail: '1 of 4 records failed' },
+      { at: '2026-01-01T00:00:01.000Z', message: 'Delivery failed', notificationId: 'task_created:t2:1', detail: 'webhook answered 503' },
+    ],
+    'and the problems, newest first: moves to the DLQ, failed batches, delivery failures',
+  )
   t.equal(now.dlq.movedIn, 2, 'two messages moved to the DLQ')
 })
 

@@ -158,10 +158,16 @@ export class DashboardState {
         this.#recordsFailed += event.failed
         const { batch, poller, size, deleted, failed, error, durationMs, at } = event
         this.#keep(this.#latestBatches, { batch, poller, size, deleted, failed, ...(error !== undefined && { error }), durationMs, at })
+        if (failed || error) {
+          const detail = error ?? `${failed} of ${size} record${size === 1 ? '' : 's'} failed`
+          this.#keep(this.#problems, { at: new Date(at).toISOString(), message: `Batch #${batch} (poller ${poller})`, detail })
+        }
         return
       }
       case 'dead-lettered':
-        if (event.queue === this.#queue.name) this.#movedIn += event.messageIds.length
+        if (event.queue !== this.#queue.name) return
+        this.#movedIn += event.messageIds.length
+        this.#keep(this.#problems, { at: new Date(event.at).toISOString(), message: `Moved to ${event.dlq}`, detail: event.messageIds.join(', ') })
         return
       case 'output':
         if (event.function !== this.#function) return
@@ -237,7 +243,7 @@ export class DashboardState {
     this.#counted.push({ at, channel, delivered, failed })
   }
 
-  /** The consumer's structured log lines: each delivery (INFO) and each delivery problem (WARN, ERROR). */
+  /** The consumer's structured log lines: each delivery (INFO) and each problem it reports (WARN, ERROR). */
   #logLine(line: string): void {
     if (!line.startsWith('{"level":')) return
     let entry: Record<string, unknown>

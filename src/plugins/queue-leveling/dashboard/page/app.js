@@ -21,7 +21,7 @@ const text = (id, value) => {
   const shown = String(value)
   if (element.textContent !== shown) element.textContent = shown
 }
-const ms = (value) => (value === null || value === undefined ? '–' : value < 10_000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`)
+const ms = (value) => (value === null || value === undefined ? '–' : value < 1000 ? `${Math.round(value)} ms` : `${(value / 1000).toFixed(1)} s`)
 const time = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : '')
 
 /** Empty series; a reconnect's history starts them over. */
@@ -65,7 +65,7 @@ function record(point) {
   }
 }
 
-function chart(key, element, series, values, yRange) {
+function chart(key, element, series, values, yRange, yValues) {
   if (!charts[key]) {
     charts[key] = new uPlot(
       {
@@ -73,7 +73,7 @@ function chart(key, element, series, values, yRange) {
         height: 200,
         series: [{}, ...series],
         scales: { x: { time: true }, y: { range: yRange ?? ((_u, _min, max) => [0, Math.max(1, max) * 1.1]) } },
-        axes: [{}, { size: 50 }],
+        axes: [{}, { size: 60, ...(yValues && { values: yValues }) }],
         legend: { live: false },
         cursor: { show: false },
       },
@@ -124,6 +124,8 @@ function draw() {
       { label: 'p95', stroke: PALETTE[4], width: 2 },
     ],
     [data.t, data.p50, data.p95],
+    undefined,
+    (_u, ticks) => ticks.map(ms),
   )
 }
 
@@ -162,6 +164,7 @@ function render(state) {
   text('dlq-inflight', state.dlq.inFlight)
   const dlqCount = state.dlq.waiting + state.dlq.inFlight
   text('dlq-count', dlqCount)
+  text('dlq-noun', dlqCount === 1 ? 'message' : 'messages')
   $('tile-dlq').classList.toggle('alert', dlqCount > 0)
   $('tile-deliveries').classList.toggle('alert', state.deliveries.failedPerSecond > 0)
 
