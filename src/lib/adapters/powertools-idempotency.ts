@@ -1,5 +1,6 @@
 import type { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb'
 import { lazy } from '../lazy.ts'
+import { traced } from '../tracing.ts'
 import { appTables } from './tables.ts'
 
 /**
@@ -8,6 +9,7 @@ import { appTables } from './tables.ts'
  * Powertools checks expiry on read, as the local DynamoDB never expires TTL items.
  * The table's name comes from Architect, the endpoint from the SDK's own settings.
  * The DynamoDB SDK loads on first use: a create without Idempotency-Key never pays for it.
+ * Its client is traced when the function traces (tracing.ts).
  */
 export const idempotencyPersistence: () => Promise<DynamoDBPersistenceLayer> = lazy(async () => {
   const [data, { DynamoDBClient }, { DynamoDBPersistenceLayer }] = await Promise.all([
@@ -15,5 +17,5 @@ export const idempotencyPersistence: () => Promise<DynamoDBPersistenceLayer> = l
     import('@aws-sdk/client-dynamodb'),
     import('@aws-lambda-powertools/idempotency/dynamodb'),
   ])
-  return new DynamoDBPersistenceLayer({ tableName: data.name('idempotency'), awsSdkV3Client: new DynamoDBClient({}) })
+  return new DynamoDBPersistenceLayer({ tableName: data.name('idempotency'), awsSdkV3Client: await traced(new DynamoDBClient({})) })
 })

@@ -1,8 +1,10 @@
 import { SendEmailCommand, SESv2Client, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2'
 import type { EmailSettings } from '../config.ts'
+import { lazy } from '../lazy.ts'
 import { logger } from '../log.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
+import { traced } from '../tracing.ts'
 
 /** The one SES call this channel makes: what a test puts in place of the SDK client. */
 export interface EmailSender {
@@ -18,16 +20,19 @@ const SES_MAX_ATTEMPTS = 2
 const SES_CONNECT_TIMEOUT_MS = 1000
 const SES_REQUEST_TIMEOUT_MS = 4000
 
-let client: SESv2Client | undefined
-
-/** One SES v2 client per container; the endpoint comes from AWS_ENDPOINT_URL_SESV2 when set (a local SES), else from the region. */
-export function sesClient(): SESv2Client {
-  client ??= new SESv2Client({
-    maxAttempts: SES_MAX_ATTEMPTS,
-    requestHandler: { connectionTimeout: SES_CONNECT_TIMEOUT_MS, requestTimeout: SES_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
-  })
-  return client
-}
+/**
+ * One SES v2 client per container, traced when the function traces
+ * (tracing.ts); the endpoint comes from AWS_ENDPOINT_URL_SESV2 when set (a
+ * local SES), else from the region.
+ */
+export const sesClient: () => Promise<SESv2Client> = lazy(async () =>
+  traced(
+    new SESv2Client({
+      maxAttempts: SES_MAX_ATTEMPTS,
+      requestHandler: { connectionTimeout: SES_CONNECT_TIMEOUT_MS, requestTimeout: SES_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+    }),
+  ),
+)
 
 /** Refusals that pass once the sending rate drops: the next try, after a backoff, is likely to be accepted. */
 const THROTTLING = new Set([
@@ -85,9 +90,9 @@ export class SesEmailChannel implements Channel {
   readonly name = 'email'
 
   readonly #settings: EmailSettings
-  readonly #sender: () => EmailSender
+  readonly #sender: () => EmailSender | Promise<EmailSender>
 
-  constructor(settings: EmailSettings, sender: () => EmailSender = sesClient) {
+  constructor(settings: EmailSettings, sender: () => EmailSender | Promise<EmailSender> = sesClient) {
     this.#settings = settings
     this.#sender = sender
   }
@@ -111,7 +116,8 @@ export class SesEmailChannel implements Channel {
     })
     let output: SendEmailCommandOutput
     try {
-      output = await this.#sender().send(command)
+      // Inside the try: a client that could not be made is a failure to reach SES, which a later try may pass.
+      output = await (await this.#sender()).send(command)
     } catch (error) {
       throw toDeliveryFailure(error)
     }

@@ -1,6 +1,7 @@
 import type { SSMClientConfig } from '@aws-sdk/client-ssm'
 import type { WebhookSettings } from '../config.ts'
 import { lazy } from '../lazy.ts'
+import { traced } from '../tracing.ts'
 import { fixedSigningSecret, type SigningSecret } from './webhook-channel.ts'
 
 /**
@@ -60,11 +61,14 @@ export class SsmSigningSecret implements SigningSecret {
     this.#maxAgeSeconds = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS
     this.#provider = lazy(async () => {
       const [{ SSMProvider }, { SSMClient }] = await Promise.all([import('@aws-lambda-powertools/parameters/ssm'), import('@aws-sdk/client-ssm')])
-      const client = new SSMClient({
-        maxAttempts: SSM_MAX_ATTEMPTS,
-        requestHandler: { connectionTimeout: SSM_CONNECT_TIMEOUT_MS, requestTimeout: SSM_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
-        ...options.clientConfig,
-      })
+      // Traced when the function traces (tracing.ts): the read shows in the trace, never its value.
+      const client = await traced(
+        new SSMClient({
+          maxAttempts: SSM_MAX_ATTEMPTS,
+          requestHandler: { connectionTimeout: SSM_CONNECT_TIMEOUT_MS, requestTimeout: SSM_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+          ...options.clientConfig,
+        }),
+      )
       return new SSMProvider({ awsSdkV3Client: client })
     })
   }

@@ -1,5 +1,6 @@
 import arc from '@architect/functions'
 import { lazy } from '../lazy.ts'
+import { tracer } from '../tracing.ts'
 
 export interface AppTables {
   tasks: Record<string, unknown>
@@ -7,8 +8,16 @@ export interface AppTables {
   idempotency: Record<string, unknown>
 }
 
-/** One discovery of the app's tables per Lambda container (tried again after a failure). */
-export const appTables: () => ReturnType<typeof arc.tables<AppTables>> = lazy(() => arc.tables<AppTables>())
+/**
+ * One discovery of the app's tables per Lambda container (tried again after a
+ * failure). aws-lite makes its calls over Node's https, which no SDK wrapper
+ * reaches: the tracer, when the function traces, records them by patching
+ * https, so it is made before the first call (the discovery itself is one).
+ */
+export const appTables: () => ReturnType<typeof arc.tables<AppTables>> = lazy(async () => {
+  await tracer()
+  return arc.tables<AppTables>()
+})
 
 export function isConditionFailure(error: unknown): boolean {
   const name = (error as { name?: string; __type?: string } | undefined)?.name ?? ''

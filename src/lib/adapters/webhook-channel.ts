@@ -3,6 +3,7 @@ import type { WebhookSettings } from '../config.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
 import { insecureUrlReason } from '../secure-url.ts'
+import { traceRemoteCall } from '../tracing.ts'
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`: the timestamp lets receivers refuse replays. */
 export function webhookSignature(secret: string, timestamp: string, rawBody: string): string {
@@ -130,25 +131,29 @@ export class WebhookChannel implements Channel {
       headers['X-Signature-Timestamp'] = timestamp
       headers['X-Signature-256'] = webhookSignature(secret, timestamp, body)
     }
-    let response: Response
-    try {
-      response = await fetch(url, {
-        method: 'POST',
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#settings.timeoutMs),
-      })
-    } catch (error) {
-      throw new DeliveryFailedError(`Webhook ${unreachedReason(error, this.#settings.timeoutMs)}`, true)
-    }
-    await discardBody(response)
-    if (response.status >= 300 && response.status < 400) {
-      // Following one would send the signed notification somewhere nobody configured.
-      throw new DeliveryFailedError(`Webhook answered ${response.status}, a redirect (not followed)`, false)
-    }
-    if (!response.ok) {
-      throw new DeliveryFailedError(`Webhook answered ${response.status}`, isRetryableStatus(response.status))
-    }
+    // A subsegment named after the host alone when the function traces: the URL's path may hold a token.
+    await traceRemoteCall(url, 'POST', async (record) => {
+      let response: Response
+      try {
+        response = await fetch(url, {
+          method: 'POST',
+          headers,
+          body,
+          redirect: 'manual',
+          signal: AbortSignal.timeout(this.#settings.timeoutMs),
+        })
+      } catch (error) {
+        throw new DeliveryFailedError(`Webhook ${unreachedReason(error, this.#settings.timeoutMs)}`, true)
+      }
+      record.status(response.status)
+      await discardBody(response)
+      if (response.status >= 300 && response.status < 400) {
+        // Following one would send the signed notification somewhere nobody configured.
+        throw new DeliveryFailedError(`Webhook answered ${response.status}, a redirect (not followed)`, false)
+      }
+      if (!response.ok) {
+        throw new DeliveryFailedError(`Webhook answered ${response.status}`, isRetryableStatus(response.status))
+      }
+    })
   }
 }
