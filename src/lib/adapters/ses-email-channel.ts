@@ -20,19 +20,26 @@ const SES_MAX_ATTEMPTS = 2
 const SES_CONNECT_TIMEOUT_MS = 1000
 const SES_REQUEST_TIMEOUT_MS = 4000
 
+let client: (() => Promise<SESv2Client>) | undefined
+
 /**
  * One SES v2 client per container, traced when the function traces
  * (tracing.ts); the endpoint comes from AWS_ENDPOINT_URL_SESV2 when set (a
- * local SES), else from the region.
+ * local SES), else from the region. Made inside a function, not at module
+ * level: the bundler can then drop it, and the SES SDK with it, from the
+ * functions that never send email.
  */
-export const sesClient: () => Promise<SESv2Client> = lazy(async () =>
-  traced(
-    new SESv2Client({
-      maxAttempts: SES_MAX_ATTEMPTS,
-      requestHandler: { connectionTimeout: SES_CONNECT_TIMEOUT_MS, requestTimeout: SES_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
-    }),
-  ),
-)
+export function sesClient(): Promise<SESv2Client> {
+  client ??= lazy(async () =>
+    traced(
+      new SESv2Client({
+        maxAttempts: SES_MAX_ATTEMPTS,
+        requestHandler: { connectionTimeout: SES_CONNECT_TIMEOUT_MS, requestTimeout: SES_REQUEST_TIMEOUT_MS, throwOnRequestTimeout: true },
+      }),
+    ),
+  )
+  return client()
+}
 
 /** Refusals that pass once the sending rate drops: the next try, after a backoff, is likely to be accepted. */
 const THROTTLING = new Set([
