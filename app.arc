@@ -52,7 +52,7 @@ notifications
 @scheduled
 relay-outbox rate(1 minute)  # publishes events a failed publish left in a task's outbox
 
-# This app's deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention
+# This app's deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention, tracing, dashboard
 @queue-leveling
 alarmOldestMessageSeconds 900  # age of the oldest queued message that raises an alarm
 throttleRate 100               # HTTP API steady requests per second
@@ -60,6 +60,8 @@ throttleBurst 200              # HTTP API burst
 logRetentionDays 30
 deliveryRetentionDays 90       # TTL of delivery records
 # alarmEmail "ops@example.com" # alarms to an SNS topic with this email subscription
+# tracing false                # X-Ray tracing is on by default (Tracing: Active, the app's tracer, X-Ray write permission)
+# dashboard false              # each stage's CloudWatch dashboard is on by default (its URL: the DashboardUrl output)
 
 @plugins
 architect/plugin-typescript
