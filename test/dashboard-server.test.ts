@@ -127,6 +127,28 @@ test('the consumer events become figures: invocations in flight, deliveries and 
   t.equal(now.dlq.movedIn, 2, 'two messages moved to the DLQ')
 })
 
+test('a page follows the state over server-sent events: the history, then a frame per tick; a page that leaves is forgotten', async (t) => {
+  const abort = new AbortController()
+  const response = await fetch(`${ORIGIN}/api/events`, { signal: abort.signal })
+  t.match(response.headers.get('content-type') ?? '', /^text\/event-stream/)
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
+  let received = ''
+  const started = Date.now()
+  while ((received.match(/^data: /gm) ?? []).length < 3 && Date.now() - started < 5000) received += decoder.decode((await reader.read()).value)
+  t.match(received, /^event: history\ndata: \[/m, 'the history first')
+  const frames = received.split('\n\n').filter((frame) => frame.startsWith('data: '))
+  const last = JSON.parse(frames.at(-1)?.slice(6) ?? '{}') as { state?: DashboardView; point?: { maxConcurrency?: number } }
+  t.equal(last.state?.consumer.maxConcurrency, 3, 'then the whole state')
+  t.equal(last.point?.maxConcurrency, 3, 'with the chart point it adds')
+  t.ok(Date.now() - started < 2500, `two frames within ${Date.now() - started} ms: at least one a second`)
+  t.equal((await state()).watchers, 1, 'one page watching')
+  abort.abort()
+  await reader.cancel().catch(() => undefined)
+  for (let waited = 0; (await state()).watchers > 0 && waited < 2000; waited += 100) await sleep(100)
+  t.equal((await state()).watchers, 0, 'none once it has gone: the polling stops')
+})
+
 test('the burst control says it cannot when the app trusts another issuer, and sends nothing', async (t) => {
   const now = await state()
   t.deepEqual([now.burst.available, now.burst.reason], [false, OTHER_ISSUER])

@@ -38,7 +38,7 @@ const SQS_BATCH = 10
 /** Long polls stay short: an empty queue should not keep the operator waiting. */
 const WAIT_SECONDS = 1
 /** How long peek and purge hide what they receive; a crashed run gives the messages back after it. */
-export const HIDE_SECONDS = 30
+const HIDE_SECONDS = 30
 const MOVE_TASK_POLL_MS = 500
 
 export interface MessageCounts {

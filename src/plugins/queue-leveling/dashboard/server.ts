@@ -6,7 +6,7 @@ import type { Message } from '@aws-sdk/client-sqs'
 import { isEmpty, messageCounts, peekMessages, plural, purgeDlq, replayDlq, type DlqQueues } from '../../sqs-queues/dlq-operations.ts'
 import { localQueueEvents, type LocalQueueEvents } from '../../sqs-queues/local-events.ts'
 import type { QueueSettings } from '../../sqs-queues/settings.ts'
-import { Burst, BurstRefused, MAX_BURST, type BurstOptions, type BurstState } from './burst.ts'
+import { Burst, BurstRefused, type BurstOptions, type BurstState } from './burst.ts'
 import { DashboardState, type Depth, type StateSnapshot } from './state.ts'
 
 /**
@@ -46,6 +46,8 @@ export interface DashboardView extends StateSnapshot {
   burst: BurstState
   /** The outcome of the last peek, replay or purge. */
   dlqAction: { action: string; ok: boolean; message: string; at: number } | null
+  /** Pages following the event stream (the dashboard polls the queues only while there are any). */
+  watchers: number
 }
 
 export interface ChartPoint {
@@ -187,7 +189,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const [queue, dlq] = await Promise.all([depth(queues, queues.queue.url), depth(queues, queues.dlq.url)])
     state.setDepths(queue, dlq)
   }
-  const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction })
+  const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction, watchers: clients.size })
   const pointOf = (now: DashboardView): ChartPoint => {
     const byChannel = (key: 'perSecond' | 'failedPerSecond'): Record<string, number> =>
       Object.fromEntries(Object.entries(now.deliveries.byChannel).map(([channel, figures]) => [channel, figures[key]]))
@@ -221,14 +223,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       for (const client of clients) client.write(frame)
     })().finally(() => (ticking = undefined)))
 
-  const watch = (request: IncomingMessage, response: ServerResponse): void => {
+  const watch = (response: ServerResponse): void => {
     response.writeHead(200, { ...SECURITY_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', Connection: 'keep-alive' })
     response.write(`retry: 1000\nevent: history\ndata: ${JSON.stringify(history)}\n\n`)
     clients.add(response)
     // Ticks run only while a page is open: with none, the dashboard costs the running app nothing but its event listener.
     ticker ??= setInterval(() => void tick(), options.tickMs ?? 500)
     void tick()
-    request.once('close', () => {
+    // The response's close: the page went away (its connection ended), or the server is closing.
+    response.once('close', () => {
       clients.delete(response)
       if (clients.size === 0 && ticker) {
         clearInterval(ticker)
@@ -307,7 +310,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         await refreshDepths()
         return sendJson(response, 200, current())
       }
-      if (path === '/api/events') return watch(request, response)
+      if (path === '/api/events') return watch(response)
       throw new HttpError(404, 'Not Found')
     }
     const action = actions[path]
@@ -346,5 +349,3 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     },
   }
 }
-
-export { MAX_BURST }
