@@ -1,32 +1,25 @@
 import test from 'tape'
+import { refusalOf } from '../helpers/refusal.ts'
 import { readConsumerSettings, readHttpSettings, readProducerSettings, SettingsError, validateSettings } from '../../src/lib/config.ts'
 import { retryBudgetSeconds } from '../../src/lib/notifications/retry.ts'
 import appPlugin from '../../src/plugins/queue-leveling/plugin.ts'
 
-const problemOf = (read: () => unknown): string => {
-  try {
-    read()
-    return 'accepted'
-  } catch (error) {
-    return (error as Error).message
-  }
-}
 
 test('each function reads only its own settings: a bad consumer setting does not stop the HTTP routes', (t) => {
   const env = { RETRY_BASE_SECONDS: 'soon', NOTIFY_WEBHOOK_URL: 'not a url', NOTIFICATIONS_QUEUE_URL: 'http://127.0.0.1:9324/000000000000/notifications' }
   t.deepEqual(readHttpSettings(env), { corsAllowOrigin: '*' }, 'every HTTP route reads CORS only')
   t.equal(readProducerSettings(env).notificationsQueueUrl, env.NOTIFICATIONS_QUEUE_URL, 'the write routes read the queue and SQS settings only')
-  t.match(problemOf(() => readConsumerSettings(env)), /RETRY_BASE_SECONDS/, 'the consumer refuses its own bad setting')
-  t.match(problemOf(() => readConsumerSettings(env)), /NOTIFY_WEBHOOK_URL/, 'naming every problem')
-  t.match(problemOf(() => readProducerSettings({ SQS_TIMEOUT_MS: 'fast', CORS_ALLOW_ORIGIN: 'x' })), /^Invalid settings: SQS_TIMEOUT_MS: .*, NOTIFICATIONS_QUEUE_URL: is not set$|^Invalid settings: SQS_TIMEOUT_MS: [^,]*$/, 'the producer names its own')
+  t.match(refusalOf(() => readConsumerSettings(env)), /RETRY_BASE_SECONDS/, 'the consumer refuses its own bad setting')
+  t.match(refusalOf(() => readConsumerSettings(env)), /NOTIFY_WEBHOOK_URL/, 'naming every problem')
+  t.match(refusalOf(() => readProducerSettings({ SQS_TIMEOUT_MS: 'fast', CORS_ALLOW_ORIGIN: 'x' })), /^Invalid settings: SQS_TIMEOUT_MS: .*, NOTIFICATIONS_QUEUE_URL: is not set$|^Invalid settings: SQS_TIMEOUT_MS: [^,]*$/, 'the producer names its own')
   t.end()
 })
 
 test('validateSettings, run before anything starts, names every invalid setting of every function', (t) => {
-  const message = problemOf(() => validateSettings({ CORS_ALLOW_ORIGIN: ' ', SQS_MAX_ATTEMPTS: '9', RETRY_MAX_SECONDS: '-1', NOTIFY_LOG: 'yes', NOTIFY_EMAIL_TO: 'ops@example.com' }))
+  const message = refusalOf(() => validateSettings({ CORS_ALLOW_ORIGIN: ' ', SQS_MAX_ATTEMPTS: '9', RETRY_MAX_SECONDS: '-1', NOTIFY_LOG: 'yes', NOTIFY_EMAIL_TO: 'ops@example.com' }))
   for (const name of ['SQS_MAX_ATTEMPTS', 'RETRY_MAX_SECONDS', 'NOTIFY_LOG', 'NOTIFY_EMAIL_FROM']) t.match(message, new RegExp(name), `names ${name}`)
   t.doesNotMatch(message, /CORS_ALLOW_ORIGIN/, 'an empty CORS origin is the default, not an error')
-  t.equal(problemOf(() => validateSettings({})), 'accepted', 'no settings at all is valid (the queue URL is the plugin’s to set)')
+  t.equal(refusalOf(() => validateSettings({})), 'accepted', 'no settings at all is valid (the queue URL is the plugin’s to set)')
   t.end()
 })
 
@@ -34,7 +27,7 @@ test('the log channel is a setting: off unless NOTIFY_LOG is true', (t) => {
   t.equal(readConsumerSettings({}).log, false, 'off by default: a deployed consumer with no channel records nothing')
   t.equal(readConsumerSettings({ NOTIFY_LOG: 'true' }).log, true)
   t.equal(readConsumerSettings({ NOTIFY_LOG: 'FALSE' }).log, false)
-  t.match(problemOf(() => readConsumerSettings({ NOTIFY_LOG: '1' })), /NOTIFY_LOG: must be true or false/)
+  t.match(refusalOf(() => readConsumerSettings({ NOTIFY_LOG: '1' })), /NOTIFY_LOG: must be true or false/)
   t.end()
 })
 

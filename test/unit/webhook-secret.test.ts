@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import test from 'tape'
+import { refusalOf } from '../helpers/refusal.ts'
 import { SsmSigningSecret, webhookSigningSecret, type SsmSigningSecretOptions } from '../../src/lib/adapters/ssm-signing-secret.ts'
 import { fixedSigningSecret, WebhookChannel, type SigningSecret } from '../../src/lib/adapters/webhook-channel.ts'
 import { readConsumerSettings, validateSettings, type WebhookSettings } from '../../src/lib/config.ts'
@@ -25,14 +26,6 @@ const notification: Notification = {
   task: { id: 't-1', title: 'Pay the rent', isComplete: false, version: 1, createdAt: '2030-01-02T03:04:05.000Z', updatedAt: '2030-01-02T03:04:05.000Z' },
 }
 
-const problemOf = (read: () => unknown): string => {
-  try {
-    read()
-    return 'accepted'
-  } catch (error) {
-    return (error as Error).message
-  }
-}
 
 /** What the receiver checks: the HMAC of "<timestamp>.<raw body>" under `secret`. */
 function signedWith(request: ReceivedRequest, secret: string): boolean {
@@ -100,10 +93,10 @@ test('settings: NOTIFY_WEBHOOK_SECRET locally, NOTIFY_WEBHOOK_SECRET_PARAMETER d
   const arn = `arn:aws:ssm:eu-west-1:123456789012:parameter${PARAMETER}`
   t.equal(readConsumerSettings({ NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET_PARAMETER: arn }).webhook?.secretParameter, arn, 'or its ARN')
   const both = { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: 'x', NOTIFY_WEBHOOK_SECRET_PARAMETER: PARAMETER }
-  t.match(problemOf(() => readConsumerSettings(both)), /NOTIFY_WEBHOOK_SECRET: must not be set together with NOTIFY_WEBHOOK_SECRET_PARAMETER/, 'both: the consumer refuses')
-  t.match(problemOf(() => validateSettings(both)), /NOTIFY_WEBHOOK_SECRET_PARAMETER/, 'and so do npm start and deploy')
-  t.doesNotMatch(problemOf(() => validateSettings(both)), /: x\b/, 'without quoting the secret')
-  t.match(problemOf(() => readConsumerSettings({ NOTIFY_WEBHOOK_SECRET_PARAMETER: 'webhook secret!' })), /NOTIFY_WEBHOOK_SECRET_PARAMETER: must be an SSM parameter name/, 'a name SSM would refuse')
+  t.match(refusalOf(() => readConsumerSettings(both)), /NOTIFY_WEBHOOK_SECRET: must not be set together with NOTIFY_WEBHOOK_SECRET_PARAMETER/, 'both: the consumer refuses')
+  t.match(refusalOf(() => validateSettings(both)), /NOTIFY_WEBHOOK_SECRET_PARAMETER/, 'and so do npm start and deploy')
+  t.doesNotMatch(refusalOf(() => validateSettings(both)), /: x\b/, 'without quoting the secret')
+  t.match(refusalOf(() => readConsumerSettings({ NOTIFY_WEBHOOK_SECRET_PARAMETER: 'webhook secret!' })), /NOTIFY_WEBHOOK_SECRET_PARAMETER: must be an SSM parameter name/, 'a name SSM would refuse')
   t.end()
 })
 
