@@ -14,7 +14,7 @@ import type { QueueSettings } from '../../sqs-queues/settings.ts'
 export const RATE_WINDOW_MS = 5_000
 /** How far back the latency percentiles look. */
 export const LATENCY_WINDOW_MS = 60_000
-const KEEP_LATEST = 15
+const KEEP_LATEST = 10
 
 export interface Depth {
   waiting: number
