@@ -71,7 +71,8 @@ function chart(key, element, series, values, yRange, yValues) {
       {
         width: $(element).clientWidth,
         height: 200,
-        series: [{}, ...series],
+        // Lines only: a marker per point is noise at one point a second.
+        series: [{}, ...series.map((item) => ({ points: { show: false }, ...item }))],
         scales: { x: { time: true }, y: { range: yRange ?? ((_u, _min, max) => [0, Math.max(1, max) * 1.1]) } },
         axes: [{}, { size: 60, ...(yValues && { values: yValues }) }],
         legend: { live: false },
