@@ -20,9 +20,9 @@ const MAX_CONCURRENCY = 2
 const BATCH_SIZE = 2
 // Slow enough that the consumer (2 x 2 deliveries per 2.5 s) drains slower than the burst arrives.
 const SLOW_MS = 2500
-const BURST = 24
-const MAX_RECEIVE_COUNT = 3
-// A lone message waits out the whole window in each receive: a poison message takes about 3 x 2 s to
+const BURST = 16
+const MAX_RECEIVE_COUNT = 2
+// A lone message waits out the whole window in each receive: a poison message takes about 2 x 2 s to
 // come back to the DLQ after a replay, long enough to see the DLQ empty in between.
 const BATCH_WINDOW = 2
 
