@@ -4,11 +4,22 @@ import { join, relative } from 'node:path'
 import { ROOT } from './helpers/app.ts'
 
 /**
- * `npm test`: every test file in its own Node process (each sandbox test starts
- * its own app), one after another; closes with `N passed, N failed`.
+ * `npm test`: the strict type check, then every test file in its own Node
+ * process (each sandbox test starts its own app); closes with `N passed, N failed`.
  * `npm test -- unit` runs only the files whose path contains "unit".
+ *
+ * Most of a sandbox test's time is waiting (visibility timeouts, backoff, a slow
+ * downstream), so files run in TEST_LANES lanes at once (default 2), each lane on
+ * ports of its own (TEST_PORT_OFFSET moved by 1000 per lane). Files that measure
+ * latency run alone at the end, with nothing beside them. Each file's output is
+ * printed whole when it ends, so lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 2))
+const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
+const LANE_PORT_STEP = 1000
+/** Their assertions compare latencies: another test's load beside them would make them flaky. */
+const ALONE = ['leveling.test.ts', 'dashboard.test.ts']
 
 async function testFiles(): Promise<string[]> {
   const found: string[] = []
@@ -21,25 +32,32 @@ async function testFiles(): Promise<string[]> {
   return filters.length ? found.filter((file) => filters.some((filter) => file.includes(filter))) : found
 }
 
-function runFile(file: string): Promise<{ passed: number; failed: number }> {
+interface FileResult {
+  passed: number
+  failed: number
+  seconds: number
+}
+
+function runFile(file: string, portOffset: number): Promise<FileResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const started = Date.now()
+    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEST_PORT_OFFSET: String(portOffset) } })
     let output = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      process.stdout.write(chunk)
-    })
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const timer = setTimeout(() => {
-      console.log(`not ok - ${relative(ROOT, file)} did not finish within ${FILE_TIMEOUT_MS / 1000} s`)
+      output += `\nnot ok - ${relative(ROOT, file)} did not finish within ${FILE_TIMEOUT_MS / 1000} s\n`
       child.kill('SIGKILL')
     }, FILE_TIMEOUT_MS)
     child.on('close', (code) => {
       clearTimeout(timer)
+      const seconds = Math.round((Date.now() - started) / 1000)
       const passed = Number(/^# pass\s+(\d+)/m.exec(output)?.[1] ?? 0)
       let failed = Number(/^# fail\s+(\d+)/m.exec(output)?.[1] ?? 0)
       // A crash or a timeout counts as a failure even when tape printed no count.
       if (code !== 0 && failed === 0) failed = 1
-      resolve({ passed, failed })
+      process.stdout.write(`\n### ${relative(ROOT, file)} (${seconds} s)\n${output}`)
+      resolve({ passed, failed, seconds })
     })
   })
 }
@@ -63,12 +81,21 @@ if (await typeCheck()) {
   console.log('not ok - type check')
   failed++
 }
-for (const file of await testFiles()) {
-  console.log(`\n### ${relative(ROOT, file)}`)
-  const result = await runFile(file)
+
+const files = await testFiles()
+const alone = files.filter((file) => ALONE.some((name) => file.endsWith(`/${name}`)))
+const queue = files.filter((file) => !alone.includes(file))
+const count = (result: FileResult): void => {
   passed += result.passed
   failed += result.failed
 }
+await Promise.all(
+  Array.from({ length: LANES }, async (_, lane) => {
+    for (let file = queue.shift(); file; file = queue.shift()) count(await runFile(file, BASE_OFFSET + lane * LANE_PORT_STEP))
+  }),
+)
+for (const file of alone) count(await runFile(file, BASE_OFFSET))
+
 console.log(`\nTotal time ${Math.round((Date.now() - started) / 1000)} s`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed === 0 && passed > 0 ? 0 : 1)
