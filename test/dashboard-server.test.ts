@@ -4,6 +4,7 @@ import { createRequire } from 'node:module'
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { startDashboard, type Dashboard, type DashboardView } from '../src/plugins/queue-leveling/dashboard/server.ts'
+import { DashboardState } from '../src/plugins/queue-leveling/dashboard/state.ts'
 import { LocalQueueEvents } from '../src/plugins/sqs-queues/local-events.ts'
 import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
@@ -200,4 +201,19 @@ test('in a browser, the burst control is disabled and says why', async (t) => {
   } finally {
     await browser.close()
   }
+})
+
+test('while a dashboard follows the consumer, its delivery lines stay off the terminal (the page lists them); problem lines do not', (t) => {
+  const source = new LocalQueueEvents()
+  const delivered = JSON.stringify({ level: 'INFO', message: 'Delivered', timestamp: '2026-01-01T00:00:00.000Z', notificationId: 'task_created:t1:1', channel: 'webhook' })
+  const failed = JSON.stringify({ level: 'WARN', message: 'Delivery failed', timestamp: '2026-01-01T00:00:00.000Z', reasons: ['webhook answered 503'] })
+  const retry = JSON.stringify({ level: 'INFO', message: 'Retry scheduled', timestamp: '2026-01-01T00:00:00.000Z', retryInSeconds: 60 })
+  t.notOk(source.heldBack(delivered), 'with no dashboard every line is printed')
+  const board = new DashboardState(queue)
+  board.subscribe(source)
+  t.ok(source.heldBack(delivered), 'a delivery is held back while the dashboard follows')
+  t.deepEqual([source.heldBack(failed), source.heldBack(retry), source.heldBack('plain line')], [false, false, false], 'problems, retries and anything else are printed')
+  board.close()
+  t.notOk(source.heldBack(delivered), 'printed again once the dashboard stops')
+  t.end()
 })

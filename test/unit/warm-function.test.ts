@@ -1,7 +1,7 @@
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
-import { LocalQueueEvents, type ConsumerOutput } from '../../src/plugins/sqs-queues/local-events.ts'
+import { LocalQueueEvents, type ConsumerOutput, type HeldBackLine } from '../../src/plugins/sqs-queues/local-events.ts'
 import { readEmfLogSetting, WarmFunction, type WarmFunctionOptions } from '../../src/plugins/sqs-queues/warm-function.ts'
 import { ROOT } from '../helpers/app.ts'
 
@@ -161,8 +161,9 @@ exports.handler = async () => {
 `
 
 /** What the host wrote to the terminal and to the event source during one invocation. */
-async function printed(printMetrics: boolean | undefined): Promise<{ terminal: string[]; events: ConsumerOutput[] }> {
+async function printed(printMetrics: boolean | undefined, heldBack?: HeldBackLine): Promise<{ terminal: string[]; events: ConsumerOutput[] }> {
   const events = new LocalQueueEvents()
+  if (heldBack) events.holdBack(heldBack)
   const seen: ConsumerOutput[] = []
   events.subscribe((event) => {
     if (event.type === 'output') seen.push(event)
@@ -216,6 +217,13 @@ test('every line the consumer prints goes to the event source whole; EMF lines r
   t.equal(loud.terminal.length, 4, 'with LOCAL_EMF_LOG=true the EMF line too')
   t.ok(loud.terminal.some((line) => line.startsWith('{"_aws"')))
   t.equal(loud.events.length, 4, 'and the event source still gets every line')
+})
+
+test('a line a listener shows elsewhere (holdBack) stays off the terminal and still reaches the event source', async (t) => {
+  const held = await printed(undefined, (line) => line.startsWith('{"level":"INFO","message":"Delivered"'))
+  t.deepEqual(held.terminal.sort(), ['on stderr\n', 'plain line\n'], 'the delivery line and the EMF line held back')
+  t.ok(held.events.some((event) => event.line.startsWith('{"level":"INFO","message":"Delivered"')), 'the listeners still get the delivery line')
+  t.equal(held.events.length, 4)
 })
 
 test('LOCAL_EMF_LOG is true or false; anything else is refused, not ignored', (t) => {

@@ -60,8 +60,12 @@ export interface ConsumerOutput {
 export type LocalQueueEvent = BatchStarted | BatchFinished | DeadLettered | ConsumerOutput
 export type LocalQueueListener = (event: LocalQueueEvent) => void
 
+/** Says whether a consumer's output line is one a listener shows better than the terminal does. */
+export type HeldBackLine = (line: string) => boolean
+
 export class LocalQueueEvents {
   readonly #listeners = new Set<LocalQueueListener>()
+  readonly #heldBack = new Set<HeldBackLine>()
 
   /** Calls `listener` with every event from now on; returns what stops it. */
   subscribe(listener: LocalQueueListener): () => void {
@@ -69,6 +73,25 @@ export class LocalQueueEvents {
     return () => {
       this.#listeners.delete(listener)
     }
+  }
+
+  /**
+   * Keeps the consumer lines `isShownElsewhere` picks off the terminal while it
+   * is registered (they still reach the listeners): a dashboard that lists each
+   * delivery registers its delivery lines, so the terminal keeps one line per
+   * batch and per problem. Returns what unregisters it.
+   */
+  holdBack(isShownElsewhere: HeldBackLine): () => void {
+    this.#heldBack.add(isShownElsewhere)
+    return () => {
+      this.#heldBack.delete(isShownElsewhere)
+    }
+  }
+
+  /** Whether a registered listener shows this line instead of the terminal. */
+  heldBack(line: string): boolean {
+    for (const isShownElsewhere of this.#heldBack) if (isShownElsewhere(line)) return true
+    return false
   }
 
   /** Whether anyone listens: an emitter may skip work nobody would see. */

@@ -167,7 +167,7 @@ export class WarmFunction {
     const listened = events.listened
     // A line is parsed only when that matters: someone listens, or EMF lines are held back.
     const emf = listened || !printMetrics ? parseEmf(line) : undefined
-    if (!emf || printMetrics) terminal.write(`${line}\n`)
+    if ((!emf || printMetrics) && !events.heldBack(line)) terminal.write(`${line}\n`)
     if (listened) events.emit({ type: 'output', function: label, stream, line, ...(emf && { emf }), at: Date.now() })
   }
 

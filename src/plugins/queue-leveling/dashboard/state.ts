@@ -92,6 +92,11 @@ export interface StateSnapshot {
   }
 }
 
+/** A consumer's `Delivered` log line (Powertools writes `level` first, then `message`). */
+export function isDeliveryLine(line: string): boolean {
+  return line.startsWith('{"level":"INFO","message":"Delivered",')
+}
+
 /** The value at quantile `q` (0..1) of sorted values, nearest rank. */
 export function quantile(sorted: readonly number[], q: number): number | null {
   if (!sorted.length) return null
@@ -129,8 +134,14 @@ export class DashboardState {
     this.#now = now
   }
 
+  /** Follows `events`; the consumer's delivery lines then go to the page's latest deliveries instead of the terminal. */
   subscribe(events: LocalQueueEvents): void {
-    this.#unsubscribe = events.subscribe((event) => this.handle(event))
+    const unsubscribe = events.subscribe((event) => this.handle(event))
+    const release = events.holdBack(isDeliveryLine)
+    this.#unsubscribe = () => {
+      unsubscribe()
+      release()
+    }
   }
 
   close(): void {
