@@ -4,7 +4,7 @@ import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type BuildOptions } from 'esbuild'
-import { LOCAL_AUDIENCE, localIssuerUrl } from '../src/plugins/queue-leveling/local-issuer.ts'
+import { localIssuerSettings } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { ROOT } from '../test/helpers/app.ts'
 import { COMPILE_CACHE } from './apps.ts'
 import type { PortSet } from './ports.ts'
@@ -112,8 +112,7 @@ export function lambdaEnv(cwd: string, ports: PortSet, extra: Record<string, str
     NODE_COMPILE_CACHE: COMPILE_CACHE,
     POWERTOOLS_LOG_LEVEL: 'WARN',
     // What the queue-leveling plugin gives a local run with no issuer configured: its local issuer.
-    AUTH_ISSUER: localIssuerUrl(ports.LOCAL_ISSUER_PORT),
-    AUTH_AUDIENCE: LOCAL_AUDIENCE,
+    ...localIssuerSettings(ports.LOCAL_ISSUER_PORT),
     ...extra,
   }
 }

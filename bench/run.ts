@@ -3,7 +3,7 @@ import type { Server } from 'node:http'
 import { loadavg } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { LOCAL_AUDIENCE, localIssuerDir, localIssuerUrl, mintToken, startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
+import { localIssuerDir, localIssuerSettings, localIssuerUrl, mintToken, startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { ROOT } from '../test/helpers/app.ts'
 import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 import { account, timedOutDeliveries, type Accounting } from './accounting.ts'
@@ -255,7 +255,7 @@ try {
     const syncDir = await fixtureCopy('sync')
     // Its POST /tasks checks tokens as the product's does, so that both sides of the comparison pay for it.
     fixtureIssuer = await startLocalIssuer({ dir: localIssuerDir(syncDir), port: ports.LOCAL_ISSUER_PORT })
-    const syncEnv = { ...appEnv, AUTH_ISSUER: localIssuerUrl(ports.LOCAL_ISSUER_PORT), AUTH_AUDIENCE: LOCAL_AUDIENCE }
+    const syncEnv = { ...appEnv, ...localIssuerSettings(ports.LOCAL_ISSUER_PORT) }
     const syncApp = await watch(startApp('sync', syncDir, ports, syncEnv), () => progress.update(0, `starting the synchronous fixture app on port ${ports.PORT}`))
     running.add(syncApp)
     const syncBearer = await bearerOf(syncDir)

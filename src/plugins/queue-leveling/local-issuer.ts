@@ -21,6 +21,17 @@ export function localIssuerPort(env: NodeJS.ProcessEnv = process.env): number {
 
 export const localIssuerUrl = (port: number): string => `http://127.0.0.1:${port}`
 
+const JWKS_PATH = '/.well-known/jwks.json'
+
+/**
+ * What a local run's Lambdas get to trust the local issuer. The JWKS URL is
+ * given, not discovered: locally every request is a new process, and this
+ * spares each one a round trip (the tests' other issuers are discovered).
+ */
+export function localIssuerSettings(port: number): { AUTH_ISSUER: string; AUTH_AUDIENCE: string; AUTH_JWKS_URL: string } {
+  return { AUTH_ISSUER: localIssuerUrl(port), AUTH_AUDIENCE: LOCAL_AUDIENCE, AUTH_JWKS_URL: `${localIssuerUrl(port)}${JWKS_PATH}` }
+}
+
 export interface StoredKey {
   kid: string
   privateJwk: JWK
@@ -77,8 +88,8 @@ export async function startLocalIssuer(options: { dir: string; port: number }): 
   const key = await signingKey(options.dir)
   const issuer = localIssuerUrl(options.port)
   const documents: Record<string, unknown> = {
-    '/.well-known/openid-configuration': { issuer, jwks_uri: `${issuer}/.well-known/jwks.json`, id_token_signing_alg_values_supported: ['RS256'] },
-    '/.well-known/jwks.json': { keys: [key.publicJwk] },
+    '/.well-known/openid-configuration': { issuer, jwks_uri: `${issuer}${JWKS_PATH}`, id_token_signing_alg_values_supported: ['RS256'] },
+    [JWKS_PATH]: { keys: [key.publicJwk] },
   }
   const server = createServer((request, response) => {
     const document = request.method === 'GET' ? documents[new URL(request.url ?? '/', issuer).pathname] : undefined

@@ -7,7 +7,7 @@ import { functionsOf, type CfnTemplate, type Stage } from '../sqs-queues/templat
 import { transformTemplate } from './cloudformation.ts'
 import { DEPLOY_SETTINGS_PRAGMA, readDeploySettings } from './deploy-settings.ts'
 import { startLocalDashboard, type Dashboard } from './dashboard/index.ts'
-import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, startLocalIssuer } from './local-issuer.ts'
+import { localIssuerDir, localIssuerPort, localIssuerSettings, localIssuerUrl, startLocalIssuer } from './local-issuer.ts'
 import { checkStage, gatewayAuth, literalVariables, stageEnvironment, type Env } from './stage-settings.ts'
 import { webhookSecretParameter } from './webhook-secret.ts'
 
@@ -52,10 +52,7 @@ export default {
       const configured = { ...project, ...process.env }
       const testing: Record<string, string> = {}
       if (configured.NOTIFY_LOG === undefined && !hasDeliveryChannel(configured)) testing.NOTIFY_LOG = 'true'
-      if (!configured.AUTH_ISSUER) {
-        testing.AUTH_ISSUER = localIssuerUrl(localIssuerPort())
-        testing.AUTH_AUDIENCE = LOCAL_AUDIENCE
-      }
+      if (!configured.AUTH_ISSUER) Object.assign(testing, localIssuerSettings(localIssuerPort()))
       return { testing }
     },
   },
