@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { readdir } from 'node:fs/promises'
+import { cpus } from 'node:os'
 import { join, relative } from 'node:path'
 import { ROOT } from './helpers/app.ts'
 
@@ -11,15 +12,19 @@ import { ROOT } from './helpers/app.ts'
  * Most of a sandbox test's time is waiting (visibility timeouts, backoff, a slow
  * downstream), so files run in TEST_LANES lanes at once (default 2), each lane on
  * ports of its own (TEST_PORT_OFFSET moved by 1000 per lane). Files that measure
- * latency run alone at the end, with nothing beside them. Each file's output is
- * printed whole when it ends, so lanes do not interleave.
+ * latency run alone at the end, with nothing beside them, each once the CPUs
+ * are quiet. Each file's output is printed whole when it ends, so lanes do not
+ * interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
 const LANES = Math.max(1, Number(process.env.TEST_LANES || 2))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
-/** Their assertions compare latencies: another test's load beside them would make them flaky. */
+/** Their assertions compare latencies: another test's load beside them would make them flaky. In this order. */
 const ALONE = ['leveling.test.ts', 'dashboard.test.ts']
+/** Before a file that runs alone, wait (up to this long) for the CPUs to be mostly idle: processes of the files before it may still be ending. */
+const SETTLE_MAX_MS = 20_000
+const SETTLED_IDLE_SHARE = 0.85
 
 async function testFiles(): Promise<string[]> {
   const found: string[] = []
@@ -70,6 +75,27 @@ function typeCheck(): Promise<boolean> {
   })
 }
 
+function idleTimes(): { idle: number; total: number } {
+  let idle = 0
+  let total = 0
+  for (const cpu of cpus()) {
+    idle += cpu.times.idle
+    total += Object.values(cpu.times).reduce((sum, value) => sum + value, 0)
+  }
+  return { idle, total }
+}
+
+/** Waits until the CPUs were idle for SETTLED_IDLE_SHARE of a second, or SETTLE_MAX_MS. */
+async function settle(): Promise<void> {
+  const deadline = Date.now() + SETTLE_MAX_MS
+  while (Date.now() < deadline) {
+    const before = idleTimes()
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const after = idleTimes()
+    if ((after.idle - before.idle) / Math.max(1, after.total - before.total) >= SETTLED_IDLE_SHARE) return
+  }
+}
+
 let passed = 0
 let failed = 0
 const started = Date.now()
@@ -83,7 +109,7 @@ if (await typeCheck()) {
 }
 
 const files = await testFiles()
-const alone = files.filter((file) => ALONE.some((name) => file.endsWith(`/${name}`)))
+const alone = ALONE.flatMap((name) => files.filter((file) => file.endsWith(`/${name}`)))
 const queue = files.filter((file) => !alone.includes(file))
 const count = (result: FileResult): void => {
   passed += result.passed
@@ -94,7 +120,10 @@ await Promise.all(
     for (let file = queue.shift(); file; file = queue.shift()) count(await runFile(file, BASE_OFFSET + lane * LANE_PORT_STEP))
   }),
 )
-for (const file of alone) count(await runFile(file, BASE_OFFSET))
+for (const file of alone) {
+  await settle()
+  count(await runFile(file, BASE_OFFSET))
+}
 
 console.log(`\nTotal time ${Math.round((Date.now() - started) / 1000)} s`)
 console.log(`${passed} passed, ${failed} failed`)

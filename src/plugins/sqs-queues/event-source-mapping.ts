@@ -229,7 +229,7 @@ export class EventSourceMapping {
       this.#warnDeadLetters(records, notDeleted.map(({ record }) => record))
     }
     if (failed) {
-      log.warn(`${label}: ${remove.length} done, ${failed} failed (back after the visibility timeout)`)
+      log.warn(`${label}: ${remove.length} done, ${failed} failed (left in the queue: received again when their visibility ends)`)
       this.#warnDeadLetters(records, records.filter((record) => !remove.includes(record)))
     } else {
       log.info(`${label}: all done in ${Date.now() - started} ms`)
