@@ -1,6 +1,6 @@
 import { METRIC } from '../../../lib/adapters/powertools-metrics.ts'
 import type { EmfRecord } from '../../sqs-queues/emf.ts'
-import type { LocalQueueEvent, LocalQueueEvents } from '../../sqs-queues/local-events.ts'
+import type { BatchFinished, LocalQueueEvent, LocalQueueEvents } from '../../sqs-queues/local-events.ts'
 import type { QueueSettings } from '../../sqs-queues/settings.ts'
 
 /**
@@ -21,16 +21,8 @@ export interface Depth {
   inFlight: number
 }
 
-export interface BatchSummary {
-  batch: number
-  poller: number
-  size: number
-  deleted: number
-  failed: number
-  error?: string
-  durationMs: number
-  at: number
-}
+/** One finished batch, as the page lists it. */
+export type BatchSummary = Omit<BatchFinished, 'type' | 'queue' | 'inFlight'>
 
 export interface DeliverySummary {
   at: string
