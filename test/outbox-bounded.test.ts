@@ -2,7 +2,7 @@ import { GetItemCommand } from '@aws-sdk/client-dynamodb'
 import test from 'tape'
 import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
-import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { queueDepth } from './helpers/queue.ts'
 import { localTables } from './helpers/tables.ts'
@@ -23,13 +23,7 @@ const notificationsOf = (taskId: string): Notified[] => receiver.calls.filter((c
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  await proxy.up()
-  process.env.LOCAL_SCHEDULE_SECONDS = '2'
-  app = await startTestApp({
-    name: 'outbox-bounded',
-    env: { NOTIFY_WEBHOOK_URL: url },
-    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
-  })
+  app = await startAppBehindProxy('outbox-bounded', proxy, url)
   api = apiClient(app.baseUrl, app.token)
   t.pass('started')
 })

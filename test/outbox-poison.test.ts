@@ -3,7 +3,7 @@ import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import type { TaskItem } from '../src/lib/adapters/task-item.ts'
-import { ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { ROOT, startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { localTables } from './helpers/tables.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
@@ -40,13 +40,7 @@ function outboxCommand(...args: string[]): Promise<{ code: number | null; stdout
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  await proxy.up()
-  process.env.LOCAL_SCHEDULE_SECONDS = '2'
-  app = await startTestApp({
-    name: 'outbox-poison',
-    env: { NOTIFY_WEBHOOK_URL: url },
-    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
-  })
+  app = await startAppBehindProxy('outbox-poison', proxy, url)
   api = apiClient(app.baseUrl, app.token)
   table = await tables.name('tasks')
   t.pass('started')

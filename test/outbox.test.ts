@@ -1,6 +1,6 @@
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
 
@@ -14,13 +14,7 @@ let api: ReturnType<typeof apiClient>
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  await proxy.up()
-  process.env.LOCAL_SCHEDULE_SECONDS = '2'
-  app = await startTestApp({
-    name: 'outbox',
-    env: { NOTIFY_WEBHOOK_URL: url },
-    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
-  })
+  app = await startAppBehindProxy('outbox', proxy, url)
   api = apiClient(app.baseUrl, app.token)
   const warm = await api('POST', '/tasks', { body: { title: 'before the outage' } })
   await waitFor('the first delivery', () => (receiver.deliveredIds().includes(`task_created:${warm.body.id}:1`) ? true : undefined))

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { startSandbox, stopSandbox } from '../../scripts/sandbox.ts'
 import { localIssuerDir, localIssuerUrl, mintToken, type MintOptions } from '../../src/plugins/queue-leveling/local-issuer.ts'
+import type { TcpProxy } from './tcp-proxy.ts'
 
 /**
  * Starts the real app in the Architect sandbox for a test file, from a copy of
@@ -118,4 +119,19 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       await stopSandbox()
     },
   }
+}
+
+/**
+ * The app with its producer publishing through `proxy` (a TcpProxy in front of
+ * the local SQS) and the outbox relay running every 2 s: a test cuts the queue
+ * off by taking the proxy down.
+ */
+export async function startAppBehindProxy(name: string, proxy: TcpProxy, webhookUrl: string): Promise<TestApp> {
+  await proxy.up()
+  process.env.LOCAL_SCHEDULE_SECONDS = '2'
+  return startTestApp({
+    name,
+    env: { NOTIFY_WEBHOOK_URL: webhookUrl },
+    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
+  })
 }
