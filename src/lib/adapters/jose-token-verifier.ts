@@ -105,9 +105,9 @@ function hasAudience(payload: JWTPayload, audiences: string[]): boolean {
 /**
  * Bearer tokens of an OpenID Connect issuer, checked with jose against its JWKS
  * (IssuerKeys: fetched once per container, refreshed when old or when a token
- * names an unknown key):
- * signature, issuer, audience, `exp`/`nbf` with at most a minute of skew, RS*
- * only. With no issuer or audience configured, every token is refused.
+ * names an unknown key): signature, issuer, audience, `exp`/`nbf` with at most
+ * a minute of skew, RS* only. With no issuer or audience configured, every
+ * token is refused.
  */
 export class JoseTokenVerifier implements TokenVerifier {
   readonly #settings: AuthSettings
