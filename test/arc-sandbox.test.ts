@@ -73,6 +73,10 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
     t.deepEqual(log.map((record) => record.channel), ['webhook'], 'recorded as a webhook delivery: with a channel configured, the log channel stays off')
     t.doesNotMatch(sandbox.output(), /CredentialsProviderError|Could not load credentials|Region is missing/, 'no credential or region errors')
     t.match(sandbox.output(), /\[queues\] @queues notifications: batch #1 \(poller \d, 1 record\): all done/, 'through the local queue and the event source mapping')
+    t.doesNotMatch(sandbox.output(), /"message":"Delivered"/, 'the delivery line goes to the dashboard, not the terminal: one line per batch')
+    const state = await fetch(`http://127.0.0.1:${TEST_PORTS.DASHBOARD_PORT}/api/state`)
+    const numbers = (await state.json()) as { queue: { name: string }; deliveries: { total: number } }
+    t.deepEqual([state.status, numbers.queue.name, numbers.deliveries.total], [200, 'notifications', 1], 'the dashboard serves too, and counted the delivery')
   } finally {
     await sandbox.stop()
     await receiver.close()
