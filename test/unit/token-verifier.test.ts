@@ -128,6 +128,19 @@ test('an issuer that cannot be read leaves the token unchecked (503), and the ne
   t.match((closed as Error).message, /ECONNREFUSED/)
 })
 
+test('an issuer that accepts the connection and never answers leaves the token unchecked after 3 s', async (t) => {
+  const silent = createServer(() => undefined)
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+  const jwksUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/keys`
+  const started = Date.now()
+  const error = await refusal(new JoseTokenVerifier(settings({ jwksUrl })).verify(await tokenOf(first)))
+  t.ok(error instanceof AuthUnavailableError)
+  t.match((error as Error).message, /no answer within 3000 ms/)
+  t.ok(Date.now() - started < 4500, 'given up at the deadline')
+  silent.closeAllConnections()
+  silent.close()
+})
+
 test('a key set over plain http off loopback is never fetched', async (t) => {
   reset()
   const error = await refusal(new JoseTokenVerifier(settings({ jwksUrl: 'http://issuer.example/keys' })).verify(await tokenOf(first)))

@@ -27,7 +27,6 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
     const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`), options.timeoutMs)
     const outgoing = request(url, { method: 'GET', headers: { accept: 'application/json' } }, (response: IncomingMessage) => {
       if (response.statusCode !== 200) {
-        clearTimeout(timer)
         fail(`answered ${response.statusCode ?? 'nothing'}`)
         return
       }
@@ -35,13 +34,10 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
       let size = 0
       response.on('data', (chunk: Buffer) => {
         size += chunk.length
-        if (size > options.maxBytes) {
-          clearTimeout(timer)
-          fail(`answer longer than ${options.maxBytes} bytes`)
-        } else chunks.push(chunk)
+        if (size > options.maxBytes) fail(`answer longer than ${options.maxBytes} bytes`)
+        else chunks.push(chunk)
       })
       response.on('end', () => {
-        clearTimeout(timer)
         try {
           resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
         } catch {
@@ -49,10 +45,9 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
         }
       })
     })
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer)
-      reject(new Error(error.code ?? error.name))
-    })
+    outgoing.on('error', (error: NodeJS.ErrnoException) => reject(new Error(error.code ?? error.name)))
+    // However the exchange ends (answered, refused, destroyed), the deadline goes with it.
+    outgoing.on('close', () => clearTimeout(timer))
     outgoing.end()
   })
 }
