@@ -84,9 +84,16 @@ export interface StateSnapshot {
   }
 }
 
+/**
+ * The message of the consumer's log line for each delivery (src/lib/notifications/notifier.ts).
+ * Not imported from there: that would load the consumer's logger and message
+ * contract into the sandbox's own process.
+ */
+const DELIVERED_LOG_MESSAGE = 'Delivered'
+
 /** A consumer's `Delivered` log line (Powertools writes `level` first, then `message`). */
 export function isDeliveryLine(line: string): boolean {
-  return line.startsWith('{"level":"INFO","message":"Delivered",')
+  return line.startsWith(`{"level":"INFO","message":${JSON.stringify(DELIVERED_LOG_MESSAGE)},`)
 }
 
 /** The value at quantile `q` (0..1) of sorted values, nearest rank. */
@@ -256,7 +263,7 @@ export class DashboardState {
       return
     }
     const at = text(entry.timestamp) ?? new Date(this.#now()).toISOString()
-    if (entry.message === 'Delivered') {
+    if (entry.message === DELIVERED_LOG_MESSAGE) {
       this.#keep(this.#latest, {
         at,
         notificationId: text(entry.notificationId) ?? '?',
