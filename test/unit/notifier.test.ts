@@ -6,6 +6,7 @@ import type { ChannelName, DeliveryLog, DeliveryRecord } from '../../src/lib/not
 import type { DeliveryMetrics } from '../../src/lib/notifications/delivery-metrics.ts'
 import type { Notification } from '../../src/lib/notifications/notification.ts'
 import { Notifier, type QueueMessage } from '../../src/lib/notifications/notifier.ts'
+import { isDeliveryLine } from '../../src/plugins/queue-leveling/dashboard/state.ts'
 
 /**
  * The Notifier's bookkeeping, as pure logic: in-memory channels, delivery log,
@@ -144,6 +145,22 @@ test("each channel's record keeps the message's owner; a message without one is 
   const legacy = log.records.filter((record) => record.taskId === 'legacy')
   t.equal(legacy.length, 2, 'and recorded on both channels')
   t.ok(legacy.every((record) => !('ownerId' in record)), 'with no owner attribute at all')
+})
+
+test('each delivery logs the line the local dashboard recognises (and keeps off the terminal)', async (t) => {
+  const { notifier } = setup()
+  const lines: string[] = []
+  const write = process.stdout.write
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    lines.push(...String(chunk).split('\n').filter(Boolean))
+    return true
+  }) as typeof process.stdout.write
+  try {
+    await notifier.handle(message('logged', 1))
+  } finally {
+    process.stdout.write = write
+  }
+  t.equal(lines.filter(isDeliveryLine).length, 2, 'one per channel delivery')
 })
 
 test('a delivery recorded by an invocation cut off before its guard stored completion is not made again', async (t) => {
