@@ -14,18 +14,31 @@ export interface GetJsonOptions {
  * loads Node's fetch implementation, about 70 ms of every fresh process, and
  * the sandbox starts one per request. Errors name what went wrong, never the
  * URL.
+ *
+ * The promise settles exactly once and always by the deadline: every way the
+ * exchange can end (an answer, a request error, a response cut off mid-body,
+ * a connection that closes without one) settles it, and one timer, started
+ * before the connection and cleared only by settling, covers DNS, connect,
+ * TLS, headers and body alike.
  */
 export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
   // Static imports: `import('node:http')` builds an ES module facade of all of
   // node:http, whose lazy exports load that same fetch implementation.
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
-    const fail = (reason: string): void => {
+    let settled = false
+    const settle = (outcome: () => void): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
       outgoing.destroy()
-      reject(new Error(reason))
+      outcome()
     }
-    const timer = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`), options.timeoutMs)
+    const fail = (reason: string): void => settle(() => reject(new Error(reason)))
+    const deadline = setTimeout(() => fail(`no answer within ${options.timeoutMs} ms`), options.timeoutMs)
+    let answered = false
     const outgoing = request(url, { method: 'GET', headers: { accept: 'application/json' } }, (response: IncomingMessage) => {
+      answered = true
       if (response.statusCode !== 200) {
         fail(`answered ${response.statusCode ?? 'nothing'}`)
         return
@@ -38,16 +51,23 @@ export function getJson(url: URL, options: GetJsonOptions): Promise<unknown> {
         else chunks.push(chunk)
       })
       response.on('end', () => {
+        let parsed: unknown
         try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')))
+          parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'))
         } catch {
-          reject(new Error('answer is not JSON'))
+          fail('answer is not JSON')
+          return
         }
+        settle(() => resolve(parsed))
       })
     })
-    outgoing.on('error', (error: NodeJS.ErrnoException) => reject(new Error(error.code ?? error.name)))
-    // However the exchange ends (answered, refused, destroyed), the deadline goes with it.
-    outgoing.on('close', () => clearTimeout(timer))
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      const code = error.code ?? error.name
+      fail(answered ? `answer cut off (${code})` : code)
+    })
+    // A connection that ends with no error (the server destroyed its socket mid-body) ends the exchange too:
+    // the response then never emits 'end', and nothing else would settle.
+    outgoing.on('close', () => fail(answered ? 'answer cut off before its end' : 'connection closed without an answer'))
     outgoing.end()
   })
 }
