@@ -2,7 +2,7 @@ import { createLocalJWKSet, errors, jwtVerify, type JWSHeaderParameters, type JW
 import { AuthUnavailableError, scopesOf, UnauthorizedError, type Caller, type TokenVerifier } from '../auth/caller.ts'
 import type { AuthSettings } from '../config.ts'
 import { lazy } from '../lazy.ts'
-import { insecureUrlReason } from '../secure-url.ts'
+import { insecureUrlReason, runsOnLambda } from '../secure-url.ts'
 import { getJson } from './get-json.ts'
 
 /** What API Gateway's JWT authorizer accepts: never `none`, never an HMAC keyed with a public key. */
@@ -11,15 +11,22 @@ const CLOCK_SKEW_SECONDS = 60
 const FETCH_TIMEOUT_MS = 3000
 /** A discovery document or key set longer than this is not one. */
 const MAX_DOCUMENT_BYTES = 256 * 1024
-/** A token signed with a key the cached JWKS lacks refreshes it at most this often (jose's cooldown). */
-const JWKS_REFRESH_COOLDOWN_MS = 30_000
-/** Keys are fetched again after this long, so a rotation reaches warm containers (jose's cacheMaxAge). */
-const JWKS_MAX_AGE_MS = 10 * 60_000
+/**
+ * After a fetch of the key set ends, well or badly, no other starts for this
+ * long (jose's cooldown for unknown keys): neither a flood of unknown `kid`s
+ * nor an issuer outage makes a container fetch more than twice a minute.
+ */
+const JWKS_FETCH_COOLDOWN_MS = 30_000
+/** Keys this old are fetched again (beside the request, which they still answer), so a rotation reaches warm containers. */
+const JWKS_REFRESH_INTERVAL_MS = 10 * 60_000
+/** Keys are trusted this long after their last successful fetch: an issuer outage up to a day is no API outage. */
+const JWKS_MAX_AGE_MS = 24 * 60 * 60_000
 
-/** A URL the verifier may fetch keys from: `https`, or plain `http` on loopback (a local issuer). */
-function fetchableUrl(value: string, what: string): URL {
-  const url = new URL(value)
-  const reason = insecureUrlReason(url)
+/** What the verifier may fetch keys from (secure-url.ts; on Lambda `https` off loopback only): refused before any connection. */
+function fetchableUrl(value: string, what: string, onLambda: boolean): URL {
+  const url = URL.parse(value)
+  if (!url) throw new AuthUnavailableError(`${what} is not a URL`)
+  const reason = insecureUrlReason(url, { onLambda })
   if (reason) throw new AuthUnavailableError(`${what}: ${reason}`)
   return url
 }
@@ -36,89 +43,147 @@ async function issuerDocument(url: URL, what: string): Promise<Record<string, un
   return document as Record<string, unknown>
 }
 
-/** `<issuer>/.well-known/openid-configuration` -> `jwks_uri`. */
-async function discoverJwksUrl(issuer: string): Promise<URL> {
-  const discovery = fetchableUrl(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, 'OpenID discovery')
-  const { jwks_uri: jwksUri } = await issuerDocument(discovery, 'OpenID discovery')
+/**
+ * `<issuer>/.well-known/openid-configuration` -> `jwks_uri`, from a document
+ * that names exactly our issuer (OpenID Connect Discovery 1.0, 4.3): keys
+ * another issuer's document points at are not this issuer's keys.
+ */
+async function discoverJwksUrl(issuer: string, onLambda: boolean): Promise<URL> {
+  const discovery = fetchableUrl(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, 'OpenID discovery', onLambda)
+  const { issuer: named, jwks_uri: jwksUri } = await issuerDocument(discovery, 'OpenID discovery')
+  if (named !== issuer) {
+    const shown = typeof named === 'string' ? JSON.stringify(named.slice(0, 200)) : 'none'
+    throw new AuthUnavailableError(`OpenID discovery names the issuer ${shown}, not AUTH_ISSUER (they must be equal, character for character): its keys are not used`)
+  }
   if (typeof jwksUri !== 'string') throw new AuthUnavailableError('OpenID discovery has no jwks_uri')
-  return fetchableUrl(jwksUri, 'jwks_uri')
+  return fetchableUrl(jwksUri, 'jwks_uri', onLambda)
 }
 
 type KeyLookup = ReturnType<typeof createLocalJWKSet>
 
+interface KeySet {
+  lookup: KeyLookup
+  fetchedAt: number
+}
+
 /**
- * The issuer's key set, per container: fetched on first use, again once it is
- * JWKS_MAX_AGE_MS old, and when a token names a key it lacks (at most every
- * JWKS_REFRESH_COOLDOWN_MS, so unknown `kid`s cannot make us fetch per
- * request). jose's createRemoteJWKSet does the same through `fetch`, whose
- * first use costs every fresh process about 70 ms; locally each request is
- * one. A failed fetch is not kept: the next token tries again.
+ * The issuer's key set, per container. jose's createRemoteJWKSet would do
+ * most of this through `fetch`, whose first use costs every fresh process
+ * about 70 ms (locally each request is one), and it drops its keys when a
+ * refresh fails. Here:
+ * - at most one fetch is in flight, and none starts within
+ *   JWKS_FETCH_COOLDOWN_MS of the last one's end (a failure is remembered
+ *   that long: negative caching);
+ * - keys JWKS_REFRESH_INTERVAL_MS old are refreshed beside the request they
+ *   answer; while refreshes fail they keep answering until JWKS_MAX_AGE_MS;
+ * - a token naming a key we lack waits for a fetch, unless one ended within
+ *   the cooldown: then it is nobody's key (401), or, if that fetch failed, a
+ *   key we cannot check now (503).
  */
 class IssuerKeys {
-  readonly #url: () => Promise<URL>
+  readonly #download: () => Promise<KeySet>
   readonly #now: () => number
-  #current: { lookup: KeyLookup; fetchedAt: number } | undefined
-  #fetching: Promise<{ lookup: KeyLookup; fetchedAt: number }> | undefined
+  #held: KeySet | undefined
+  #fetching: Promise<KeySet> | undefined
+  #lastFetch: { endedAt: number; failure?: AuthUnavailableError } | undefined
 
   constructor(url: () => Promise<URL>, now: () => number) {
-    this.#url = url
     this.#now = now
-  }
-
-  /** jose's key resolver: the key for a token's header, from a fresh enough key set. */
-  readonly resolve = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
-    let keys = this.#current && this.#now() - this.#current.fetchedAt < JWKS_MAX_AGE_MS ? this.#current : await this.#fetch()
-    try {
-      return await keys.lookup(header, token)
-    } catch (error) {
-      if (!(error instanceof errors.JWKSNoMatchingKey) || this.#now() - keys.fetchedAt < JWKS_REFRESH_COOLDOWN_MS) throw error
-      keys = await this.#fetch()
-      return keys.lookup(header, token)
-    }
-  }
-
-  #fetch(): Promise<{ lookup: KeyLookup; fetchedAt: number }> {
-    this.#fetching ??= (async () => {
-      const { keys } = await issuerDocument(await this.#url(), 'Fetching the JWKS')
-      let lookup: KeyLookup
+    this.#download = async () => {
+      const { keys } = await issuerDocument(await url(), 'Fetching the JWKS')
       try {
         if (!Array.isArray(keys)) throw new TypeError('no keys')
-        lookup = createLocalJWKSet({ keys })
+        return { lookup: createLocalJWKSet({ keys }), fetchedAt: this.#now() }
       } catch {
         throw new AuthUnavailableError('The JWKS is not a key set')
       }
-      this.#current = { lookup, fetchedAt: this.#now() }
-      return this.#current
-    })().finally(() => {
-      this.#fetching = undefined
-    })
+    }
+  }
+
+  /** jose's key resolver: the key for a token's header. */
+  readonly resolve = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    const held = this.#held && this.#now() - this.#held.fetchedAt < JWKS_MAX_AGE_MS ? this.#held : undefined
+    if (!held) return (await this.#fetchOrExplain()).lookup(header, token)
+    // The refresh's outcome lands in #held or #lastFetch; this request is answered by the keys held.
+    if (this.#now() - held.fetchedAt >= JWKS_REFRESH_INTERVAL_MS) this.#fetch()?.catch(() => undefined)
+    try {
+      return await held.lookup(header, token)
+    } catch (error) {
+      if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
+      const fetching = this.#fetch()
+      if (fetching) return (await fetching).lookup(header, token)
+      const failure = this.#lastFetch?.failure
+      if (failure) throw new AuthUnavailableError(`A key the cached JWKS lacks, and ${this.#failureReport(failure)}`)
+      throw error
+    }
+  }
+
+  /** The fetch in flight, else a new one; undefined within the cooldown after the last. */
+  #fetch(): Promise<KeySet> | undefined {
+    if (this.#fetching) return this.#fetching
+    if (this.#lastFetch && this.#now() - this.#lastFetch.endedAt < JWKS_FETCH_COOLDOWN_MS) return undefined
+    this.#fetching = this.#download()
+      .then(
+        (keys) => {
+          this.#held = keys
+          this.#lastFetch = { endedAt: this.#now() }
+          return keys
+        },
+        (error: unknown) => {
+          const failure = error instanceof AuthUnavailableError ? error : new AuthUnavailableError(`Fetching the JWKS failed: ${(error as Error).name}`)
+          this.#lastFetch = { endedAt: this.#now(), failure }
+          throw failure
+        },
+      )
+      .finally(() => {
+        this.#fetching = undefined
+      })
     return this.#fetching
+  }
+
+  /** With no usable keys: a fetch, or (within the cooldown after a failed one) why there are none. */
+  #fetchOrExplain(): Promise<KeySet> {
+    const fetching = this.#fetch()
+    if (fetching) return fetching
+    throw new AuthUnavailableError(`No usable JWKS: ${this.#failureReport(this.#lastFetch?.failure)}`)
+  }
+
+  #failureReport(failure: AuthUnavailableError | undefined): string {
+    const ago = Math.round((this.#now() - (this.#lastFetch?.endedAt ?? 0)) / 1000)
+    return `the last fetch failed ${ago} s ago (${failure?.message ?? 'no key set'}); the next not before ${JWKS_FETCH_COOLDOWN_MS / 1000} s after it`
   }
 }
 
-/** Does the token name one of our audiences, in `aud` or (Cognito access tokens) `client_id`, as API Gateway checks? */
+/** API Gateway's JWT authorizer rule: `aud` (a string or an array) when the token has one; `client_id` only when it has none. */
 function hasAudience(payload: JWTPayload, audiences: string[]): boolean {
-  const named = [...(Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud]), payload.client_id]
+  const named: unknown[] = payload.aud === undefined ? [payload.client_id] : Array.isArray(payload.aud) ? payload.aud : [payload.aud]
   return named.some((value) => typeof value === 'string' && audiences.includes(value))
+}
+
+export interface VerifierOptions {
+  /** The clock of the key set's age and the fetch cooldown (tests move it). */
+  now?: () => number
+  /** On Lambda loopback and plain http are never fetched (secure-url.ts); by default, from the environment. */
+  onLambda?: boolean
 }
 
 /**
  * Bearer tokens of an OpenID Connect issuer, checked with jose against its JWKS
  * (IssuerKeys: fetched once per container, refreshed when old or when a token
- * names an unknown key): signature, issuer, audience, `exp`/`nbf` with at most
- * a minute of skew, RS* only. With no issuer or audience configured, every
- * token is refused.
+ * names an unknown key, kept through failed refreshes): signature, issuer,
+ * audience, `exp`/`nbf` with at most a minute of skew, RS* only. With no
+ * issuer or audience configured, every token is refused.
  */
 export class JoseTokenVerifier implements TokenVerifier {
   readonly #settings: AuthSettings
   readonly #keys: IssuerKeys
 
-  /** `now` is the clock of the key set's age and refresh cooldown (tests move it). */
-  constructor(settings: AuthSettings, now: () => number = Date.now) {
+  constructor(settings: AuthSettings, options: VerifierOptions = {}) {
     this.#settings = settings
     const { issuer, jwksUrl } = settings
-    const url = lazy(async () => (jwksUrl ? fetchableUrl(jwksUrl, 'AUTH_JWKS_URL') : discoverJwksUrl(issuer ?? '')))
-    this.#keys = new IssuerKeys(url, now)
+    const onLambda = options.onLambda ?? runsOnLambda()
+    const url = lazy(async () => (jwksUrl ? fetchableUrl(jwksUrl, 'AUTH_JWKS_URL', onLambda) : discoverJwksUrl(issuer ?? '', onLambda)))
+    this.#keys = new IssuerKeys(url, options.now ?? Date.now)
   }
 
   async verify(token: string): Promise<Caller> {
