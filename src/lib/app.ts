@@ -8,9 +8,9 @@ import { SesEmailChannel } from './adapters/ses-email-channel.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
-import { webhookSigningSecret } from './adapters/ssm-signing-secret.ts'
+import { webhookSigningSecret, webhookUrl } from './adapters/ssm-signing-secret.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
-import { readConsumerSettings, readProducerSettings, type SqsSettings } from './config.ts'
+import { readConsumerSettings, readProducerSettings, type SqsSettings, type WebhookSettings } from './config.ts'
 import type { Channel } from './notifications/channel.ts'
 import { DeliveryQueries } from './notifications/delivery-log.ts'
 import { Notifier } from './notifications/notifier.ts'
@@ -54,11 +54,16 @@ export function deliveryQueries(): DeliveryQueries {
   return new DeliveryQueries(new DynamoDeliveryLog())
 }
 
+/** The consumer's webhook: its URL and signing secret each from the environment (local) or SSM (deployed). */
+export function webhookChannel(settings: WebhookSettings): WebhookChannel {
+  return new WebhookChannel(settings, webhookSigningSecret(settings), webhookUrl(settings))
+}
+
 /** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler, the metrics to flush. */
 export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler; metrics: PowertoolsDeliveryMetrics } {
   const settings = readConsumerSettings()
   const channels: Channel[] = []
-  if (settings.webhook) channels.push(new WebhookChannel(settings.webhook, webhookSigningSecret(settings.webhook)))
+  if (settings.webhook) channels.push(webhookChannel(settings.webhook))
   if (settings.email) channels.push(new SesEmailChannel(settings.email))
   if (settings.log) channels.push(new LogChannel())
   const guard = new PowertoolsDeliveryGuard(settings.deliveryDedupDays)

@@ -84,6 +84,8 @@ const SETTINGS = {
   SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
   NOTIFY_WEBHOOK_URL: secureUrl,
+  // Deployed, for a URL with credentials: the name of the SSM SecureString holding it (never the URL itself).
+  NOTIFY_WEBHOOK_URL_PARAMETER: ssmParameterName,
   NOTIFY_WEBHOOK_SECRET: optionalText,
   // Deployed: the name of the SSM SecureString holding the signing secret (never the secret itself).
   NOTIFY_WEBHOOK_SECRET_PARAMETER: ssmParameterName,
@@ -131,7 +133,10 @@ function read<Names extends SettingName>(env: NodeJS.ProcessEnv, names: readonly
 }
 
 export interface WebhookSettings {
-  url: string
+  /** The URL itself, from the environment: a local run, or a deployed URL without credentials. */
+  url: string | undefined
+  /** The SSM SecureString holding the URL, read at run time: a deployed URL with credentials. */
+  urlParameter?: string | undefined
   /** The signing secret itself, from the environment: a local run. */
   secret: string | undefined
   /** The SSM SecureString holding the signing secret, read at run time: a deployed stage. */
@@ -202,8 +207,10 @@ export interface ConsumerSettings {
 }
 
 const ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/
-/** `a@example.com` or `Name <a@example.com>`, as SES takes them; a comma would split the list, so no name may hold one. */
-const isEmailAddress = (entry: string): boolean => ADDRESS.test(/^[^<>]*<([^<>]*)>$/.exec(entry)?.[1] ?? entry)
+/** The address of `a@example.com` or `Name <a@example.com>`, as SES takes them. */
+export const emailAddressOf = (entry: string): string => /^[^<>]*<([^<>]*)>$/.exec(entry.trim())?.[1] ?? entry.trim()
+/** A comma would split the list, so no name may hold one. */
+const isEmailAddress = (entry: string): boolean => ADDRESS.test(emailAddressOf(entry))
 
 /** Both email settings or neither: half of them is a mistake to report, not a channel silently off. */
 function emailSettings(to: string | undefined, from: string | undefined, problems: string[]): EmailSettings | undefined {
@@ -222,6 +229,7 @@ function emailSettings(to: string | undefined, from: string | undefined, problem
 export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): ConsumerSettings {
   const { settings, problems } = parse(env, [
     'NOTIFY_WEBHOOK_URL',
+    'NOTIFY_WEBHOOK_URL_PARAMETER',
     'NOTIFY_WEBHOOK_SECRET',
     'NOTIFY_WEBHOOK_SECRET_PARAMETER',
     'NOTIFY_WEBHOOK_TIMEOUT_MS',
@@ -244,16 +252,21 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
   if (text(env.NOTIFY_WEBHOOK_SECRET) && text(env.NOTIFY_WEBHOOK_SECRET_PARAMETER)) {
     problems.push('NOTIFY_WEBHOOK_SECRET: must not be set together with NOTIFY_WEBHOOK_SECRET_PARAMETER (the secret comes from one of them: the environment locally, SSM deployed)')
   }
+  if (text(env.NOTIFY_WEBHOOK_URL) && text(env.NOTIFY_WEBHOOK_URL_PARAMETER)) {
+    problems.push('NOTIFY_WEBHOOK_URL: must not be set together with NOTIFY_WEBHOOK_URL_PARAMETER (the URL comes from one of them: the environment, or SSM for a URL with credentials)')
+  }
   if (!settings || problems.length) throw new SettingsError(problems)
   return {
-    webhook: settings.NOTIFY_WEBHOOK_URL
-      ? {
-          url: settings.NOTIFY_WEBHOOK_URL,
-          secret: settings.NOTIFY_WEBHOOK_SECRET,
-          secretParameter: settings.NOTIFY_WEBHOOK_SECRET_PARAMETER,
-          timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS,
-        }
-      : undefined,
+    webhook:
+      settings.NOTIFY_WEBHOOK_URL || settings.NOTIFY_WEBHOOK_URL_PARAMETER
+        ? {
+            url: settings.NOTIFY_WEBHOOK_URL,
+            urlParameter: settings.NOTIFY_WEBHOOK_URL_PARAMETER,
+            secret: settings.NOTIFY_WEBHOOK_SECRET,
+            secretParameter: settings.NOTIFY_WEBHOOK_SECRET_PARAMETER,
+            timeoutMs: settings.NOTIFY_WEBHOOK_TIMEOUT_MS,
+          }
+        : undefined,
     email,
     log: settings.NOTIFY_LOG,
     notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL,
@@ -266,7 +279,7 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
 
 /** True when the consumer has a channel other than the log (the local log default stays off then). */
 export function hasDeliveryChannel(env: NodeJS.ProcessEnv): boolean {
-  return Boolean(env.NOTIFY_WEBHOOK_URL?.trim() || env.NOTIFY_EMAIL_TO?.trim() || env.NOTIFY_EMAIL_FROM?.trim())
+  return Boolean(env.NOTIFY_WEBHOOK_URL?.trim() || env.NOTIFY_WEBHOOK_URL_PARAMETER?.trim() || env.NOTIFY_EMAIL_TO?.trim() || env.NOTIFY_EMAIL_FROM?.trim())
 }
 
 /**

@@ -38,6 +38,9 @@ const ALL = Object.values(FN)
 const ISSUER = 'https://issuer.example.com/tenant'
 const DEPLOY_ENV = { AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'api-one, api-two' }
 const SECRET_NAME = (stage: string) => `/secrets/queue-leveling/${stage}/webhook-signing-secret`
+const URL_NAME = '/secrets/queue-leveling/staging/webhook-url'
+/** A stage that sends email (a display name on the sender) and takes a webhook URL with credentials from SSM. */
+const CHANNEL_ENV = { NOTIFY_EMAIL_FROM: 'Task bot <tasks@mail.example.com>', NOTIFY_EMAIL_TO: 'ops@example.org, Lead <lead@mail.example.com>', NOTIFY_WEBHOOK_URL_PARAMETER: URL_NAME }
 
 const build = (options: BuildOptions = {}): Promise<CfnTemplate> => buildTemplate({ stage: 'staging', ...SKIP_BUILD, ...options })
 const refusalOf = (env: Record<string, string>, offline = false): Promise<string> => problemOf({ env, offline, ...SKIP_BUILD })
@@ -56,7 +59,7 @@ async function warningsOf<T>(run: () => Promise<T>): Promise<{ result: T; warnin
 
 const offline = await warningsOf(() => build())
 const staging = offline.result
-const deployed = await build({ env: { ...DEPLOY_ENV, CORS_ALLOW_ORIGIN: 'https://app.example.com', AUTH_SCOPE_WRITE: '' }, offline: false })
+const deployed = await build({ env: { ...DEPLOY_ENV, ...CHANNEL_ENV, CORS_ALLOW_ORIGIN: 'https://app.example.com', AUTH_SCOPE_WRITE: '' }, offline: false })
 const production = await build({ stage: 'production', env: DEPLOY_ENV, offline: false })
 
 type Statement = { Effect: string; Action: string | string[]; Resource: CfnValue; Principal?: CfnValue; Condition?: CfnValue }
@@ -112,8 +115,8 @@ test('IAM: each function has its own role, with exactly what it uses', (t) => {
     [FN.list]: [DISCOVERY, `dynamodb:Query \${TasksTable.Arn}/index/${OWNER_INDEX}`],
     [FN.read]: [DISCOVERY, 'dynamodb:GetItem TasksTable'],
     [FN.deliveries]: [DISCOVERY, 'dynamodb:Query DeliveriesTable'],
-    [FN.create]: [DISCOVERY, ...['PutItem', 'UpdateItem', 'DeleteItem'].map((action) => `dynamodb:${action} TasksTable`), ...IDEMPOTENCY, SEND],
-    [FN.replace]: [DISCOVERY, ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => `dynamodb:${action} TasksTable`), SEND],
+    [FN.create]: [DISCOVERY, ...['PutItem', 'UpdateItem'].map((action) => `dynamodb:${action} TasksTable`), ...IDEMPOTENCY, SEND],
+    [FN.replace]: [DISCOVERY, ...['GetItem', 'PutItem', 'UpdateItem'].map((action) => `dynamodb:${action} TasksTable`), SEND],
     [FN.remove]: [DISCOVERY, ...['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => `dynamodb:${action} TasksTable`), SEND],
     [FN.catchAll]: [],
     [FN.relay]: [
@@ -128,7 +131,7 @@ test('IAM: each function has its own role, with exactly what it uses', (t) => {
       'dynamodb:Query DeliveriesTable',
       ...IDEMPOTENCY,
       ...['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes'].map((action) => `sqs:${action} NotificationsQueue`),
-      'ses:SendEmail ses:identity/*',
+      // No NOTIFY_EMAIL_FROM on this stage: no SES at all.
       `ssm:GetParameter ssm:parameter${SECRET_NAME('staging')}`,
     ],
   }
@@ -160,6 +163,12 @@ test('IAM: what each function cannot do', (t) => {
     for (const action of consumerOnly) t.notOk(can(staging, fn, action), `${fn} cannot ${action}: the consumer alone`)
   }
   for (const fn of [FN.create, FN.replace, FN.remove, FN.relay]) t.ok(can(staging, fn, 'sqs:SendMessage'), `${fn} sends`)
+  // A create's and a replace's task is there when their outbox settles (an update); only a tombstone's settling deletes.
+  for (const template of [staging, production, deployed]) {
+    t.notOk(grantsOf(template, FN.create).includes('dynamodb:DeleteItem TasksTable'), 'POST /tasks cannot delete a task')
+    t.notOk(grantsOf(template, FN.replace).includes('dynamodb:DeleteItem TasksTable'), 'PUT /tasks/{id} cannot delete a task')
+  }
+  for (const fn of [FN.remove, FN.relay]) t.ok(grantsOf(staging, fn).includes('dynamodb:DeleteItem TasksTable'), `${fn} deletes a settled tombstone`)
   t.notOk(can(staging, FN.consumer, 'sqs:SendMessage'), 'the consumer cannot send')
   t.deepEqual(grantsOf(staging, FN.catchAll), [...LOGS(FN.catchAll), ...TRACES].sort(), 'the catch-all only writes its log and its traces')
   t.notOk(can(staging, FN.list, 'dynamodb:GetItem'), 'listing reads the owner index only')
@@ -171,6 +180,71 @@ test('IAM: what each function cannot do', (t) => {
     const logs = grantsOf(staging, fn).filter((grant) => grant.startsWith('logs:'))
     t.ok(logs.every((grant) => grant.endsWith(` ${fn}LogGroup`)), `${fn} writes only its own log group, and creates none`)
   }
+  t.end()
+})
+
+/** A function's Allow statements that name `resource` (a logical id, by GetAtt) among their resources. */
+function statementsOn(template: CfnTemplate, fn: string, resource: string): Statement[] {
+  const role = (props(template, fn).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0]
+  return roleStatements(template, role).filter((statement) => statement.Effect === 'Allow' && [statement.Resource].flat().some((item) => describe(item) === resource))
+}
+
+test('IAM: on the idempotency table each function reaches only the keys it writes, <its function name>#...', (t) => {
+  const users = [FN.create, FN.consumer]
+  for (const [name, template] of [['staging', staging], ['production', production], ['deployed', deployed]] as const) {
+    for (const fn of ALL) {
+      const statements = statementsOn(template, fn, 'IdempotencyTable')
+      if (!users.includes(fn as (typeof users)[number])) {
+        t.deepEqual(statements, [], `${name}: ${fn} cannot touch the idempotency table`)
+        continue
+      }
+      t.ok(statements.length > 0, `${name}: ${fn} uses it`)
+      // Powertools writes <AWS_LAMBDA_FUNCTION_NAME>#<hash>; Lambda's name is the template's FunctionName.
+      const functionName = props(template, fn).FunctionName as { 'Fn::Sub': string }
+      t.equal(functionName['Fn::Sub'], `\${AWS::StackName}-${fn}`, `${name}: ${fn} is named by the template, not by CloudFormation`)
+      for (const statement of statements) {
+        t.deepEqual(
+          statement.Condition,
+          { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [{ 'Fn::Sub': `${functionName['Fn::Sub']}#*` }] } },
+          `${name}: ${fn}: ${actionsOf(statement).join(', ')} only on keys starting with its own name and #`,
+        )
+        t.ok(actionsOf(statement).every((action) => ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'].includes(action)), `${name}: ${fn}: item actions only, each naming one key (no Query or Scan that a LeadingKeys condition would not bound)`)
+      }
+    }
+  }
+  t.end()
+})
+
+test('IAM: email only from the configured sender (ses:FromAddress), on its identities; a stage with no email gets no SES', (t) => {
+  for (const [name, template] of [['staging', staging], ['production', production]] as const) {
+    for (const fn of ALL) t.notOk(can(template, fn, 'ses:SendEmail'), `${name} (no NOTIFY_EMAIL_FROM): ${fn} cannot send email`)
+  }
+  const send = allStatements(deployed).filter((statement) => actionsOf(statement).some((action) => action.startsWith('ses:')))
+  t.equal(send.length, 1, 'one SES statement in the whole stack')
+  t.deepEqual(send[0]?.Action, ['ses:SendEmail'], 'SendEmail alone (no SendRawEmail, no ses:*)')
+  t.deepEqual(send[0]?.Condition, { StringEquals: { 'ses:FromAddress': 'tasks@mail.example.com' } }, 'the address part of "Task bot <tasks@mail.example.com>"')
+  t.deepEqual(
+    [send[0]?.Resource].flat().map(describe).sort(),
+    ['ses:identity/example.org', 'ses:identity/lead@mail.example.com', 'ses:identity/mail.example.com', 'ses:identity/ops@example.org', 'ses:identity/tasks@mail.example.com'],
+    "the sender's address and domain identities (whichever is verified), and the recipients' (the SES sandbox checks those too); no identity/*",
+  )
+  t.ok(statementsOn(deployed, FN.consumer, 'ses:identity/tasks@mail.example.com').length === 1, 'the consumer holds it')
+  for (const fn of ALL.filter((fn) => fn !== FN.consumer)) t.notOk(can(deployed, fn, 'ses:SendEmail'), `${fn} cannot send email, even with email configured`)
+  t.end()
+})
+
+test('webhook URL with credentials: an SSM parameter that the consumer alone may read', (t) => {
+  t.deepEqual(
+    grantsOf(deployed, FN.consumer).filter((grant) => grant.startsWith('ssm:GetParameter ')),
+    [`ssm:GetParameter ssm:parameter${SECRET_NAME('staging')}`, `ssm:GetParameter ssm:parameter${URL_NAME}`],
+    'the consumer reads the signing secret and the URL parameter NOTIFY_WEBHOOK_URL_PARAMETER names, nothing else',
+  )
+  for (const fn of ALL.filter((fn) => fn !== FN.consumer)) {
+    t.notOk(grantsOf(deployed, fn).some((grant) => grant.startsWith('ssm:GetParameter ')), `${fn} cannot read it`)
+  }
+  t.equal(variables(deployed, FN.consumer).NOTIFY_WEBHOOK_URL_PARAMETER, URL_NAME, 'the consumer gets its name (the name only)')
+  t.equal(variables(deployed, FN.consumer).NOTIFY_WEBHOOK_URL, undefined, 'and no URL')
+  t.notOk(JSON.stringify(staging).includes('webhook-url'), 'a stage without it grants nothing for it')
   t.end()
 })
 
@@ -332,13 +406,22 @@ test('deploy refuses a stage without issuer and audience, with a plaintext secre
     [{ ...DEPLOY_ENV, AUTH_ISSUER: 'http://127.0.0.1:3335' }, /AUTH_ISSUER must be an https URL on a deployed stage/],
     [{ ...DEPLOY_ENV, AUTH_JWKS_URL: 'http://localhost/jwks' }, /AUTH_JWKS_URL must be an https URL on a deployed stage/],
     [{ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL: 'http://user:pass@127.0.0.1:4000/hook' }, /NOTIFY_WEBHOOK_URL must be an https URL on a deployed stage/],
+    [
+      { ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL: 'https://user:pass@hooks.example.com/in' },
+      /NOTIFY_WEBHOOK_URL for staging carries credentials[\s\S]*copies it in plaintext into every function[\s\S]*SSM SecureString that only the consumer reads: aws ssm put-parameter --name \/secrets\/queue-leveling\/staging\/webhook-url --type SecureString[\s\S]*npx arc env -e staging -r NOTIFY_WEBHOOK_URL and npx arc env -e staging -a NOTIFY_WEBHOOK_URL_PARAMETER \/secrets\/queue-leveling\/staging\/webhook-url/,
+    ],
+    [{ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/in?token=s3cr3t' }, /NOTIFY_WEBHOOK_URL for staging carries credentials \(a user or password, or a query string\)/],
+    [{ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/in', NOTIFY_WEBHOOK_URL_PARAMETER: URL_NAME }, /NOTIFY_WEBHOOK_URL: must not be set together with NOTIFY_WEBHOOK_URL_PARAMETER/],
+    [{ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL_PARAMETER: '/queue-leveling/staging/WEBHOOK_URL' }, /NOTIFY_WEBHOOK_URL_PARAMETER for staging names a parameter under \/queue-leveling\/, where npx arc env keeps its values[\s\S]*-a NOTIFY_WEBHOOK_URL_PARAMETER \/secrets\/queue-leveling\/staging\/webhook-url/],
+    [{ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL_PARAMETER: '/QueueLevelingStaging/hook' }, /NOTIFY_WEBHOOK_URL_PARAMETER for staging names a parameter under \/QueueLevelingStaging\/, which every function of the stack may read/],
   ]
   const problems = await Promise.all(cases.map(([env]) => refusalOf(env)))
   for (const [index, [env, expected]] of cases.entries()) {
     t.match(problems[index] ?? '', expected, JSON.stringify(Object.keys(env)))
-    t.notOk((problems[index] ?? '').includes('hunter2') || (problems[index] ?? '').includes('user:pass'), 'no value in the message')
+    t.notOk(['hunter2', 'user:pass', 's3cr3t'].some((value) => (problems[index] ?? '').includes(value)), 'no value in the message')
   }
   t.equal(await refusalOf({ ...DEPLOY_ENV, NOTIFY_WEBHOOK_URL: 'https://hooks.example.com/in', AUTH_JWKS_URL: 'https://issuer.example.com/jwks' }), 'accepted', 'a stage with https URLs and both settings deploys')
+  t.equal(await refusalOf({ ...DEPLOY_ENV, ...CHANNEL_ENV }), 'accepted', 'a URL with credentials through NOTIFY_WEBHOOK_URL_PARAMETER deploys')
   t.equal(await refusalOf({}, true), 'accepted', 'offline, the missing issuer and audience become placeholders')
   t.match(await refusalOf({ NOTIFY_WEBHOOK_SECRET: 'x' }, true), /NOTIFY_WEBHOOK_SECRET is set for staging/, 'offline still refuses a plaintext secret')
 })

@@ -2,12 +2,13 @@ import type { SSMClientConfig } from '@aws-sdk/client-ssm'
 import type { WebhookSettings } from '../config.ts'
 import { lazy } from '../lazy.ts'
 import { traced } from '../tracing.ts'
-import { fixedSigningSecret, type SigningSecret } from './webhook-channel.ts'
+import { fixedSigningSecret, fixedWebhookUrl, type SecretValue, type SigningSecret, type WebhookUrl } from './webhook-channel.ts'
 
 /**
- * How long a read secret is used before SSM is asked again: a rotation
- * reaches every running consumer within this time, with no deploy, and
- * receivers accept the old and the new secret for as long.
+ * How long a read value is used before SSM is asked again: a rotation (of the
+ * signing secret, or of the credentials in the webhook URL) reaches every
+ * running consumer within this time, with no deploy; receivers accept the old
+ * and the new secret for as long.
  */
 export const SECRET_MAX_AGE_SECONDS = 300
 
@@ -20,9 +21,9 @@ const SSM_MAX_ATTEMPTS = 2
 const SSM_CONNECT_TIMEOUT_MS = 1000
 const SSM_REQUEST_TIMEOUT_MS = 3000
 
-/** The secret is configured but cannot be read now (missing, access denied, throttled, network). */
-export class SigningSecretUnavailableError extends Error {
-  override readonly name = 'SigningSecretUnavailableError'
+/** The parameter is configured but cannot be read now (missing, access denied, throttled, network), or holds nothing. */
+export class SecureStringUnavailableError extends Error {
+  override readonly name = 'SecureStringUnavailableError'
 }
 
 /** The SDK's error name (and network code) under Powertools' GetParameterError; never a value. */
@@ -34,7 +35,7 @@ function reasonOf(error: unknown): string {
   return [root.name, typeof code === 'string' ? code : undefined, status ? `HTTP ${status}` : undefined].filter(Boolean).join(', ')
 }
 
-export interface SsmSigningSecretOptions {
+export interface SsmSecureStringOptions {
   /** Seconds a read value is reused (Powertools' maxAge). */
   maxAgeSeconds?: number
   /** Over the SSM client's defaults (tests point it at a local endpoint). */
@@ -42,21 +43,23 @@ export interface SsmSigningSecretOptions {
 }
 
 /**
- * The signing secret as an SSM SecureString, read with Powertools Parameters
- * (decrypted, cached for SECRET_MAX_AGE_SECONDS). Powertools' getParameter
- * would build its own SDK client, with the SDK's default retries and no
- * timeouts; this is the same read and cache through a provider whose client
- * gives up in time. The SDK and Powertools load on the first read, not at the
- * cold start of a consumer that may never need them; a failed read is not
- * cached (Powertools caches values only, `lazy` forgets rejections), so the
- * next delivery tries again. Reads made while one is under way wait for it.
+ * A value the consumer must not hold in its environment (the webhook's signing
+ * secret, a webhook URL with credentials), as an SSM SecureString, read with
+ * Powertools Parameters (decrypted, cached for SECRET_MAX_AGE_SECONDS).
+ * Powertools' getParameter would build its own SDK client, with the SDK's
+ * default retries and no timeouts; this is the same read and cache through a
+ * provider whose client gives up in time. The SDK and Powertools load on the
+ * first read, not at the cold start of a consumer that may never need them; a
+ * failed read is not cached (Powertools caches values only, `lazy` forgets
+ * rejections), so the next delivery tries again. Reads made while one is
+ * under way wait for it. No error it throws holds the value.
  */
-export class SsmSigningSecret implements SigningSecret {
+export class SsmSecureString implements SecretValue<string> {
   readonly #name: string
   readonly #maxAgeSeconds: number
   readonly #provider: () => Promise<{ get(name: string, options: { decrypt: boolean; maxAge: number }): Promise<unknown> }>
 
-  constructor(parameterName: string, options: SsmSigningSecretOptions = {}) {
+  constructor(parameterName: string, options: SsmSecureStringOptions = {}) {
     this.#name = parameterName
     this.#maxAgeSeconds = options.maxAgeSeconds ?? SECRET_MAX_AGE_SECONDS
     this.#provider = lazy(async () => {
@@ -89,15 +92,22 @@ export class SsmSigningSecret implements SigningSecret {
       const provider = await this.#provider()
       value = await provider.get(this.#name, { decrypt: true, maxAge: this.#maxAgeSeconds })
     } catch (error) {
-      throw new SigningSecretUnavailableError(`SSM parameter ${this.#name}: ${reasonOf(error)}`)
+      throw new SecureStringUnavailableError(`SSM parameter ${this.#name}: ${reasonOf(error)}`)
     }
     // SSM stores no empty value, but a blank one would sign with a secret anyone can guess.
-    if (typeof value !== 'string' || value.trim() === '') throw new SigningSecretUnavailableError(`SSM parameter ${this.#name} holds no secret`)
+    if (typeof value !== 'string' || value.trim() === '') throw new SecureStringUnavailableError(`SSM parameter ${this.#name} holds no value`)
     return value
   }
 }
 
 /** The webhook's signing secret as its settings name it: from SSM (deployed), from the environment (local), or none. */
-export function webhookSigningSecret(settings: WebhookSettings): SigningSecret {
-  return settings.secretParameter ? new SsmSigningSecret(settings.secretParameter) : fixedSigningSecret(settings.secret)
+export function webhookSigningSecret(settings: WebhookSettings, options?: SsmSecureStringOptions): SigningSecret {
+  return settings.secretParameter ? new SsmSecureString(settings.secretParameter, options) : fixedSigningSecret(settings.secret)
+}
+
+/** The webhook's URL as its settings name it: from SSM (deployed, a URL with credentials) or from the environment. */
+export function webhookUrl(settings: WebhookSettings, options?: SsmSecureStringOptions): WebhookUrl {
+  if (settings.urlParameter) return new SsmSecureString(settings.urlParameter, options)
+  if (!settings.url) throw new Error('The webhook has neither NOTIFY_WEBHOOK_URL nor NOTIFY_WEBHOOK_URL_PARAMETER')
+  return fixedWebhookUrl(settings.url)
 }

@@ -11,17 +11,24 @@ export function webhookSignature(secret: string, timestamp: string, rawBody: str
 }
 
 /**
- * Where the signing secret comes from, so that the channel knows no secret
- * store: the environment locally, SSM on a deployed stage. `undefined` means
- * no secret is configured and requests go unsigned; a source that has a secret
- * but cannot read it now throws, and then nothing is sent.
+ * Where a value the channel must not hold in its environment on a deployed
+ * stage comes from, so that the channel knows no secret store: the
+ * environment locally, SSM on a deployed stage. A source that cannot read its
+ * value now throws, and then nothing is sent.
  */
-export interface SigningSecret {
-  current(): Promise<string | undefined>
+export interface SecretValue<T> {
+  current(): Promise<T>
 }
+
+/** The signing secret; `undefined`: none is configured and requests go unsigned. */
+export type SigningSecret = SecretValue<string | undefined>
+/** The URL to POST to, which may carry credentials (userinfo, a token in its query). */
+export type WebhookUrl = SecretValue<string>
 
 /** A secret known when the function starts (NOTIFY_WEBHOOK_SECRET), or none. */
 export const fixedSigningSecret = (secret: string | undefined): SigningSecret => ({ current: async () => secret })
+/** A URL known when the function starts (NOTIFY_WEBHOOK_URL). */
+export const fixedWebhookUrl = (url: string): WebhookUrl => ({ current: async () => url })
 
 /**
  * How much of an answer's body is read: nothing in it matters, but reading a
@@ -93,31 +100,45 @@ async function discardBody(response: Response): Promise<void> {
   }
 }
 
+/** Why a source could not be read: its own message, which names the parameter and the reason, never the value. */
+const unreadReason = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
 /**
  * POSTs the notification as JSON, signed when a secret is configured; a 2xx
  * within the timeout is a delivery. Redirects are not followed: a 3xx is a
  * failure no retry changes. The URL appears in no error message, since those
- * reach the logs.
+ * reach the logs. The URL comes from `url` (SSM on a deployed stage whose URL
+ * carries credentials), else from the settings.
  */
 export class WebhookChannel implements Channel {
   readonly name = 'webhook'
 
   readonly #settings: WebhookSettings
   readonly #secret: SigningSecret
+  readonly #url: WebhookUrl
 
-  constructor(settings: WebhookSettings, secret: SigningSecret) {
+  constructor(settings: WebhookSettings, secret: SigningSecret, url?: WebhookUrl) {
+    const source = url ?? (settings.url ? fixedWebhookUrl(settings.url) : undefined)
+    if (!source) throw new Error('WebhookChannel: no URL (NOTIFY_WEBHOOK_URL) and no source of one')
     this.#settings = settings
     this.#secret = secret
+    this.#url = source
   }
 
   async deliver(notification: Notification): Promise<void> {
-    const { url, authorization } = requestTarget(this.#settings.url)
+    let configured: string
+    try {
+      configured = await this.#url.current()
+    } catch (error) {
+      throw new DeliveryFailedError(`Webhook not sent: its URL could not be read (${unreadReason(error)})`, true)
+    }
+    const { url, authorization } = requestTarget(configured)
     let secret: string | undefined
     try {
       secret = await this.#secret.current()
     } catch (error) {
       // Never an unsigned POST in its place: the receiver would rightly refuse it, or wrongly trust it.
-      throw new DeliveryFailedError(`Webhook not sent: the signing secret could not be read (${error instanceof Error ? error.message : String(error)})`, true)
+      throw new DeliveryFailedError(`Webhook not sent: the signing secret could not be read (${unreadReason(error)})`, true)
     }
     const body = JSON.stringify(notification)
     const headers: Record<string, string> = {

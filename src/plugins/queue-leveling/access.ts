@@ -19,6 +19,13 @@ export interface TableAccess {
   actions?: DynamoAction[]
   /** Indexes it queries (`dynamodb:Query` on each, nothing else). */
   indexes?: string[]
+  /**
+   * Only the items whose partition key starts with `<the function's name>#`
+   * (`dynamodb:LeadingKeys`): the keys Powertools idempotency writes, whose
+   * prefix is AWS_LAMBDA_FUNCTION_NAME (makeIdempotent with no keyPrefix), so
+   * each function reaches its own records and no other's.
+   */
+  ownKeysOnly?: boolean
 }
 
 export interface FunctionAccess {
@@ -27,35 +34,39 @@ export interface FunctionAccess {
   produces?: string[]
   /** `@queues` it is the consumer of (its event source mapping uses its role). */
   consumes?: string[]
-  /** SES SendEmail (the email channel). */
+  /** SES SendEmail (the email channel), from the sender its NOTIFY_EMAIL_FROM names; nothing when the stage sends no email. */
   sendsEmail?: boolean
-  /** GetParameter on the webhook signing secret, whose name it gets as NOTIFY_WEBHOOK_SECRET_PARAMETER. */
-  readsWebhookSecret?: boolean
+  /**
+   * GetParameter on the webhook signing secret, whose name it gets as
+   * NOTIFY_WEBHOOK_SECRET_PARAMETER, and on the webhook URL's parameter when
+   * its NOTIFY_WEBHOOK_URL_PARAMETER names one.
+   */
+  readsWebhookParameters?: boolean
 }
 
 /** A function's key in FUNCTION_ACCESS: its pragma and name, as app.arc says them. */
 export const accessKey = (metadata: { pragma?: string; name?: string } | undefined): string => `@${metadata?.pragma ?? '?'} ${metadata?.name ?? '?'}`
 
 /**
- * The task store's writes: a create is a conditional put; settling the
- * outbox after a publish is an update, or a delete once a deleted task's last
- * event is out (dynamo-task-store.ts).
+ * The task store's writes (dynamo-task-store.ts): a create is a conditional
+ * put; settling the outbox after a publish is an update, or a delete once a
+ * deleted task's last event is out, which only a tombstone's settling does:
+ * the delete route's and the relay's, never a create's or a replace's.
  */
 const SETTLE: DynamoAction[] = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']
-/** Powertools idempotency records: claimed by a conditional put, read, completed by an update, dropped after a failure. */
-const IDEMPOTENCY: TableAccess = { table: 'idempotency', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'] }
-/** A replace or delete reads the task, writes it back whole under a version condition, then settles its outbox. */
-const TASK_CHANGE: TableAccess = { table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...SETTLE] }
+/** Powertools idempotency records, the function's own only: claimed by a conditional put, read, completed by an update, dropped after a failure. */
+const IDEMPOTENCY: TableAccess = { table: 'idempotency', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], ownKeysOnly: true }
 
 export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   // Reads: a caller's tasks through the owner index, one task by id, a task's delivery log.
   '@http get /tasks': { tables: [{ table: 'tasks', indexes: [OWNER_INDEX] }] },
   '@http get /tasks/:taskId': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem'] }] },
   '@http get /tasks/:taskId/notifications': { tables: [{ table: 'deliveries', actions: ['dynamodb:Query'] }] },
-  // Writes: the task with its outbox, then the publish of its events.
-  '@http post /tasks': { tables: [{ table: 'tasks', actions: ['dynamodb:PutItem', ...SETTLE] }, IDEMPOTENCY], produces: ['notifications'] },
-  '@http put /tasks/:taskId': { tables: [TASK_CHANGE], produces: ['notifications'] },
-  '@http delete /tasks/:taskId': { tables: [TASK_CHANGE], produces: ['notifications'] },
+  // Writes: the task with its outbox, then the publish of its events. A create puts, a replace reads and puts,
+  // both settle by an update (the task is there); a delete puts a tombstone, which its settling deletes.
+  '@http post /tasks': { tables: [{ table: 'tasks', actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'] }, IDEMPOTENCY], produces: ['notifications'] },
+  '@http put /tasks/:taskId': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] }], produces: ['notifications'] },
+  '@http delete /tasks/:taskId': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', ...SETTLE] }], produces: ['notifications'] },
   // CORS preflight and the JSON 404: nothing but its log.
   '@http any /*': {},
   // The relay: tasks with pending events, each read again, published, settled.
@@ -65,6 +76,6 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
     tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'] }, IDEMPOTENCY],
     consumes: ['notifications'],
     sendsEmail: true,
-    readsWebhookSecret: true,
+    readsWebhookParameters: true,
   },
 }

@@ -106,7 +106,7 @@ export default {
       const offline = args.offline === true
       const secretParameter = webhookSecretParameter(settings.webhookSecretParameter, { app, stage, stackName })
       const stageEnv = stageEnvironment(args.cloudformation)
-      checkStage(stageEnv, { stage, offline, webhookSecretParameter: secretParameter })
+      checkStage(stageEnv, { stage, offline, webhookSecretParameter: secretParameter, app, stackName })
       for (const [id] of functionsOf(args.cloudformation)) {
         const env = literalVariables(args.cloudformation, id)
         try {

@@ -4,11 +4,13 @@
  * table with `dynamodb:*`, every queue, the static bucket...). Pure: returns a
  * changed copy.
  */
+import { emailAddressOf } from '../../lib/config.ts'
 import { queueAccess } from '../sqs-queues/cloudformation.ts'
 import { toLogicalId } from '../sqs-queues/names.ts'
-import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type IamStatement } from '../sqs-queues/template.ts'
+import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from '../sqs-queues/template.ts'
 import { accessKey, type FunctionAccess, type TableAccess } from './access.ts'
-import { parameterArn, WEBHOOK_SECRET_VARIABLE } from './webhook-secret.ts'
+import { literalVariables } from './stage-settings.ts'
+import { parameterArn, WEBHOOK_SECRET_VARIABLE, WEBHOOK_URL_VARIABLE } from './webhook-secret.ts'
 
 /** Architect's shared role, which every function uses until this transform. */
 export const SHARED_ROLE = 'Role'
@@ -33,11 +35,49 @@ const TABLE_DISCOVERY: IamStatement = {
   Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${AWS::StackName}' },
 }
 
-/** The email channel's one call (SES v2 SendEmail with Simple content needs no SendRawEmail), from any identity of this account and region: which one is a setting. */
-const SEND_EMAIL: IamStatement = {
-  Effect: 'Allow',
-  Action: ['ses:SendEmail'],
-  Resource: { 'Fn::Sub': 'arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*' },
+const sesIdentityArn = (identity: string): CfnValue => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${identity}` })
+
+/**
+ * The email channel's one call (SES v2 SendEmail with Simple content needs no
+ * SendRawEmail), from the function's own NOTIFY_EMAIL_FROM only: the
+ * `ses:FromAddress` condition pins the sender's address (the address part of
+ * `Name <address>`), and the resources are the identities SES may authorize
+ * the call against: the sender's address or its domain, whichever of them is
+ * verified, and, while the account is in the SES sandbox, each recipient's
+ * (the condition still pins the sender). The app names no configuration
+ * set, so none is granted. No sender configured: no statement.
+ */
+function sendEmailStatement(variables: Record<string, string | undefined>): IamStatement | undefined {
+  const from = variables.NOTIFY_EMAIL_FROM?.trim()
+  if (!from) return undefined
+  const sender = emailAddressOf(from)
+  const recipients = (variables.NOTIFY_EMAIL_TO ?? '').split(',').map((entry) => entry.trim()).filter(Boolean).map(emailAddressOf)
+  const identities = [...new Set([sender, ...recipients].flatMap((address) => [address, address.slice(address.lastIndexOf('@') + 1)]))]
+  return {
+    Effect: 'Allow',
+    Action: ['ses:SendEmail'],
+    Resource: identities.map(sesIdentityArn),
+    Condition: { StringEquals: { 'ses:FromAddress': sender } },
+  }
+}
+
+/** GetParameter on the webhook's SecureStrings: the signing secret, and the URL when the function's NOTIFY_WEBHOOK_URL_PARAMETER names one. */
+function webhookParametersStatement(variables: Record<string, string | undefined>, secretParameter: string): IamStatement {
+  const urlParameter = variables[WEBHOOK_URL_VARIABLE]?.trim()
+  return { Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: [secretParameter, ...(urlParameter ? [urlParameter] : [])].map(parameterArn) }
+}
+
+/**
+ * `<function name>#*`, the keys Powertools idempotency writes for the
+ * function (access.ts, ownKeysOnly), as IAM sees its name: the FunctionName
+ * the template gives it (withLogGroups). A name CloudFormation would generate
+ * is unknown here, and a role naming its own function by Ref would be a cycle.
+ */
+function ownKeyPattern(template: CfnTemplate, functionId: string): CfnValue {
+  const name = resource(template, functionId, 'AWS::Serverless::Function').Properties.FunctionName
+  if (typeof name === 'string') return `${name}#*`
+  if (isObject(name) && typeof name['Fn::Sub'] === 'string') return { 'Fn::Sub': `${name['Fn::Sub']}#*` }
+  throw new TemplateError(`${functionId} has no FunctionName the template states (a string or an Fn::Sub), which its idempotency records' key prefix, and so its IAM condition, needs`)
 }
 
 /**
@@ -59,13 +99,17 @@ function logStatement(template: CfnTemplate, functionId: string): IamStatement {
   return { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: arnOf(group) }
 }
 
-/** The item actions on a table and Query on the indexes named, each of which app.arc must declare. */
-function tableStatements(template: CfnTemplate, access: TableAccess): IamStatement[] {
+/** The item actions on a table (on the function's own keys only, where access says so) and Query on the indexes named, each of which app.arc must declare. */
+function tableStatements(template: CfnTemplate, functionId: string, access: TableAccess): IamStatement[] {
   const id = `${toLogicalId(access.table)}Table`
   const table = resource(template, id, 'AWS::DynamoDB::Table')
   const declared = (Array.isArray(table.Properties.GlobalSecondaryIndexes) ? table.Properties.GlobalSecondaryIndexes : []).map((index) => (isObject(index) ? index.IndexName : undefined))
   const statements: IamStatement[] = []
-  if (access.actions?.length) statements.push({ Effect: 'Allow', Action: access.actions, Resource: arnOf(id) })
+  if (access.actions?.length) {
+    // ForAllValues: every partition key the request names must match; each granted action names exactly one.
+    const own = access.ownKeysOnly ? { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ownKeyPattern(template, functionId)] } } } : {}
+    statements.push({ Effect: 'Allow', Action: access.actions, Resource: arnOf(id), ...own })
+  }
   for (const index of access.indexes ?? []) {
     if (!declared.includes(index)) throw new TemplateError(`@tables ${access.table} has no index ${index} (app.arc @tables-indexes), which a function queries`)
     statements.push({ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: { 'Fn::Sub': `\${${id}.Arn}/index/${index}` } })
@@ -75,14 +119,17 @@ function tableStatements(template: CfnTemplate, access: TableAccess): IamStateme
 
 function statementsOf(template: CfnTemplate, functionId: string, access: FunctionAccess, options: RoleOptions): IamStatement[] {
   const tables = access.tables ?? []
+  // The function's own settings (the stage's npx arc env values): its sender, its webhook URL's parameter.
+  const variables = literalVariables(template, functionId)
+  const sendEmail = access.sendsEmail ? sendEmailStatement(variables) : undefined
   return [
     logStatement(template, functionId),
     ...(tables.length ? [TABLE_DISCOVERY] : []),
-    ...tables.flatMap((table) => tableStatements(template, table)),
+    ...tables.flatMap((table) => tableStatements(template, functionId, table)),
     ...(access.produces ?? []).map((queue) => queueAccess(queue, 'produce')),
     ...(access.consumes ?? []).map((queue) => queueAccess(queue, 'consume')),
-    ...(access.sendsEmail ? [SEND_EMAIL] : []),
-    ...(access.readsWebhookSecret ? [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: parameterArn(options.webhookSecretParameter) } satisfies IamStatement] : []),
+    ...(sendEmail ? [sendEmail] : []),
+    ...(access.readsWebhookParameters ? [webhookParametersStatement(variables, options.webhookSecretParameter)] : []),
     ...(options.tracing ? [XRAY_WRITE] : []),
   ]
 }
@@ -100,6 +147,7 @@ function functionRole(statements: IamStatement[]): CfnResource {
 /**
  * Each function gets `<Function>Role` and points at it (its `Role` and
  * Architect's `ARC_ROLE`); the consumer of the webhook secret learns its name.
+ * Run after withLogGroups: the idempotency conditions need each function's name.
  * Then Architect's shared role goes, with the policies attached to it alone:
  * anything else still naming it stops the build, as it would stop the deploy.
  */
@@ -114,7 +162,7 @@ export function withFunctionRoles(template: CfnTemplate, options: RoleOptions): 
     fn.Properties.Role = arnOf(roleId)
     const variables = variablesOf(fn)
     if (variables.ARC_ROLE !== undefined) variables.ARC_ROLE = ref(roleId)
-    if (access.readsWebhookSecret) variables[WEBHOOK_SECRET_VARIABLE] = options.webhookSecretParameter
+    if (access.readsWebhookParameters) variables[WEBHOOK_SECRET_VARIABLE] = options.webhookSecretParameter
   }
   return withoutSharedRole(result)
 }

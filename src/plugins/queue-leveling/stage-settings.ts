@@ -7,6 +7,7 @@
 import { readAuthSettings } from '../../lib/config.ts'
 import { functionsOf, isObject, type CfnTemplate } from '../sqs-queues/template.ts'
 import type { GatewayAuth } from './http-api.ts'
+import { exposedParameterReason, suggestedWebhookUrlParameter } from './webhook-secret.ts'
 
 export type Env = Record<string, string | undefined>
 
@@ -42,11 +43,27 @@ const isHttps = (value: string): boolean => {
 }
 
 /**
+ * Whether a webhook URL carries credentials, by one rule that needs no guess
+ * about what a service calls its token: a user or password (`https://user:pass@host/`)
+ * or any query string (`?token=...`, `?code=...`). A token in the path (e.g.
+ * Slack's `/services/T0/B0/XXXX`) cannot be told from a route; the README
+ * says to keep such a URL in SSM too.
+ */
+export function carriesCredentials(value: string): boolean {
+  try {
+    const url = new URL(value.trim())
+    return url.username !== '' || url.password !== '' || url.search !== ''
+  } catch {
+    return false
+  }
+}
+
+/**
  * What stops a deploy of `stage`, each with how to fix it; none is a value
  * (they may hold credentials). An offline build (`npm run template`) has no
  * stage settings, so a missing issuer or audience is not a problem there.
  */
-export function stageProblems(env: Env, where: { stage: string; offline: boolean; webhookSecretParameter: string }): string[] {
+export function stageProblems(env: Env, where: { stage: string; offline: boolean; webhookSecretParameter: string; app: string; stackName: string }): string[] {
   const { stage } = where
   const arcEnv = `npx arc env -e ${stage}`
   const problems: string[] = []
@@ -71,6 +88,20 @@ export function stageProblems(env: Env, where: { stage: string; offline: boolean
       `NOTIFY_WEBHOOK_SECRET_PARAMETER is set for ${stage} through npx arc env; the deploy gives it to the consumer alone, the parameter its role may read ` +
         `(${where.webhookSecretParameter}). Remove it: ${arcEnv} -r NOTIFY_WEBHOOK_SECRET_PARAMETER; another name goes in app.arc: @queue-leveling webhookSecretParameter`,
     )
+  }
+  const urlParameter = suggestedWebhookUrlParameter(where.app, stage)
+  const webhookUrl = env.NOTIFY_WEBHOOK_URL?.trim()
+  if (webhookUrl && carriesCredentials(webhookUrl)) {
+    problems.push(
+      `NOTIFY_WEBHOOK_URL for ${stage} carries credentials (a user or password, or a query string), and npx arc env copies it in plaintext into every function's configuration and the template. ` +
+        `Keep it in an SSM SecureString that only the consumer reads: aws ssm put-parameter --name ${urlParameter} --type SecureString --value '<url>'; ` +
+        `then ${arcEnv} -r NOTIFY_WEBHOOK_URL and ${arcEnv} -a NOTIFY_WEBHOOK_URL_PARAMETER ${urlParameter}`,
+    )
+  }
+  const webhookUrlParameter = env.NOTIFY_WEBHOOK_URL_PARAMETER?.trim()
+  const exposed = webhookUrlParameter ? exposedParameterReason(webhookUrlParameter, where) : undefined
+  if (exposed) {
+    problems.push(`NOTIFY_WEBHOOK_URL_PARAMETER for ${stage} names a parameter ${exposed}: put the URL under another name, e.g. ${urlParameter}, and ${arcEnv} -a NOTIFY_WEBHOOK_URL_PARAMETER ${urlParameter}`)
   }
   for (const name of URL_SETTINGS) {
     if (set(name) && !isHttps(env[name]!)) {

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto'
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
-import { localQueueEvents, type LocalQueueEvents } from './local-events.ts'
+import { localQueueEvents, type LocalQueueEvents, type MappingState } from './local-events.ts'
+import type { LocalMapping, MappingDescription } from './local-lambda-api.ts'
 import type { QueueSettings } from './settings.ts'
 import { MAX_BATCH_ENTRIES } from './sqs-contents.ts'
 
@@ -26,6 +28,10 @@ export interface EventSourceMappingOptions {
   log: MappingLog
   /** Where batches and DLQ moves go as events besides the log; the process's own by default. */
   events?: LocalQueueEvents
+  /** The mapping's id in the local Lambda API (local-lambda-api.ts); a random one by default. */
+  uuid?: string
+  /** The consumer's function name as the local Lambda API reports it; `<queue>-consumer` by default. */
+  functionName?: string
 }
 
 /** How a batch ended: what was deleted, what stays, and why nothing was deleted when nothing was. */
@@ -116,15 +122,86 @@ export function describeNotDeleted(notDeleted: NotDeleted[]): string {
  * `maxConcurrency` pollers, each invoking the consumer with up to `batchSize`
  * records gathered for up to `batchWindow` seconds, then deleting what succeeded.
  */
-export class EventSourceMapping {
+export class EventSourceMapping implements LocalMapping {
   readonly #options: EventSourceMappingOptions
+  readonly uuid: string
   #running = false
   #pollers: Promise<void>[] = []
   #invocations = 0
   #inFlight = 0
+  /** UpdateEventSourceMapping's `Enabled`: a disabled mapping's pollers stop receiving and wait. */
+  #enabled = true
+  /** Pollers waiting while the mapping is disabled: when all wait, it is Disabled, not Disabling. */
+  #parked = 0
+  #wake: { promise: Promise<void>; resolve: () => void } = Promise.withResolvers<void>()
+  #lastModified = Date.now()
+  #reportedState: MappingState = 'Enabled'
 
   constructor(options: EventSourceMappingOptions) {
     this.#options = options
+    this.uuid = options.uuid ?? randomUUID()
+  }
+
+  /** Lambda's State: Enabled, or Disabling until the invocations under way end and every poller waits, then Disabled. */
+  get state(): MappingState {
+    if (this.#enabled) return 'Enabled'
+    return this.#parked >= this.#options.queue.maxConcurrency || !this.#running ? 'Disabled' : 'Disabling'
+  }
+
+  describe(): MappingDescription {
+    const { queue, queueArn, region } = this.#options
+    return {
+      uuid: this.uuid,
+      queueArn,
+      functionName: this.#options.functionName ?? `${queue.name}-consumer`,
+      region,
+      batchSize: queue.batchSize,
+      batchWindow: queue.batchWindow,
+      maxConcurrency: queue.maxConcurrency,
+      state: this.state,
+      lastModified: this.#lastModified,
+    }
+  }
+
+  /**
+   * UpdateEventSourceMapping's `Enabled`, as Lambda applies it: disabling stops
+   * the receives (the batches under way finish: Disabling, then Disabled);
+   * enabling makes the pollers receive again. One log line per change.
+   */
+  setEnabled(enabled: boolean): void {
+    if (enabled === this.#enabled) return
+    this.#enabled = enabled
+    this.#lastModified = Date.now()
+    const { queue, log } = this.#options
+    if (enabled) {
+      const wake = this.#wake
+      this.#wake = Promise.withResolvers<void>()
+      wake.resolve()
+      log.info(`@queues ${queue.name}: event source mapping enabled: ${queue.maxConcurrency} pollers receive again`)
+    } else {
+      const inFlight = this.#inFlight ? `; the ${this.#inFlight} batch${this.#inFlight === 1 ? '' : 'es'} under way finish` : ''
+      log.info(`@queues ${queue.name}: event source mapping disabled: no more receives until it is enabled${inFlight}`)
+    }
+    this.#reportState()
+  }
+
+  /** A 'mapping-state' event each time the State a GetEventSourceMapping would answer changes. */
+  #reportState(): void {
+    const state = this.state
+    if (state === this.#reportedState) return
+    this.#reportedState = state
+    this.#emit({ type: 'mapping-state', queue: this.#options.queue.name, uuid: this.uuid, state, enabled: this.#enabled, at: Date.now() })
+  }
+
+  /** Waits, counted as parked, until the mapping is enabled again or stops. */
+  async #waitWhileDisabled(): Promise<void> {
+    this.#parked++
+    this.#reportState()
+    try {
+      await this.#wake.promise
+    } finally {
+      this.#parked--
+    }
   }
 
   start(): void {
@@ -141,6 +218,7 @@ export class EventSourceMapping {
   /** Stops polling and waits for the invocations under way. */
   async stop(): Promise<void> {
     this.#running = false
+    this.#wake.resolve()
     await Promise.allSettled(this.#pollers)
   }
 
@@ -148,6 +226,10 @@ export class EventSourceMapping {
     const environment = this.#options.environment()
     try {
       while (this.#running) {
+        if (!this.#enabled) {
+          await this.#waitWhileDisabled()
+          continue
+        }
         try {
           const records = await this.#collectBatch()
           if (records.length) await this.#invoke(poller, environment, records)
@@ -167,7 +249,8 @@ export class EventSourceMapping {
     const { client, queue, queueUrl } = this.#options
     const batch = new Map<string, SQSRecord>()
     let windowEnds = Number.POSITIVE_INFINITY
-    while (this.#running && batch.size < queue.batchSize) {
+    // A batch being filled when the mapping is disabled goes out with what it holds: those records are received already.
+    while (this.#running && this.#enabled && batch.size < queue.batchSize) {
       const remainingMs = windowEnds - Date.now()
       if (batch.size > 0 && remainingMs <= 0) break
       const wait = batch.size === 0 ? POLL_SECONDS : Math.min(POLL_SECONDS, Math.floor(remainingMs / 1000))

@@ -3,7 +3,7 @@ import type { EmfRecord } from './emf.ts'
 /**
  * What the local queues do, as events inside the sandbox's own process: each
  * batch the event source mapping runs, the records it expects to move to the
- * DLQ, and each line a consumer prints. A local tool (this app's dashboard)
+ * DLQ, each line a consumer prints, and each change of the mapping's State. A local tool (this app's dashboard)
  * subscribes; this plugin knows nothing of who listens, and works the same
  * when nobody does.
  */
@@ -57,7 +57,26 @@ export interface ConsumerOutput {
   at: number
 }
 
-export type LocalQueueEvent = BatchStarted | BatchFinished | DeadLettered | ConsumerOutput
+/** Lambda's State of an event source mapping, as GetEventSourceMapping answers it. */
+export type MappingState = 'Enabled' | 'Disabling' | 'Disabled'
+
+/**
+ * The queue's event source mapping changed State (UpdateEventSourceMapping
+ * through the local Lambda API): Disabling while the batches under way
+ * finish, Disabled once none is, Enabled when its pollers receive again.
+ */
+export interface MappingStateChanged {
+  type: 'mapping-state'
+  queue: string
+  /** The mapping's UUID, as the local Lambda API names it. */
+  uuid: string
+  state: MappingState
+  /** What the last UpdateEventSourceMapping asked for. */
+  enabled: boolean
+  at: number
+}
+
+export type LocalQueueEvent = BatchStarted | BatchFinished | DeadLettered | ConsumerOutput | MappingStateChanged
 export type LocalQueueListener = (event: LocalQueueEvent) => void
 
 /** Says whether a consumer's output line is one a listener shows better than the terminal does. */

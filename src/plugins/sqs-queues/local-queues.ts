@@ -1,4 +1,5 @@
 import type { Server } from 'node:http'
+import type { LocalLambdaApi } from './local-lambda-api.ts'
 import { startLocalSqsServer } from './local-sqs-server.ts'
 import type { QueueSettings } from './settings.ts'
 
@@ -29,12 +30,17 @@ export function queueUrlVariables(name: string): { queue: string; dlq: string } 
   return { queue: `${prefix}_QUEUE_URL`, dlq: `${prefix}_DLQ_URL` }
 }
 
-/** Starts the SQS-compatible server with each queue and its DLQ, as app.arc declares them; it refuses what SQS refuses. */
-export async function startLocalQueues(address: LocalQueueAddress, queues: QueueSettings[]): Promise<Server> {
+/**
+ * Starts the SQS-compatible server with each queue and its DLQ, as app.arc
+ * declares them; it refuses what SQS refuses. With `lambdaApi` it answers the
+ * event source mapping API of Lambda too, on the same endpoint.
+ */
+export async function startLocalQueues(address: LocalQueueAddress, queues: QueueSettings[], lambdaApi?: LocalLambdaApi): Promise<Server> {
   const { port } = new URL(address.endpoint)
   return startLocalSqsServer({
     port: Number(port),
     hostname: '127.0.0.1',
+    ...(lambdaApi && { lambdaApi }),
     region: address.region,
     accountId: address.accountId,
     emulateQueueCreationLifecycle: false,

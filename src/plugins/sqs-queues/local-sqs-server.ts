@@ -1,5 +1,6 @@
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import { createRequestHandler, type ISqsServerOptions } from 'local-aws-sqs'
+import type { LocalLambdaApi } from './local-lambda-api.ts'
 import { judgeSend, type Verdict } from './sqs-contents.ts'
 import {
   allFailedResponse,
@@ -99,8 +100,11 @@ function listen(server: Server, port: number, hostname: string): Promise<void> {
   })
 }
 
-/** Like local-aws-sqs's createSqsServer; closing the returned server closes local-aws-sqs's too. */
-export async function startLocalSqsServer(options: ISqsServerOptions & { hostname: string }): Promise<Server> {
+/**
+ * Like local-aws-sqs's createSqsServer; closing the returned server closes local-aws-sqs's too.
+ * With `lambdaApi`, the same port also answers Lambda's event source mapping API (local-lambda-api.ts).
+ */
+export async function startLocalSqsServer(options: ISqsServerOptions & { hostname: string; lambdaApi?: LocalLambdaApi }): Promise<Server> {
   const { service, requestHandler } = createRequestHandler(options)
   const inner = createServer((incoming, response) => {
     // Some malformed requests make local-aws-sqs throw before its own error handling: answer them rather than crash.
@@ -116,7 +120,11 @@ export async function startLocalSqsServer(options: ISqsServerOptions & { hostnam
     inner.close()
   }
   const front = createServer((incoming, response) => {
-    answer(incoming, service, (body) => relay(agent, address.port, incoming, body))
+    const { lambdaApi } = options
+    const answered = lambdaApi?.handles(incoming.url)
+      ? readBody(incoming).then((body) => lambdaApi.answer(incoming.method, incoming.url, body.toString()))
+      : answer(incoming, service, (body) => relay(agent, address.port, incoming, body))
+    answered
       .catch((error: unknown): WireResponse => ({ status: 500, headers: { 'content-type': 'text/plain' }, body: `local SQS front: ${String(error)}` }))
       .then((result) => reply(response, result))
       // Only a client gone away can make the reply itself fail.

@@ -4,8 +4,10 @@ import { join } from 'node:path'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { transformQueues } from './cloudformation.ts'
 import { EventSourceMapping } from './event-source-mapping.ts'
+import { LocalLambdaApi, localMappingUuid, mappingVariable } from './local-lambda-api.ts'
 import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
 import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
+import { queueLogicalIds } from './names.ts'
 import { readQueueSettings, type QueueSettings } from './settings.ts'
 import type { CfnTemplate } from './template.ts'
 import { readEmfLogSetting, WarmFunction } from './warm-function.ts'
@@ -39,6 +41,9 @@ export function queueSettingsOf({ arc, inventory }: PluginArgs): QueueSettings[]
 
 /** Where local Lambdas find the sandbox's DynamoDB: ARC_TABLES_PORT, else sandbox's default. */
 const localTablesPort = (): number => Number(process.env.ARC_TABLES_PORT || 5555)
+
+/** The app's name (`@app`), which the local mappings' UUIDs derive from. */
+const appName = (inventory: ArcInventory): string => inventory.inv.app ?? 'app'
 
 /** The region of a local run: the shell's, else the app's `@aws region`, else us-east-1. */
 const localRegion = (inventory: ArcInventory): string => process.env.AWS_REGION || inventory.inv.aws?.region || 'us-east-1'
@@ -112,6 +117,8 @@ export default {
         ...LOCAL_CREDENTIALS,
         AWS_REGION: address.region,
         AWS_ENDPOINT_URL_SQS: address.endpoint,
+        // The same endpoint answers Lambda's event source mapping API (local-lambda-api.ts).
+        AWS_ENDPOINT_URL_LAMBDA: address.endpoint,
         // The AWS SDK's DynamoDB client finds the sandbox's tables here (sandbox.start checks the port held).
         AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${localTablesPort()}`,
         // Sandbox starts a new process per invocation: V8's code cache spares each one recompiling its bundle.
@@ -122,6 +129,7 @@ export default {
         const variables = queueUrlVariables(name)
         testing[variables.queue] = queueUrl(address, name)
         testing[variables.dlq] = queueUrl(address, dlqName(name))
+        testing[mappingVariable(name)] = localMappingUuid(appName(inventory), name)
       }
       const project = inventory.inv._project.env?.local?.testing ?? {}
       return { testing: Object.fromEntries(Object.entries(testing).filter(([name]) => project[name] === undefined)) }
@@ -142,7 +150,8 @@ export default {
       const printMetrics = readEmfLogSetting()
       await markBuildCommonJs(args.inventory)
       const address = localQueueAddress()
-      const server = await startLocalQueues(address, queues)
+      const lambdaApi = new LocalLambdaApi()
+      const server = await startLocalQueues(address, queues, lambdaApi)
       log.info(`Local SQS listening on ${address.endpoint}: ${queues.map((queue) => `${queue.name}, ${dlqName(queue.name)}`).join(', ')}`)
       const client = new SQSClient({
         endpoint: address.endpoint,
@@ -160,9 +169,14 @@ export default {
             region: address.region,
             environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv, printMetrics),
             log,
+            uuid: localMappingUuid(appName(args.inventory), queue.name),
+            functionName: queueLogicalIds(queue.name).lambda,
           }),
       )
-      for (const mapping of mappings) mapping.start()
+      for (const mapping of mappings) {
+        lambdaApi.register(mapping)
+        mapping.start()
+      }
       const schedules = new LocalSchedules()
       schedules.start(args.inventory.inv.scheduled ?? [], (name) => args.invoke({ pragma: 'scheduled', name, payload: {} }), log)
       running = { server, mappings, schedules }
