@@ -1,32 +1,27 @@
 import { createHmac } from 'node:crypto'
-import { join } from 'node:path'
-import { generateKeyPair, importJWK, SignJWT, type JWTPayload } from 'jose'
+import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import test from 'tape'
-import { localIssuerUrl, signingKey, startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { startTestApp, type TestApp } from './helpers/app.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
+import { newTestKey, signedToken, startTestIssuer } from './helpers/test-issuer.ts'
 
 /**
  * Who may call the API, against the running sandbox trusting a test issuer of
  * its own (AUTH_ISSUER, found by OpenID discovery): every kind of bad token is
  * a 401 with the right WWW-Authenticate, a missing scope a 403, both decided
- * before the body is read; and no token ever reaches a log line.
+ * before the body is read; an issuer whose key set is cut off is a prompt 503;
+ * and no token ever reaches a log line.
  */
-const ISSUER_PORT = TEST_PORTS.LOCAL_ISSUER_PORT + 1
-const ISSUER = localIssuerUrl(ISSUER_PORT)
 const AUDIENCE = 'tasks-api-test'
-const ISSUER_DIR = join(ROOT, '.tmp', 'auth-test-issuer')
-const issuer = await startLocalIssuer({ dir: ISSUER_DIR, port: ISSUER_PORT })
-const key = await signingKey(ISSUER_DIR)
-const privateKey = await importJWK(key.privateJwk, 'RS256')
+const key = await newTestKey('auth-test')
+const issuer = await startTestIssuer([key.publicJwk])
+const ISSUER = issuer.url
 
 const now = (): number => Math.floor(Date.now() / 1000)
 
 /** A token of the test issuer with these claims over the defaults (sub alice, both scopes, valid for an hour). */
 function token(claims: JWTPayload = {}): Promise<string> {
-  return new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read tasks:write', iat: now(), exp: now() + 3600, ...claims })
-    .setProtectedHeader({ alg: 'RS256', kid: key.kid })
-    .sign(privateKey)
+  return signedToken(key, { iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read tasks:write', iat: now(), exp: now() + 3600, ...claims })
 }
 
 const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url')
@@ -74,12 +69,13 @@ test('no token, or a bad one: 401 with WWW-Authenticate, whatever the route', as
     ['expired beyond the 60 s skew', await token({ exp: now() - 120 }), 'Bearer error="invalid_token"'],
     ['not yet valid beyond the 60 s skew', await token({ nbf: now() + 120 }), 'Bearer error="invalid_token"'],
     ['wrong audience', await token({ aud: 'another-api' }), 'Bearer error="invalid_token"'],
+    ['another aud with our client_id (aud decides when present, as API Gateway)', await token({ aud: 'another-api', client_id: AUDIENCE }), 'Bearer error="invalid_token"'],
     ['wrong issuer', await token({ iss: 'http://127.0.0.1:1/elsewhere' }), 'Bearer error="invalid_token"'],
     ['alg none', `${header('none')}.${payload}.`, 'Bearer error="invalid_token"'],
     ['HS256 signed with the public key', hmacWithPublicKey, 'Bearer error="invalid_token"'],
     ['no subject', await token({ sub: undefined }), 'Bearer error="invalid_token"'],
     ['a subject over 255 bytes', await token({ sub: 'é'.repeat(128) }), 'Bearer error="invalid_token"'],
-    ['no expiry', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read' }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(privateKey), 'Bearer error="invalid_token"'],
+    ['no expiry', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read' }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(key.privateKey), 'Bearer error="invalid_token"'],
   ]
   for (const [what, bearer, challenge] of cases) {
     for (const [method, path] of [['GET', '/tasks'], ['POST', '/tasks'], ['GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications']] as const) {
@@ -158,9 +154,22 @@ test('no token and no Authorization header ever reaches a log line; of the claim
   t.doesNotMatch(output, /"scope":|"aud":|"iss":/, 'nor other claims')
 })
 
+test('a key set cut off mid-body is a 503 with Retry-After within about 4 s, never a hang', async (t) => {
+  issuer.jwks = 'cut-off'
+  try {
+    const answer = await send('GET', '/tasks', await token())
+    t.equal(answer.status, 503, 'the token is unchecked, not bad')
+    t.deepEqual(answer.body, { message: 'Service Unavailable' })
+    t.equal(answer.headers.get('retry-after'), '5', 'with Retry-After')
+    t.ok(answer.ms < 4000, `answered in ${Math.round(answer.ms)} ms`)
+  } finally {
+    issuer.jwks = 'keys'
+  }
+  t.equal((await send('GET', '/tasks', await token())).status, 200, 'the issuer whole again: served')
+})
+
 test('stop', async (t) => {
   await app.stop()
-  issuer.closeAllConnections()
-  issuer.close()
+  await issuer.server.close()
   t.pass('stopped')
 })
