@@ -224,7 +224,7 @@ test('IAM: email only from the configured sender (ses:FromAddress), on its ident
   t.deepEqual(send[0]?.Action, ['ses:SendEmail'], 'SendEmail alone (no SendRawEmail, no ses:*)')
   t.deepEqual(send[0]?.Condition, { StringEquals: { 'ses:FromAddress': 'tasks@mail.example.com' } }, 'the address part of "Task bot <tasks@mail.example.com>"')
   t.deepEqual(
-    [send[0]?.Resource].flat().map(describe).sort(),
+    [send[0]?.Resource ?? []].flat().map(describe).sort(),
     ['ses:identity/example.org', 'ses:identity/lead@mail.example.com', 'ses:identity/mail.example.com', 'ses:identity/ops@example.org', 'ses:identity/tasks@mail.example.com'],
     "the sender's address and domain identities (whichever is verified), and the recipients' (the SES sandbox checks those too); no identity/*",
   )
