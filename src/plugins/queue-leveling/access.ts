@@ -17,8 +17,12 @@ export interface TableAccess {
   table: string
   /** On the table's items. */
   actions?: DynamoAction[]
-  /** Indexes it queries (`dynamodb:Query` on each, nothing else). */
-  indexes?: string[]
+  /**
+   * Indexes it queries (`dynamodb:Query` on each, nothing else); `'all'`:
+   * every index app.arc declares on the table, for a function that may Query
+   * the table itself, which reaches every item an index could.
+   */
+  indexes?: string[] | 'all'
   /**
    * Only the items whose partition key starts with `<the function's name>#`
    * (`dynamodb:LeadingKeys`): the keys Powertools idempotency writes, whose
@@ -71,9 +75,9 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   '@http any /*': {},
   // The relay: tasks with pending events, each read again, published, settled.
   '@scheduled relay-outbox': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', ...SETTLE], indexes: [PENDING_INDEX] }], produces: ['notifications'] },
-  // The consumer: deliveries recorded (and looked up against duplicates), once per channel (idempotency), by webhook or email.
+  // The consumer: deliveries recorded (and looked up against duplicates, by the table or an index of it), once per channel (idempotency), by webhook or email.
   '@queues notifications': {
-    tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'] }, IDEMPOTENCY],
+    tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'], indexes: 'all' }, IDEMPOTENCY],
     consumes: ['notifications'],
     sendsEmail: true,
     readsWebhookParameters: true,

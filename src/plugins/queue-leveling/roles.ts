@@ -103,14 +103,16 @@ function logStatement(template: CfnTemplate, functionId: string): IamStatement {
 function tableStatements(template: CfnTemplate, functionId: string, access: TableAccess): IamStatement[] {
   const id = `${toLogicalId(access.table)}Table`
   const table = resource(template, id, 'AWS::DynamoDB::Table')
-  const declared = (Array.isArray(table.Properties.GlobalSecondaryIndexes) ? table.Properties.GlobalSecondaryIndexes : []).map((index) => (isObject(index) ? index.IndexName : undefined))
+  const declared = (Array.isArray(table.Properties.GlobalSecondaryIndexes) ? table.Properties.GlobalSecondaryIndexes : [])
+    .map((index) => (isObject(index) ? index.IndexName : undefined))
+    .filter((name): name is string => typeof name === 'string')
   const statements: IamStatement[] = []
   if (access.actions?.length) {
     // ForAllValues: every partition key the request names must match; each granted action names exactly one.
     const own = access.ownKeysOnly ? { Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [ownKeyPattern(template, functionId)] } } } : {}
     statements.push({ Effect: 'Allow', Action: access.actions, Resource: arnOf(id), ...own })
   }
-  for (const index of access.indexes ?? []) {
+  for (const index of access.indexes === 'all' ? declared : (access.indexes ?? [])) {
     if (!declared.includes(index)) throw new TemplateError(`@tables ${access.table} has no index ${index} (app.arc @tables-indexes), which a function queries`)
     statements.push({ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: { 'Fn::Sub': `\${${id}.Arn}/index/${index}` } })
   }
