@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { refuseForeign } from '../../src/plugins/sqs-queues/local-only.ts'
 
 /** One call the downstream received. */
 export interface WebhookCall {
@@ -30,6 +31,8 @@ export class WebhookReceiver {
 
   constructor() {
     this.#server = createServer((request, response) => {
+      // `npm run downstream` is a local server too: a web page cannot post fake deliveries to it.
+      if (refuseForeign(request, response)) return
       const chunks: Buffer[] = []
       request.on('data', (chunk: Buffer) => chunks.push(chunk))
       request.on('end', () => {

@@ -13,6 +13,7 @@ import {
 import test from 'tape'
 import { localQueueAddress, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
+import { checkLocalOnly, rawRequest, type RawRequest } from '../helpers/local-only-probes.ts'
 
 /**
  * The local SQS (local-aws-sqs behind the plugin's front) called directly, with
@@ -335,4 +336,49 @@ test('AWSTraceHeader comes back only when asked for, by either name, over either
   const answer = await query({ Action: 'ReceiveMessage', QueueUrl: QUEUE_URL, 'MessageSystemAttributeName.1': 'AWSTraceHeader', VisibilityTimeout: '0' })
   t.ok(/<Name>AWSTraceHeader<\/Name>\s*<Value>([^<]*)<\/Value>/.exec(answer.text)?.[1] === TRACE, 'query MessageSystemAttributeName.1')
   await takeAll()
+})
+
+const form = (fields: Record<string, string>): RawRequest => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  body: new URLSearchParams(fields).toString(),
+})
+
+test('a web page cannot drive the endpoint: a cross-site form post of SendMessage is refused with AccessDenied and sends nothing', async (t) => {
+  // What <form method=post action="http://127.0.0.1:9324/"> on another site sends when the developer opens it.
+  const attack = await rawRequest(address.endpoint, {
+    ...form({ Action: 'SendMessage', QueueUrl: QUEUE_URL, MessageBody: JSON.stringify({ task: { id: 'forged', title: 'Forged', isComplete: false, version: 1 } }) }),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example', 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate' },
+  })
+  t.equal(attack.status, 403, 'HTTP 403')
+  t.deepEqual([xmlValues(attack.body, 'Code'), xmlValues(attack.body, 'Type')], [['AccessDenied'], ['Sender']], 'an SQS error in the query protocol')
+  t.match(xmlValues(attack.body, 'Message')[0] ?? '', /Origin http:\/\/evil\.example/, 'that says why')
+  t.deepEqual(await takeAll(), [], 'no message landed in the queue')
+  const purge = await rawRequest(address.endpoint, { ...form({ Action: 'PurgeQueue', QueueUrl: QUEUE_URL }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' } })
+  t.equal(purge.status, 403, 'a cross-site PurgeQueue too')
+  const rebound = await rawRequest(address.endpoint, { ...form({ Action: 'ReceiveMessage', QueueUrl: QUEUE_URL }), headers: { 'content-type': 'application/x-www-form-urlencoded', host: `attacker.example:${PORT}` } })
+  t.equal(rebound.status, 403, 'and a read through a rebound DNS name')
+
+  // The JSON protocol answers in kind: the SDK names the error.
+  const browserLike = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  browserLike.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string> }
+      request.headers.origin = 'http://evil.example'
+      return next(args)
+    },
+    { step: 'finalizeRequest', name: 'foreignOrigin' },
+  )
+  const denied = await refusal(browserLike.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'forged' })))
+  browserLike.destroy()
+  t.deepEqual([denied.name, denied.$metadata?.httpStatusCode], ['AccessDenied', 403], 'JSON protocol: AccessDenied, 403')
+  t.deepEqual(await takeAll(), [], 'still nothing in the queue')
+})
+
+test('every foreign request is refused before routing; SDK clients and the own origin are served', async (t) => {
+  const send = form({ Action: 'SendMessage', QueueUrl: QUEUE_URL, MessageBody: 'probe' })
+  await checkLocalOnly(t, 'local SQS', address.endpoint, send, (answer) => answer.status === 200 && xmlValues(answer.body, 'MessageId').length === 1)
+  t.equal((await takeAll()).length, 3, 'exactly the three allowed sends landed')
+  const unknownRoute = await rawRequest(address.endpoint, { method: 'GET', path: '/2015-03-31/event-source-mappings', headers: { origin: 'http://evil.example' } })
+  t.equal(unknownRoute.status, 403, 'any path, any method: the guard comes before routing')
 })

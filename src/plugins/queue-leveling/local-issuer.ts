@@ -2,6 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose'
+import { refuseForeign } from '../sqs-queues/local-only.ts'
 
 /**
  * A local OpenID Connect issuer, so a local run needs no account anywhere: it
@@ -83,7 +84,11 @@ export async function mintToken(options: MintOptions): Promise<string> {
     .sign(await importJWK(key.privateJwk, 'RS256'))
 }
 
-/** Serves `/.well-known/openid-configuration` and the JWKS on 127.0.0.1 only. */
+/**
+ * Serves `/.well-known/openid-configuration` and the JWKS on 127.0.0.1 only,
+ * to local clients only (local-only.ts): a web page cannot read them through
+ * a rebound DNS name.
+ */
 export async function startLocalIssuer(options: { dir: string; port: number }): Promise<Server> {
   const key = await signingKey(options.dir)
   const issuer = localIssuerUrl(options.port)
@@ -92,6 +97,7 @@ export async function startLocalIssuer(options: { dir: string; port: number }): 
     [JWKS_PATH]: { keys: [key.publicJwk] },
   }
   const server = createServer((request, response) => {
+    if (refuseForeign(request, response)) return
     const document = request.method === 'GET' ? documents[new URL(request.url ?? '/', issuer).pathname] : undefined
     response.writeHead(document ? 200 : 404, { 'Content-Type': 'application/json' }).end(JSON.stringify(document ?? { message: 'Not Found' }))
   })

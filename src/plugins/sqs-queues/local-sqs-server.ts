@@ -1,9 +1,11 @@
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import { createRequestHandler, type ISqsServerOptions } from 'local-aws-sqs'
 import type { LocalLambdaApi } from './local-lambda-api.ts'
+import { foreignRequestReason } from './local-only.ts'
 import { judgeSend, type Verdict } from './sqs-contents.ts'
 import {
   allFailedResponse,
+  protocolOf,
   queueNameOf,
   readSendRequest,
   refusalResponse,
@@ -23,6 +25,8 @@ import {
  * It also does two things SQS does and local-aws-sqs does not: a send's
  * X-Amzn-Trace-Id header becomes its messages' AWSTraceHeader, and a receive
  * may ask for that attribute by its current name, MessageSystemAttributeNames.
+ * Before any of that, every request passes the local-only guard (local-only.ts):
+ * a web page open in the developer's browser cannot send, purge or read messages.
  */
 
 type QueueService = ReturnType<typeof createRequestHandler>['service']
@@ -61,6 +65,20 @@ function relay(agent: Agent, port: number, incoming: IncomingMessage, body: Buff
 function reply(response: ServerResponse, answer: WireResponse | Relayed): void {
   response.writeHead(answer.status, answer.headers)
   response.end(answer.body)
+}
+
+/**
+ * Refuses a request the local-only guard refuses (local-only.ts) as SQS
+ * refuses a caller it does not allow: 403 AccessDenied in the request's
+ * protocol. True when it did.
+ */
+function refusedAsForeign(incoming: IncomingMessage, response: ServerResponse): boolean {
+  const reason = foreignRequestReason(incoming)
+  if (reason === undefined) return false
+  incoming.resume()
+  const denied = refusalResponse(protocolOf(incoming.headers), { code: 'AccessDenied', type: 'com.amazon.coral.service#AccessDeniedException', message: reason })
+  reply(response, { ...denied, status: 403 })
+  return true
 }
 
 /** SQS's verdict on a send request, judged against the queue's own size limit as local-aws-sqs holds it. */
@@ -107,6 +125,8 @@ function listen(server: Server, port: number, hostname: string): Promise<void> {
 export async function startLocalSqsServer(options: ISqsServerOptions & { hostname: string; lambdaApi?: LocalLambdaApi }): Promise<Server> {
   const { service, requestHandler } = createRequestHandler(options)
   const inner = createServer((incoming, response) => {
+    // The private port is on loopback too, where a page could find it by scanning: guarded as well.
+    if (refusedAsForeign(incoming, response)) return
     // Some malformed requests make local-aws-sqs throw before its own error handling: answer them rather than crash.
     requestHandler(incoming, response).catch((error: unknown) => (response.headersSent ? response.destroy() : response.writeHead(500).end(String(error))))
   })
@@ -120,6 +140,8 @@ export async function startLocalSqsServer(options: ISqsServerOptions & { hostnam
     inner.close()
   }
   const front = createServer((incoming, response) => {
+    // Before any routing, so that every route of the front (today SQS's, tomorrow others) is covered.
+    if (refusedAsForeign(incoming, response)) return
     const { lambdaApi } = options
     const answered = lambdaApi?.handles(incoming.url)
       ? readBody(incoming).then((body) => lambdaApi.answer(incoming.method, incoming.url, body.toString()))
