@@ -1,13 +1,15 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { SQSClient } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { startDashboard, type Dashboard, type DashboardView } from '../src/plugins/queue-leveling/dashboard/server.ts'
 import { DashboardState } from '../src/plugins/queue-leveling/dashboard/state.ts'
 import { LocalQueueEvents } from '../src/plugins/sqs-queues/local-events.ts'
 import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
+import { purgeScene, sendOne, takeIds, untilSettled } from './helpers/dlq-scene.ts'
+import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
 import { sleep } from './helpers/http.ts'
 
 /**
@@ -159,15 +161,37 @@ test('the burst control says it cannot when the app trusts another issuer, and s
   t.equal((await state()).burst.sent, 0)
 })
 
-test('purge deletes what the operator confirmed, and nothing when the DLQ holds more than that', async (t) => {
-  for (const body of ['one', 'two']) await sqs.send(new SendMessageCommand({ QueueUrl: ref('notifications-dlq').url, MessageBody: body }))
-  const tooFew = await post('/api/dlq/purge', { count: 1 })
-  t.deepEqual([tooFew.status, tooFew.body.ok, tooFew.body.message], [200, false, 'notifications-dlq now holds 2 messages, not the 1 you confirmed: nothing purged.'])
-  t.equal((await state()).dlq.waiting, 2, 'both still there')
-  const purged = await post('/api/dlq/purge', { count: 2 })
-  t.deepEqual([purged.body.ok, purged.body.message], [true, 'Purged 2 messages from notifications-dlq.'])
-  t.deepEqual([(await state()).dlq.waiting, (await state()).dlqAction?.message], [0, 'Purged 2 messages from notifications-dlq.'], 'empty at once, and the page is told')
-  t.equal((await post('/api/dlq/purge', {})).status, 400, 'no count confirmed: refused')
+test('purge deletes exactly the messages its count found, by id: in-flight, delayed and newer ones stay', async (t) => {
+  const dlqUrl = ref('notifications-dlq').url
+  // Short, so that the test soon sees them back; long enough that the purge is over first.
+  const HIDDEN_SECONDS = 4
+  const scene = await purgeScene(sqs, dlqUrl, HIDDEN_SECONDS)
+  const counted = await post('/api/dlq/purge/count', {})
+  t.deepEqual([counted.status, counted.body.count, counted.body.inFlight, counted.body.delayed], [200, 2, 1, 1], 'the count: the two visible ones')
+  t.equal(counted.body.question, 'Purge 2 messages from notifications-dlq (1 in flight and 1 delayed are not counted and stay)? They are lost.', 'what the page asks')
+  const newerId = await sendOne(sqs, dlqUrl, 'arrived while the operator read the question')
+
+  const purged = await post('/api/dlq/purge', { plan: counted.body.plan })
+  const said = 'Purged 2 messages from notifications-dlq; left there, not counted: 1 in flight, 1 delayed, 1 newer.'
+  t.deepEqual([purged.status, purged.body.ok, purged.body.message], [200, true, said], 'deleted the two it counted, and says what it left')
+  t.equal((await state()).dlqAction?.message, said, 'every page is told')
+  t.equal((await post('/api/dlq/purge', { plan: counted.body.plan })).status, 409, 'a count confirms one purge only')
+  t.equal((await post('/api/dlq/purge', {})).status, 409, 'no count confirmed: refused')
+  t.ok(await untilSettled(sqs, dlqUrl, 3, (HIDDEN_SECONDS + 5) * 1000), 'once the delay and the visibility timeout are over, three messages are visible in the DLQ')
+  t.deepEqual(await takeIds(sqs, dlqUrl), [scene.inFlightId, scene.delayedId, newerId].sort(), 'the in-flight, the delayed and the newer one, untouched')
+
+  const empty = await post('/api/dlq/purge/count', {})
+  t.deepEqual([empty.body.count, empty.body.plan, empty.body.question], [0, null, 'notifications-dlq is empty: nothing to purge.'], 'an empty DLQ: nothing to confirm')
+})
+
+test('the local-only guard: a rebound DNS name or another site cannot read the state; writes need the own page', async (t) => {
+  await checkLocalOnly(t, 'dashboard', ORIGIN, { path: '/api/state' }, (answer) => answer.status === 200 && answer.body.includes('"maxConcurrency":3'))
+  const write = { method: 'POST', path: '/api/burst', body: '{"count":1}' }
+  const json = { 'content-type': 'application/json' }
+  t.equal((await rawRequest(ORIGIN, { ...write, headers: { ...json, origin: 'http://evil.example' } })).status, 403, 'a write with a foreign Origin is refused')
+  t.equal((await rawRequest(ORIGIN, { ...write, headers: json })).status, 403, 'and a write with no Origin at all (only the page writes)')
+  const served = await rawRequest(ORIGIN, { ...write, headers: { ...json, 'sec-fetch-site': 'same-origin' } })
+  t.deepEqual([served.status, JSON.parse(served.body)], [409, { message: OTHER_ISSUER }], 'a write the browser says is same-origin gets through (to the burst control, which cannot send)')
 })
 
 test('the page and its chart library are served from the project, under a strict content security policy', async (t) => {
@@ -183,7 +207,7 @@ test('the page and its chart library are served from the project, under a strict
   t.equal((await fetch(`${ORIGIN}/api/state`, { method: 'DELETE' })).status, 405)
 })
 
-test('in a browser, the burst control is disabled and says why', async (t) => {
+test('in a browser, the burst control is disabled and says why; Purge asks about the count and deletes it', async (t) => {
   if (!existsSync('/usr/bin/chromium')) {
     // test/dashboard.test.ts says SKIP (or fails under CI) for the same reason.
     t.comment('SKIP no /usr/bin/chromium')
@@ -198,6 +222,25 @@ test('in a browser, the burst control is disabled and says why', async (t) => {
     await sleep(200)
     t.equal(await page.textContent('#burst-status'), OTHER_ISSUER, 'the page shows the reason')
     t.ok(await page.isDisabled('#burst-send'), 'and the button cannot be clicked')
+
+    await sendOne(sqs, ref('notifications-dlq').url, 'to purge from the page')
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message())
+        void dialog.accept()
+      }),
+    )
+    await page.click('#dlq-purge')
+    t.equal(await asked, 'Purge 1 message from notifications-dlq? They are lost.', 'Purge asks about the messages the server counted')
+    const said = 'Purged 1 message from notifications-dlq; left there, not counted: 0 in flight, 0 delayed, 0 newer.'
+    const shown = await page
+      .waitForFunction(
+        (expected) => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById('dlq-result')?.textContent === expected,
+        said,
+        { timeout: 5000 },
+      )
+      .then(() => said, async () => page.textContent('#dlq-result'))
+    t.equal(shown, said, 'and says what it did')
   } finally {
     await browser.close()
   }

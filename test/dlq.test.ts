@@ -12,6 +12,8 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs'
 import test from 'tape'
+import { purgeScene, takeIds, untilSettled } from './helpers/dlq-scene.ts'
+import { SqsRecorder } from './helpers/sqs-recorder.ts'
 import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
 
@@ -197,20 +199,23 @@ test('purge refuses without --yes when stdin is no terminal to ask on', async (t
   t.deepEqual(await counts(DLQ_URL), { visible: 2, inFlight: 0 }, 'every message stays')
 })
 
-test('purge --yes empties the DLQ at once, also twice within the 60 s SQS allows for one purge', async (t) => {
+test('purge --yes deletes exactly the visible messages it counted, by id: an in-flight and a delayed one stay', async (t) => {
   await emptyQueues()
-  await send(DLQ_URL, taskBody('Drop one'))
-  await send(DLQ_URL, taskBody('Drop two'))
-  const result = await dlq(['purge', '--yes'])
-  t.equal(result.code, 0, `exits 0 ${result.stderr}`)
-  t.match(result.stdout, /Purged 2 messages from notifications-dlq\./)
-  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
+  // Short, so that the test soon sees them back; long enough that the purge is over first.
+  const HIDDEN_SECONDS = 5
+  const scene = await purgeScene(sqs, DLQ_URL, HIDDEN_SECONDS)
 
-  for (const title of ['Drop three', 'Drop four', 'Drop five']) await send(DLQ_URL, taskBody(title))
-  const second = await dlq(['purge', '--yes'])
-  t.equal(second.code, 0, `exits 0 ${second.stderr}`)
-  t.match(second.stdout, /Purged 3 messages/)
-  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'empty again')
+  // Through a recorder, to see which SQS actions the purge takes.
+  const recorder = new SqsRecorder({ host: '127.0.0.1', port: PORT })
+  const recorded = new URL(await recorder.listen())
+  const result = await dlq(['purge', '--yes'], { port: Number(recorded.port) })
+  await recorder.close()
+  t.equal(result.code, 0, `exits 0 ${result.stderr}`)
+  t.notOk(recorder.actions.includes('AmazonSQS.PurgeQueue'), 'never PurgeQueue (which takes every message, here a minute later)')
+  t.ok(recorder.actions.includes('AmazonSQS.DeleteMessageBatch'), 'but deletes by receipt handle')
+  t.match(result.stdout, /^Purged 2 messages from notifications-dlq; left there, not counted: 1 in flight, 1 delayed, 0 newer\.$/m, 'deleted the two it counted and says what it left')
+  t.ok(await untilSettled(sqs, DLQ_URL, 2, (HIDDEN_SECONDS + 5) * 1000), 'once the delay and the visibility timeout are over, two messages are visible in the DLQ')
+  t.deepEqual(await takeIds(sqs, DLQ_URL), [scene.inFlightId, scene.delayedId].sort(), 'the in-flight and the delayed one, untouched')
 
   const empty = await dlq(['purge', '--yes'])
   t.equal(empty.code, 0)

@@ -26,7 +26,8 @@ Commands:
   peek     show up to --max DLQ messages; every one stays in the DLQ
   replay   move every DLQ message back to the queue, with a progress line
            (Ctrl-C stops watching, not the move; replay again to watch it)
-  purge    delete every DLQ message (asks first)
+  purge    delete the visible DLQ messages, exactly those it counted (asks
+           first); in-flight, delayed and newer messages stay
 
 Options:
   --env staging|production  the deployed stack (default: the local queues of

@@ -1,5 +1,14 @@
 import { createInterface } from 'node:readline/promises'
-import { isEmpty, messageCounts, peekMessages, plural, purgeDlq, replayDlq } from '../../src/plugins/sqs-queues/dlq-operations.ts'
+import {
+  countForPurge,
+  describePurge,
+  messageCounts,
+  peekMessages,
+  plural,
+  purgeCounted,
+  purgeQuestion,
+  replayDlq,
+} from '../../src/plugins/sqs-queues/dlq-operations.ts'
 import { formatMessage } from './dlq-format.ts'
 import { ProgressLine } from './dlq-progress.ts'
 import type { DlqTarget } from './dlq-target.ts'
@@ -72,14 +81,19 @@ async function askYesNo(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * Counts the visible DLQ messages by id, asks, and deletes those ids only:
+ * what arrives, becomes visible or was in flight or delayed meanwhile stays.
+ * Exits 1 when a counted message could not be deleted.
+ */
 export async function purge(target: DlqTarget, yes: boolean): Promise<number> {
-  const { sqs, dlq } = target
-  const counts = await messageCounts(sqs, dlq.url)
-  if (isEmpty(counts)) {
-    console.log(`${dlq.name} is empty: nothing to purge.`)
+  const { dlq } = target
+  const count = await countForPurge(target)
+  const question = purgeQuestion(dlq.name, count)
+  if (count.ids.length === 0) {
+    console.log(question)
     return 0
   }
-  const question = `Purge ${plural(counts.messages, 'message')} from ${dlq.name}?`
   if (!yes) {
     if (!process.stdin.isTTY) {
       console.error(`${question} Not without confirmation, and stdin is not a terminal to ask on: pass --yes to purge.`)
@@ -90,7 +104,7 @@ export async function purge(target: DlqTarget, yes: boolean): Promise<number> {
       return 1
     }
   }
-  await purgeDlq(target, counts.messages)
-  console.log(`Purged ${plural(counts.messages, 'message')} from ${dlq.name}.`)
-  return 0
+  const result = await purgeCounted(target, count.ids)
+  console.log(describePurge(dlq.name, result))
+  return result.missed ? 1 : 0
 }

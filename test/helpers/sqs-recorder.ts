@@ -14,6 +14,8 @@ export interface SentMessage {
  */
 export class SqsRecorder {
   readonly sent: SentMessage[] = []
+  /** Every call's action (`AmazonSQS.ReceiveMessage`...), in order. */
+  readonly actions: string[] = []
   readonly #server: Server
 
   constructor(target: { host: string; port: number }) {
@@ -22,6 +24,7 @@ export class SqsRecorder {
       incoming.on('data', (chunk: Buffer) => chunks.push(chunk))
       incoming.on('end', () => {
         const body = Buffer.concat(chunks)
+        this.actions.push(String(incoming.headers['x-amz-target']))
         if (incoming.headers['x-amz-target'] === 'AmazonSQS.SendMessage') this.#record(body.toString('utf8'))
         const upstream = forward({ ...target, method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer) => {
           outgoing.writeHead(answer.statusCode ?? 502, answer.headers)

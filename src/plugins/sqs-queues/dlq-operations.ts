@@ -6,8 +6,6 @@ import {
   ListMessageMoveTasksCommand,
   type ListMessageMoveTasksResultEntry,
   type Message,
-  PurgeQueueCommand,
-  PurgeQueueInProgress,
   ReceiveMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
@@ -39,6 +37,10 @@ const SQS_BATCH = 10
 const WAIT_SECONDS = 1
 /** How long peek and purge hide what they receive; a crashed run gives the messages back after it. */
 const HIDE_SECONDS = 30
+/** A purge counts at most this many messages (the rest wait for another purge)... */
+export const PURGE_MAX = 1000
+/** ...and looks at most at this many while deleting them, so that a DLQ filling up as fast as it is read cannot keep it going. */
+const PURGE_SCAN_MAX = 2 * PURGE_MAX
 const MOVE_TASK_POLL_MS = 500
 
 export interface MessageCounts {
@@ -61,16 +63,15 @@ export async function messageCounts(sqs: SQSClient, queueUrl: string): Promise<M
   }
 }
 
-export const isEmpty = (counts: MessageCounts): boolean => counts.messages + counts.inFlight + counts.delayed === 0
 export const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`
 const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / SQS_BATCH) }, (_, index) => items.slice(index * SQS_BATCH, (index + 1) * SQS_BATCH))
 
-async function receiveBatch(sqs: SQSClient, queueUrl: string, max: number): Promise<Message[]> {
+async function receiveBatch(sqs: SQSClient, queueUrl: string, max: number, waitSeconds: number): Promise<Message[]> {
   const { Messages = [] } = await sqs.send(
     new ReceiveMessageCommand({
       QueueUrl: queueUrl,
       MaxNumberOfMessages: Math.min(SQS_BATCH, max),
-      WaitTimeSeconds: WAIT_SECONDS,
+      WaitTimeSeconds: waitSeconds,
       VisibilityTimeout: HIDE_SECONDS,
       // AttributeNames rather than MessageSystemAttributeNames: local-aws-sqs reads only the former, AWS both.
       AttributeNames: ['All'],
@@ -78,6 +79,28 @@ async function receiveBatch(sqs: SQSClient, queueUrl: string, max: number): Prom
     }),
   )
   return Messages
+}
+
+/**
+ * Receives batch after batch, each message hidden for HIDE_SECONDS, until up
+ * to `max` are received or the queue has no more visible ones. Short polls
+ * while messages come (fast); once one comes back empty, a long poll makes
+ * sure, since a short poll on AWS samples only some of the queue's servers.
+ */
+async function* receiveVisible(sqs: SQSClient, queueUrl: string, max: number): AsyncGenerator<Message[]> {
+  let received = 0
+  let waitSeconds = 0
+  while (received < max) {
+    const batch = await receiveBatch(sqs, queueUrl, max - received, waitSeconds)
+    if (!batch.length) {
+      if (waitSeconds) return
+      waitSeconds = WAIT_SECONDS
+      continue
+    }
+    waitSeconds = 0
+    received += batch.length
+    yield batch
+  }
 }
 
 /** Makes received messages visible again, all in one go, so that peeking hides nothing. */
@@ -98,21 +121,24 @@ async function makeVisible(sqs: SQSClient, queueUrl: string, messages: Message[]
   }
 }
 
-/** Up to `max` DLQ messages, each shown once and every one visible in the DLQ again afterwards (a peek counts as a receive). */
-export async function peekMessages({ sqs, dlq }: DlqQueues, max: number): Promise<Message[]> {
+/**
+ * Receives up to `max` visible DLQ messages, hands them to `use` while they
+ * are still hidden (so no message is received twice, and the queue's counts
+ * tell them apart from messages in flight elsewhere), then makes every one
+ * visible again.
+ */
+async function whileReceived<T>({ sqs, dlq }: DlqQueues, max: number, use: (messages: Message[]) => Promise<T>): Promise<T> {
   const received: Message[] = []
   try {
-    // Everything received stays hidden until the end, so no message is shown twice.
-    while (received.length < max) {
-      const batch = await receiveBatch(sqs, dlq.url, max - received.length)
-      if (!batch.length) break
-      received.push(...batch)
-    }
+    for await (const batch of receiveVisible(sqs, dlq.url, max)) received.push(...batch)
+    return await use(received)
   } finally {
     if (received.length) await makeVisible(sqs, dlq.url, received)
   }
-  return received
 }
+
+/** Up to `max` DLQ messages, each shown once and every one visible in the DLQ again afterwards (a peek counts as a receive). */
+export const peekMessages = (queues: DlqQueues, max: number): Promise<Message[]> => whileReceived(queues, max, async (messages) => messages)
 
 async function latestMoveTask(sqs: SQSClient, sourceArn: string): Promise<ListMessageMoveTasksResultEntry | undefined> {
   const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 1 }))
@@ -160,30 +186,100 @@ export async function replayDlq({ sqs, queue, dlq }: DlqQueues, callbacks: Repla
 }
 
 /**
- * Deletes up to `limit` messages that can still be received. SQS deletes a
- * purged queue's messages within 60 s (local-aws-sqs: exactly 60 s later);
- * this makes the DLQ empty by the time the purge returns. The limit keeps it
- * from deleting messages that arrive after the operator decided.
+ * What a purge asks the operator about: the DLQ's visible messages, by id.
+ * Messages in flight or delayed at the count are not among them, and stay.
  */
-async function deleteReceivable(sqs: SQSClient, queueUrl: string, limit: number): Promise<void> {
+export interface PurgeCount {
+  ids: string[]
+  /** The DLQ held more than PURGE_MAX visible messages: only the first PURGE_MAX were counted. */
+  more: boolean
+  inFlight: number
+  delayed: number
+}
+
+/** Counts the messages a purge would delete, by receiving them; every one is visible again when it returns. */
+export const countForPurge = (queues: DlqQueues): Promise<PurgeCount> =>
+  whileReceived(queues, PURGE_MAX + 1, async (visible) => {
+    const counts = await messageCounts(queues.sqs, queues.dlq.url)
+    return {
+      ids: visible.slice(0, PURGE_MAX).flatMap((message) => (message.MessageId ? [message.MessageId] : [])),
+      more: visible.length > PURGE_MAX,
+      // The counted ones are hidden by this count, not in flight.
+      inFlight: Math.max(0, counts.inFlight - visible.length),
+      delayed: counts.delayed,
+    }
+  })
+
+const nothingToPurge = (count: PurgeCount): boolean => count.ids.length + count.inFlight + count.delayed === 0
+
+/** The question the operator answers, or why there is nothing to ask. */
+export function purgeQuestion(dlqName: string, count: PurgeCount): string {
+  if (nothingToPurge(count)) return `${dlqName} is empty: nothing to purge.`
+  const untouched = [count.inFlight && `${count.inFlight} in flight`, count.delayed && `${count.delayed} delayed`].filter(Boolean).join(' and ')
+  const stay = untouched ? ` (${untouched} ${count.inFlight + count.delayed === 1 ? 'is' : 'are'} not counted and stay)` : ''
+  if (count.ids.length === 0) return `${dlqName} has no visible messages to purge${stay}.`
+  return `Purge ${count.more ? 'the first ' : ''}${plural(count.ids.length, 'message')} from ${dlqName}${stay}? They are lost.`
+}
+
+export interface PurgeResult {
+  deleted: number
+  /** Counted, but not receivable when the purge came to them (received elsewhere, moved, expired): not deleted. */
+  missed: number
+  /** What the DLQ still holds: in flight and delayed, and visible messages that were not counted (newer ones). */
+  left: { inFlight: number; delayed: number; newer: number }
+  /** False when the purge stopped looking at PURGE_SCAN_MAX messages: `newer` counts the ones it saw. */
+  complete: boolean
+}
+
+/** Deletes the received messages; their ids leave `pending` as SQS confirms each delete. */
+async function deleteReceived(sqs: SQSClient, queueUrl: string, messages: Message[], pending: Set<string>): Promise<number> {
+  if (!messages.length) return 0
+  const { Successful = [] } = await sqs.send(
+    new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+  )
+  for (const entry of Successful) pending.delete(messages[Number(entry.Id)]?.MessageId ?? '')
+  return Successful.length
+}
+
+/**
+ * Deletes exactly the counted messages (`ids`, from countForPurge), by the
+ * receipt handle of a fresh receive: never PurgeQueue, which would also take
+ * what arrived, became visible, was in flight or delayed since the count.
+ * What it receives and did not count stays hidden until it has seen the
+ * whole DLQ (so that no message is looked at twice), then is made visible
+ * at once.
+ */
+export async function purgeCounted({ sqs, dlq }: DlqQueues, ids: readonly string[]): Promise<PurgeResult> {
+  const pending = new Set(ids)
+  const notCounted = new Map<string, Message>()
   let deleted = 0
-  while (deleted < limit) {
-    const batch = await receiveBatch(sqs, queueUrl, limit - deleted)
-    if (!batch.length) return
-    await sqs.send(
-      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
-    )
-    deleted += batch.length
+  let received = 0
+  try {
+    for await (const batch of receiveVisible(sqs, dlq.url, PURGE_SCAN_MAX)) {
+      received += batch.length
+      const counted = batch.filter((message) => pending.has(message.MessageId ?? ''))
+      for (const message of batch) if (!pending.has(message.MessageId ?? '')) notCounted.set(message.MessageId ?? '', message)
+      deleted += await deleteReceived(sqs, dlq.url, counted, pending)
+    }
+    // Counted while the not-counted ones are still hidden by this purge: they are not in flight elsewhere.
+    const counts = await messageCounts(sqs, dlq.url)
+    return {
+      deleted,
+      missed: pending.size,
+      left: { inFlight: Math.max(0, counts.inFlight - notCounted.size), delayed: counts.delayed, newer: notCounted.size },
+      complete: received < PURGE_SCAN_MAX,
+    }
+  } finally {
+    if (notCounted.size) await makeVisible(sqs, dlq.url, [...notCounted.values()])
   }
 }
 
-/** Purges the DLQ, whose `count` messages the operator agreed to lose, and deletes at once what is still there of them. */
-export async function purgeDlq({ sqs, dlq }: DlqQueues, count: number): Promise<void> {
-  try {
-    await sqs.send(new PurgeQueueCommand({ QueueUrl: dlq.url }))
-  } catch (error) {
-    // A purge from the last 60 s is still pending: it covers the same messages.
-    if (!(error instanceof PurgeQueueInProgress)) throw error
-  }
-  await deleteReceivable(sqs, dlq.url, count)
+/** What a purge did, in one sentence for the operator. */
+export function describePurge(dlqName: string, result: PurgeResult): string {
+  const { inFlight, delayed, newer } = result.left
+  const missed = result.missed ? ` ${plural(result.missed, 'counted message')} could not be received to delete (in flight elsewhere, or gone): not purged.` : ''
+  return (
+    `Purged ${plural(result.deleted, 'message')} from ${dlqName}; left there, not counted: ` +
+    `${inFlight} in flight, ${delayed} delayed, ${result.complete ? '' : 'at least '}${newer} newer.${missed}`
+  )
 }

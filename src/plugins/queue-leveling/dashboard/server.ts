@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Message } from '@aws-sdk/client-sqs'
-import { isEmpty, messageCounts, peekMessages, plural, purgeDlq, replayDlq, type DlqQueues } from '../../sqs-queues/dlq-operations.ts'
+import { countForPurge, describePurge, messageCounts, peekMessages, plural, purgeCounted, purgeQuestion, replayDlq, type DlqQueues } from '../../sqs-queues/dlq-operations.ts'
 import { localQueueEvents, type LocalQueueEvents } from '../../sqs-queues/local-events.ts'
+import { foreignRequestReason, fromOwnPage } from '../../sqs-queues/local-only.ts'
 import type { QueueSettings } from '../../sqs-queues/settings.ts'
 import { Burst, BurstRefused, type BurstOptions, type BurstState } from './burst.ts'
 import { DashboardState, type Depth, type StateSnapshot } from './state.ts'
@@ -12,9 +14,10 @@ import { DashboardState, type Depth, type StateSnapshot } from './state.ts'
 /**
  * The local dashboard: a page that watches the queue absorb a burst, live, and
  * the JSON behind it. Loopback only, and built so that another site open in
- * the same browser can neither read it (no CORS, Host checked against DNS
- * rebinding) nor act through it (writes need a same-origin Origin and a JSON
- * body, which a cross-site form cannot send; the page cannot be framed).
+ * the same browser can neither read it (no CORS; the local-only guard refuses
+ * a foreign Host, Origin or Sec-Fetch-Site) nor act through it (writes also
+ * need their own page's Origin and a JSON body, which a cross-site form cannot
+ * send; the page cannot be framed).
  */
 export const DASHBOARD_DEFAULT_PORT = 3334
 
@@ -110,25 +113,6 @@ function send(response: ServerResponse, status: number, body: string | Buffer, t
 }
 const sendJson = (response: ServerResponse, status: number, value: unknown): void => send(response, status, JSON.stringify(value), 'application/json; charset=utf-8')
 
-/** The Host header names this server (not a rebound DNS name that resolves to loopback). */
-export function knownHost(host: string | undefined, port: number): boolean {
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}`
-}
-
-/**
- * A write comes from the dashboard's own page: its Origin is this server's
- * (browsers send Origin on every POST), or, without one, the browser says the
- * request is same-origin. A client without either is refused too: curl can
- * send the Origin header when it means to.
- */
-export function sameOrigin(request: IncomingMessage): boolean {
-  const { origin, host } = request.headers
-  const site = request.headers['sec-fetch-site']
-  if (site !== undefined && site !== 'same-origin') return false
-  if (origin !== undefined) return origin === `http://${host}`
-  return site === 'same-origin'
-}
-
 const isJson = (type: string | undefined): boolean => /^application\/json\s*(;|$)/i.test(type ?? '')
 
 async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
@@ -189,6 +173,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const history: ChartPoint[] = []
   let dlqAction: DashboardView['dlqAction'] = null
   let dlqBusy = false
+  /** The ids the last purge count found, until the operator confirms them (or counts again). */
+  let purgePlan: { plan: string; ids: string[] } | undefined
   let ticker: NodeJS.Timeout | undefined
   let ticking: Promise<void> | undefined
 
@@ -247,15 +233,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     })
   }
 
-  const dlqOperation = async (action: string, run: () => Promise<{ ok: boolean; message: string; messages?: unknown[] }>): Promise<unknown> => {
+  /** One DLQ operation at a time: a purge must not count while a replay moves the messages, say. */
+  const exclusively = async <T>(run: () => Promise<T>): Promise<T> => {
     if (dlqBusy) throw new HttpError(409, 'Another DLQ operation is under way: wait for it to end')
     dlqBusy = true
     try {
-      const result = await run()
+      return await run()
+    } finally {
+      dlqBusy = false
+    }
+  }
+
+  const dlqOperation = async (action: string, run: () => Promise<{ ok: boolean; message: string; messages?: unknown[] }>): Promise<unknown> => {
+    try {
+      const result = await exclusively(run)
       dlqAction = { action, ok: result.ok, message: result.message, at: Date.now() }
       return result
     } finally {
-      dlqBusy = false
       // Every open page sees the outcome at once, not at the next tick.
       if (clients.size) await tick()
     }
@@ -282,18 +276,23 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
         if (task.Status === 'COMPLETED') return { ok: true, message: `Moved ${plural(task.ApproximateNumberOfMessagesMoved ?? 0, 'message')} from ${queues.dlq.name} to ${queues.queue.name}.` }
         return { ok: false, message: `The move task ended ${task.Status}${task.FailureReason ? `: ${task.FailureReason}` : ''}; the messages not moved are still in ${queues.dlq.name}.` }
       }),
+    // A purge is two requests, as `npm run dlq -- purge` is two steps: count (the page asks the operator), then delete what was counted.
+    '/api/dlq/purge/count': () =>
+      exclusively(async () => {
+        const count = await countForPurge(queues)
+        purgePlan = count.ids.length ? { plan: randomUUID(), ids: count.ids } : undefined
+        return { plan: purgePlan?.plan ?? null, count: count.ids.length, inFlight: count.inFlight, delayed: count.delayed, question: purgeQuestion(queues.dlq.name, count) }
+      }),
     '/api/dlq/purge': (body) =>
       dlqOperation('purge', async () => {
-        // The count the operator confirmed: more messages than that are not purged behind their back.
-        const confirmed = Number(body.count)
-        if (!Number.isInteger(confirmed) || confirmed < 1) throw new HttpError(400, 'count must be the number of messages you confirmed to purge')
-        const counts = await messageCounts(queues.sqs, queues.dlq.url)
-        if (isEmpty(counts)) return { ok: true, message: `${queues.dlq.name} is empty: nothing to purge.` }
-        if (counts.messages > confirmed) {
-          return { ok: false, message: `${queues.dlq.name} now holds ${plural(counts.messages, 'message')}, not the ${confirmed} you confirmed: nothing purged.` }
+        // Only the ids of the count the operator confirmed, and only once.
+        if (typeof body.plan !== 'string' || body.plan !== purgePlan?.plan) {
+          throw new HttpError(409, 'No such purge count (another page counted since, or it was used): count again and confirm')
         }
-        await purgeDlq(queues, counts.messages)
-        return { ok: true, message: `Purged ${plural(counts.messages, 'message')} from ${queues.dlq.name}.` }
+        const { ids } = purgePlan
+        purgePlan = undefined
+        const result = await purgeCounted(queues, ids)
+        return { ok: result.missed === 0, message: describePurge(queues.dlq.name, result) }
       }),
     '/api/burst': async (body) => {
       try {
@@ -308,7 +307,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   }
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    if (!knownHost(request.headers.host, port)) throw new HttpError(403, `Unknown Host: open http://127.0.0.1:${port}/ or http://localhost:${port}/`)
+    // Every request, read or write: the local-only guard shared by the project's local servers.
+    const foreign = foreignRequestReason(request)
+    if (foreign !== undefined) throw new HttpError(403, foreign)
     const path = new URL(request.url ?? '/', `http://127.0.0.1:${port}`).pathname
     if (request.method === 'GET' || request.method === 'HEAD') {
       const asset = assets.get(path)
@@ -322,7 +323,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
     const action = actions[path]
     if (request.method !== 'POST' || !action) throw new HttpError(request.method === 'POST' ? 404 : 405, request.method === 'POST' ? 'Not Found' : 'Method Not Allowed')
-    if (!sameOrigin(request)) throw new HttpError(403, 'Cross-origin request refused: writes come from the dashboard page only')
+    // Browsers send Origin on every POST; a client without it is refused too (curl can send one when it means to).
+    if (!fromOwnPage(request)) throw new HttpError(403, 'Cross-origin request refused: writes come from the dashboard page only')
     if (!isJson(request.headers['content-type'])) throw new HttpError(415, 'Content-Type must be application/json')
     sendJson(response, 200, await action(await readJson(request)))
   }

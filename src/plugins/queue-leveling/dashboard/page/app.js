@@ -273,10 +273,11 @@ $('dlq-replay').addEventListener('click', () =>
 )
 $('dlq-purge').addEventListener('click', () =>
   dlqAction(async () => {
-    const count = Number($('dlq-count').textContent)
-    if (!count) return showResult('The DLQ is empty: nothing to purge.', true)
-    if (!confirm(`Purge ${count} message${count === 1 ? '' : 's'} from the DLQ? They are lost.`)) return showResult('Nothing purged.', true)
-    const result = await post('/api/dlq/purge', { count })
+    // The server counts the visible messages by id; exactly those are deleted once confirmed.
+    const counted = await post('/api/dlq/purge/count')
+    if (!counted.plan) return showResult(counted.question, true)
+    if (!confirm(counted.question)) return showResult('Nothing purged.', true)
+    const result = await post('/api/dlq/purge', { plan: counted.plan })
     if (result.ok) showMessages([])
     showResult(result.message, result.ok)
   }),
