@@ -35,6 +35,10 @@ tasks                  # sparse: only tasks with events parked after SQS kept re
   outboxParked *String
   parkedSince **String
   name parkedOutbox
+deliveries             # the consumer's "already delivered?": one key lookup, however long the task's log (docs/scale.md)
+  deliveryKey *String  # <notification id>#<channel>
+  name byNotification
+  projection keys
 
 # Every key below drives both the local emulation (npm start) and the deployed
 # CloudFormation; see src/plugins/sqs-queues/README.md.

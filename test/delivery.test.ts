@@ -1,13 +1,18 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
+import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
-import { apiClient, waitFor } from './helpers/http.ts'
+import { apiClient, sleep, waitFor } from './helpers/http.ts'
+import { createdMessage, queueDepth, sendRaw } from './helpers/queue.ts'
+import { localTables } from './helpers/tables.ts'
 import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 
 // Created, completed, updated and deleted notifications reach a real webhook,
-// signed, once each, and the delivery log reads them back oldest first.
+// signed, once each, and the delivery log reads them back oldest first; a copy
+// that gets past the idempotency guard is still stopped by the delivery record.
 const SECRET = 'test-webhook-secret'
 const receiver = new WebhookReceiver()
+const tables = localTables()
 let app: TestApp
 let api: ReturnType<typeof apiClient>
 
@@ -100,7 +105,32 @@ test('a task lifecycle is notified once per event, signed, in the delivery log',
   t.deepEqual(receiver.deliveredIds().sort(), [...expectedIds].sort(), 'each notification reached the downstream exactly once')
 })
 
+test('a copy whose guard record is gone is not delivered again: its delivery record, looked up by key, says it was', async (t) => {
+  const id = randomUUID()
+  const message = createdMessage(id, 'delivered once only', TEST_CALLER)
+  await sendRaw(app.sqs, app.queueUrl, [message])
+  await waitFor('its delivery', callFor(`task_created:${id}:1`))
+  await waitFor('its delivery record', async () => ((await api<unknown[]>('GET', `/tasks/${id}/notifications`)).body.length === 1 ? true : undefined))
+  const emptied = async (): Promise<true | undefined> => {
+    const depth = await queueDepth(app.sqs, app.queueUrl)
+    return depth.visible + depth.inFlight === 0 ? true : undefined
+  }
+  await waitFor('the queue empty', emptied)
+  // What a claim that expired with a cut-off invocation leaves: no completed guard record (Powertools keeps them here).
+  const table = await tables.name('idempotency')
+  const { Items = [] } = await tables.documents.send(new ScanCommand({ TableName: table, ProjectionExpression: 'id' }))
+  for (const item of Items) await tables.documents.send(new DeleteCommand({ TableName: table, Key: { id: item.id } }))
+  t.ok(Items.length > 0, `the guard's ${Items.length} records are gone`)
+
+  await sendRaw(app.sqs, app.queueUrl, [message])
+  await waitFor('the copy handled and deleted', emptied)
+  await sleep(500)
+  t.equal(receiver.calls.filter((call) => call.body.id === `task_created:${id}:1`).length, 1, 'the downstream was called once')
+  t.equal((await api<unknown[]>('GET', `/tasks/${id}/notifications`)).body.length, 1, 'and one delivery is recorded')
+})
+
 test('stop', async (t) => {
+  tables.close()
   await app.stop()
   await receiver.close()
   t.pass('stopped')

@@ -1,7 +1,11 @@
+import { randomUUID } from 'node:crypto'
+import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
+import type { StoredDelivery } from '../src/lib/adapters/delivery-item.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
-import { startTestApp, type TestApp } from './helpers/app.ts'
+import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
 import { apiClient, paced, type ApiResponse } from './helpers/http.ts'
+import { localTables } from './helpers/tables.ts'
 
 /**
  * The HTTP contract (SPEC.md "HTTP contract") end to end, against the real app
@@ -307,6 +311,73 @@ test('bad limit or cursor: 400', async (t) => {
   const afterGone = answers.at(-1) as ApiResponse<Task[]>
   expectJson(t, afterGone, 200, 'a cursor after a deleted task')
   t.equal(Array.isArray(afterGone.body) && afterGone.body.every((task) => live.has(task.id)), true, 'answers a page of live tasks')
+})
+
+/** Every page of a path, following Link; the Links themselves too. */
+async function followLinks<Item>(first: string, pageLimit = 10): Promise<{ pages: Item[][]; links: string[] }> {
+  const pages: Item[][] = []
+  const links: string[] = []
+  let path: string | undefined = first
+  while (path && pages.length < pageLimit) {
+    const res: ApiResponse<Item[]> = await api<Item[]>('GET', path)
+    if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.text}`)
+    pages.push(res.body)
+    const link = res.headers.get('link')
+    if (link !== null) links.push(link)
+    path = link === null ? undefined : /^<([^>]+)>; rel="next"$/.exec(link)?.[1]
+  }
+  return { pages, links }
+}
+
+test('GET /tasks/{id}/notifications pages like GET /tasks: 120 records in pages of 50, 50 and 20 by Link, oldest first; 400s alike; nothing for another caller', async (t) => {
+  // Written straight into the sandbox's table, as the consumer stores them: far quicker than 120 deliveries.
+  const tables = localTables()
+  const taskId = randomUUID()
+  const start = Date.parse('2026-01-01T00:00:00.000Z')
+  const stored: StoredDelivery[] = Array.from({ length: 120 }, (_, index) => {
+    const deliveredAt = new Date(start + index * 1000).toISOString()
+    const notificationId = `task_updated:${taskId}:${index + 2}`
+    return { taskId, ownerId: TEST_CALLER, notificationId, event: 'task_updated', channel: 'webhook', subject: `Task updated: v${index + 2}`, status: 'sent', messageId: `m-${index}`, receiveCount: 1, deliveredAt, sk: `${deliveredAt}#${notificationId}#webhook`, deliveryKey: `${notificationId}#webhook`, expiresAt: Math.floor(start / 1000) + 86_400 }
+  })
+  const table = await tables.name('deliveries')
+  // Newest first: the table, not the order of writing, orders the log.
+  const newestFirst = [...stored].reverse()
+  for (let index = 0; index < newestFirst.length; index += 25) {
+    await tables.documents.send(new BatchWriteCommand({ RequestItems: { [table]: newestFirst.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) } }))
+  }
+  tables.close()
+  const path = `/tasks/${taskId}/notifications`
+
+  const { pages, links } = await followLinks<Record<string, unknown>>(`${path}?limit=50`)
+  t.deepEqual(pages.map((page) => page.length), [50, 50, 20], 'pages of 50, 50 and 20; the last one has no Link')
+  for (const link of links) {
+    const next = /^<([^>]+)>; rel="next"$/.exec(link)?.[1] ?? ''
+    t.ok(next.startsWith(`${path}?`), `Link is relative to the same log: ${link.slice(0, 60)}...`)
+    t.equal(new URLSearchParams(next.split('?')[1]).get('limit'), '50', 'and keeps limit=50')
+  }
+  const views = stored.map(({ ownerId: _owner, sk: _sk, deliveryKey: _key, expiresAt: _expires, ...view }) => view)
+  t.deepEqual(pages.flat(), views, 'every record exactly once, oldest first, as the contract shows it')
+
+  const defaultPage = await api<unknown[]>('GET', path)
+  expectJson(t, defaultPage, 200, 'GET notifications (default limit)')
+  t.equal(defaultPage.body.length, 50, 'the default limit is 50')
+  t.match(defaultPage.headers.get('link') ?? '', /^<[^>]+limit=50&cursor=[^>]+>; rel="next"$/, 'with a Link while more remain')
+  const exact = await followLinks<unknown>(`${path}?limit=40`)
+  t.deepEqual(exact.pages.map((page) => page.length), [40, 40, 40], 'pages that end exactly at the last record: no empty page after')
+
+  const limitMessage = 'limit must be a whole number from 1 to 100'
+  const limits = ['0', '101', '1.5', 'abc', '']
+  const cursors = ['garbage', Buffer.from('{"after":1}').toString('base64url'), Buffer.from(JSON.stringify({ after: LONG_ID })).toString('base64url')]
+  const answers = await together([...limits.map((limit) => () => api('GET', `${path}?limit=${limit}`)), ...cursors.map((cursor) => () => api('GET', `${path}?cursor=${cursor}`))])
+  limits.forEach((limit, index) => expectError(t, answers[index] as Response, 400, limitMessage, `notifications limit=${limit}`))
+  cursors.forEach((cursor, index) => expectError(t, answers[limits.length + index] as Response, 400, 'Invalid cursor', `notifications cursor=${cursor.slice(0, 20)}`))
+
+  const stranger = apiClient(app.baseUrl, await app.mint({ sub: 'someone-else' }))
+  const theirs = await stranger('GET', `${path}?limit=50`)
+  t.deepEqual([theirs.status, theirs.text, theirs.headers.get('link')], [200, '[]', null], 'another caller: 200 [], no Link')
+  const cursor = /cursor=([^&>]+)/.exec(links[0] ?? '')?.[1] ?? ''
+  const withCursor = await stranger('GET', `${path}?limit=50&cursor=${cursor}`)
+  t.deepEqual([withCursor.status, withCursor.text, withCursor.headers.get('link')], [200, '[]', null], "another caller with the owner's cursor: still 200 [], no Link")
 })
 
 test('rejected requests: 400 / 413 / 415 with the spec messages, precedence, nothing stored', async (t) => {

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import { DELIVERY_INDEX } from '../src/lib/adapters/delivery-item.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
 import { ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, type ApiResponse, sleep, waitFor } from './helpers/http.ts'
@@ -16,7 +17,8 @@ import { localTables } from './helpers/tables.ts'
  * their own tasks only; an Idempotency-Key is each caller's own; the message
  * and the notification name the owner, the HTTP task does not; a message from
  * before tasks had owners is still delivered; `migrate-owner` hands data from
- * before tasks had owners to one caller. The producer publishes through a
+ * before tasks had owners to one caller, `migrate-deliveries` gives old
+ * delivery records their lookup key. The producer publishes through a
  * recorder, so the messages are seen exactly as they went onto the queue.
  */
 const receiver = new WebhookReceiver()
@@ -46,10 +48,10 @@ async function listAll(api: typeof alice, limit: number): Promise<{ ids: string[
 
 const sorted = (ids: string[]): string[] => [...ids].sort()
 
-/** `node scripts/migrate-owner.ts ...` against the test's sandbox tables. */
-function migrateOwner(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** `node scripts/<script> ...` against the test's sandbox tables. */
+function migration(script: 'migrate-owner' | 'migrate-deliveries', ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['scripts/migrate-owner.ts', ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(TEST_PORTS.ARC_TABLES_PORT) } })
+    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(TEST_PORTS.ARC_TABLES_PORT) } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -254,14 +256,14 @@ test('migrate-owner: data from before owners is nobody’s until given to one ca
   t.equal((await bob('GET', `/tasks/${legacyTask.id}`)).status, 404, 'before: bob gets 404')
   t.notOk((await alice<Task[]>('GET', '/tasks?limit=100')).body.some((task) => task.id === legacyTask.id), 'before: not listed')
 
-  const dry = await migrateOwner('--owner', 'alice', '--dry-run')
+  const dry = await migration('migrate-owner', '--owner', 'alice', '--dry-run')
   t.equal(dry.code, 0, `dry run exits 0 ${dry.stderr}`)
   t.match(dry.stdout, /1 task and 0 tombstones would get the owner/, 'dry run: counts the legacy task')
   t.match(dry.stdout, /2 delivery records would get an owner, 1 of them their task's owner instead/, "and the two unowned records, bob's as bob's")
   t.match(dry.stdout, /Nothing was written\./)
   t.equal((await alice('GET', `/tasks/${legacyTask.id}`)).status, 404, 'a dry run writes nothing')
 
-  const run = await migrateOwner('--owner', 'alice')
+  const run = await migration('migrate-owner', '--owner', 'alice')
   t.equal(run.code, 0, `exits 0 ${run.stderr}`)
   t.match(run.stdout, /1 task and 0 tombstones got the owner/)
   t.match(run.stdout, /2 delivery records got an owner, 1 of them their task's owner instead/)
@@ -277,11 +279,38 @@ test('migrate-owner: data from before owners is nobody’s until given to one ca
   const bobsItem = await tables.documents.send(new GetCommand({ TableName: table, Key: { id: bobsTask.id } }))
   t.equal(bobsItem.Item?.ownerId, 'bob', "bob's own task kept its owner")
 
-  const again = await migrateOwner('--owner', 'bob')
+  const again = await migration('migrate-owner', '--owner', 'bob')
   t.equal(again.code, 0)
   t.match(again.stdout, /0 tasks and 0 tombstones got the owner/, 'a second run (even for another owner) finds nothing left to give')
   t.match(again.stdout, /0 delivery records got an owner/)
   t.equal((await alice('GET', `/tasks/${legacyTask.id}`)).status, 200, 'and the task stays alice’s')
+})
+
+test('migrate-deliveries: records from before "already delivered?" was a key lookup get their key, found by the index after', async (t) => {
+  const table = await tables.name('deliveries')
+  const at = new Date().toISOString()
+  const taskId = randomUUID()
+  const notificationId = `task_created:${taskId}:1`
+  // As an older consumer wrote it: no deliveryKey.
+  await tables.documents.send(
+    new PutCommand({ TableName: table, Item: { taskId, ownerId: 'alice', sk: `${at}#${notificationId}#webhook`, notificationId, event: 'task_created', channel: 'webhook', subject: 'old', status: 'sent', messageId: 'm-older', receiveCount: 1, deliveredAt: at } }),
+  )
+  const lookup = async () =>
+    (await tables.documents.send(new QueryCommand({ TableName: table, IndexName: DELIVERY_INDEX, KeyConditionExpression: 'deliveryKey = :key', ExpressionAttributeValues: { ':key': `${notificationId}#webhook` } }))).Items ?? []
+  t.equal((await lookup()).length, 0, 'before: not found by its key')
+
+  const dry = await migration('migrate-deliveries', '--dry-run')
+  t.equal(dry.code, 0, `dry run exits 0 ${dry.stderr}`)
+  t.match(dry.stdout, /[1-9]\d* delivery records? would get a lookup key/, 'dry run: counts the records without a key')
+  t.match(dry.stdout, /Nothing was written\./)
+  t.equal((await lookup()).length, 0, 'a dry run writes nothing')
+
+  const run = await migration('migrate-deliveries')
+  t.equal(run.code, 0, `exits 0 ${run.stderr}`)
+  t.match(run.stdout, /[1-9]\d* delivery records? got a lookup key/)
+  t.deepEqual((await lookup()).map((item) => item.sk), [`${at}#${notificationId}#webhook`], 'after: the record is found by its key')
+  const again = await migration('migrate-deliveries')
+  t.match(again.stdout, /0 delivery records got a lookup key/, 'a second run finds nothing left to key')
 })
 
 test('stop', async (t) => {

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util'
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import { GetCommand, paginateScan, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { DEPLOYED_ENVS, type DeployedEnv, UsageError } from './command-line.ts'
+import { GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { UsageError } from './command-line.ts'
+import { conditional, itemsWithout, type MigrationArgs, type MigrationTool, parseMigrationArgs, plural } from './migration.ts'
 import type { TablesTarget } from './tables-target.ts'
 
 /**
@@ -16,11 +15,8 @@ import type { TablesTarget } from './tables-target.ts'
 export const MIGRATION_TABLES = ['tasks', 'deliveries'] as const
 export type MigrationTarget = TablesTarget<(typeof MIGRATION_TABLES)[number]>
 
-export interface MigrateArgs {
+export interface MigrateArgs extends MigrationArgs {
   owner: string
-  /** Absent: the local tables of `npm start`. */
-  env?: DeployedEnv
-  dryRun: boolean
 }
 
 export const MIGRATE_USAGE = `Usage: npm run migrate-owner -- --owner SUB [--env staging|production] [--dry-run]
@@ -28,7 +24,9 @@ export const MIGRATE_USAGE = `Usage: npm run migrate-owner -- --owner SUB [--env
 Gives every task, tombstone and delivery record written before tasks had
 owners (no ownerId) an owner: the caller whose token has this sub. Until
 then no caller sees them. An owner already set is never changed; a delivery
-record whose task already has an owner gets that owner instead.
+record whose task already has an owner gets that owner instead, and one of a
+deleted task whose other records have an owner gets theirs (a task's log is
+one caller's).
 
 Options:
   --owner SUB               the token subject (sub) that is to own the data
@@ -38,28 +36,15 @@ Options:
   -h, --help                show this text
 `
 
-const isDeployedEnv = (value: string): value is DeployedEnv => (DEPLOYED_ENVS as readonly string[]).includes(value)
-
 /** The parsed arguments, or 'help'; anything else is a UsageError. */
 export function parseMigrateArgs(argv: string[]): MigrateArgs | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: { owner: { type: 'string' }, env: { type: 'string' }, 'dry-run': { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    })
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error))
-  }
-  const { values } = parsed
-  if (values.help) return 'help'
+  const parsed = parseMigrationArgs(argv, { owner: { type: 'string' } })
+  if (parsed === 'help') return 'help'
+  const { values, ...common } = parsed
   // The owner keys an index: DynamoDB holds key values of 1..2048 bytes (and a token's sub is never empty).
   if (values.owner === undefined) throw new UsageError('Missing --owner: the sub of the caller who is to own the data')
   if (values.owner.trim() === '' || Buffer.byteLength(values.owner) > 2048) throw new UsageError('--owner must be a token subject (sub) of 1 to 2048 bytes')
-  if (values.env !== undefined && !isDeployedEnv(values.env)) throw new UsageError(`--env must be staging or production, got "${values.env}"`)
-  return { owner: values.owner, ...(values.env !== undefined && { env: values.env }), dryRun: values['dry-run'] }
+  return { owner: values.owner, ...common }
 }
 
 /**
@@ -80,11 +65,13 @@ export function ownerUpdate(table: string, key: Record<string, string>, owner: s
 
 /**
  * Whose a delivery record is: its task's owner when the task (or its
- * tombstone) still has one, since the record tells of that task; only a
- * record whose task is unowned or gone takes the owner given.
+ * tombstone) still has one, since the record tells of that task; else, the
+ * task gone, the owner of the task's other records, since a task's log is one
+ * caller's (GET /tasks/{id}/notifications ends a log at another owner's
+ * record); only a record with neither takes the owner given.
  */
-export function deliveryOwner(taskOwner: string | undefined, given: string): string {
-  return taskOwner ?? given
+export function deliveryOwner(known: { task: string | undefined; log: string | undefined }, given: string): string {
+  return known.task ?? known.log ?? given
 }
 
 export interface MigrationReport {
@@ -97,8 +84,6 @@ export interface MigrationReport {
   deliveriesOfOwnedTasks: number
   deliveriesSkipped: number
 }
-
-const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`
 
 /** What the run did (or, dry, would do), in the counts an operator checks. */
 export function formatMigration(report: MigrationReport, args: Pick<MigrateArgs, 'owner' | 'dryRun'>, where: string): string {
@@ -115,50 +100,26 @@ export function formatMigration(report: MigrationReport, args: Pick<MigrateArgs,
   return lines.join('\n')
 }
 
-/** True when it wrote; false when its condition no longer held. */
-async function conditional(write: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await write()
-    return true
-  } catch (error) {
-    if (error instanceof ConditionalCheckFailedException) return false
-    throw error
-  }
-}
-
-/** The items without an owner, as a one-off may find them: a scan of the whole table (the app itself never scans). */
-async function* unowned(target: MigrationTarget, table: string, attributes: string[]): AsyncGenerator<Record<string, unknown>> {
-  const names = Object.fromEntries([...attributes, 'ownerId'].map((name) => [`#${name}`, name]))
-  const pages = paginateScan(
-    { client: target.db },
-    { TableName: table, ConsistentRead: true, FilterExpression: 'attribute_not_exists(#ownerId)', ProjectionExpression: attributes.map((name) => `#${name}`).join(', '), ExpressionAttributeNames: names },
-  )
-  for await (const page of pages) yield* page.Items ?? []
-}
-
 /** Tasks and tombstones first, so that their delivery records find them owned. */
 export async function migrateOwner(target: MigrationTarget, args: Pick<MigrateArgs, 'owner' | 'dryRun'>): Promise<MigrationReport> {
   const report: MigrationReport = { tasks: 0, tombstones: 0, tasksSkipped: 0, deliveries: 0, deliveriesOfOwnedTasks: 0, deliveriesSkipped: 0 }
   const { tasks, deliveries } = target.tables
-  for await (const item of unowned(target, tasks, ['id', 'tombstone'])) {
+  for await (const item of itemsWithout(target, tasks, 'ownerId', ['id', 'tombstone'])) {
     const written = args.dryRun || (await conditional(() => target.db.send(new UpdateCommand(ownerUpdate(tasks, { id: String(item.id) }, args.owner)))))
     if (!written) report.tasksSkipped++
     else if (item.tombstone) report.tombstones++
     else report.tasks++
   }
-  const taskOwners = new Map<string, string | undefined>()
-  const taskOwner = async (taskId: string): Promise<string | undefined> => {
-    if (!taskOwners.has(taskId)) {
-      const { Item } = await target.db.send(new GetCommand({ TableName: tasks, Key: { id: taskId }, ConsistentRead: true, ProjectionExpression: 'ownerId' }))
-      // A dry run wrote nothing: an unowned task there stands for one given the owner.
-      taskOwners.set(taskId, typeof Item?.ownerId === 'string' ? Item.ownerId : undefined)
-    }
-    return taskOwners.get(taskId)
+  // Looked up once per task, before any of its records is written: every record of a task gets the same owner.
+  const owners = new Map<string, { task: string | undefined; log: string | undefined }>()
+  const ownersOf = async (taskId: string) => {
+    if (!owners.has(taskId)) owners.set(taskId, { task: await taskOwner(target, taskId), log: await logOwner(target, taskId) })
+    return owners.get(taskId)!
   }
-  for await (const item of unowned(target, deliveries, ['taskId', 'sk'])) {
+  for await (const item of itemsWithout(target, deliveries, 'ownerId', ['taskId', 'sk'])) {
     const taskId = String(item.taskId)
-    const found = await taskOwner(taskId)
-    const owner = deliveryOwner(found, args.owner)
+    const known = await ownersOf(taskId)
+    const owner = deliveryOwner(known, args.owner)
     const written = args.dryRun || (await conditional(() => target.db.send(new UpdateCommand(ownerUpdate(deliveries, { taskId, sk: String(item.sk) }, owner)))))
     if (!written) {
       report.deliveriesSkipped++
@@ -168,4 +129,39 @@ export async function migrateOwner(target: MigrationTarget, args: Pick<MigrateAr
     if (owner !== args.owner) report.deliveriesOfOwnedTasks++
   }
   return report
+}
+
+/** The owner of a task or its tombstone, if it still exists and has one (a dry run wrote none: an unowned task stands for one given the owner). */
+async function taskOwner(target: MigrationTarget, taskId: string): Promise<string | undefined> {
+  const { Item } = await target.db.send(new GetCommand({ TableName: target.tables.tasks, Key: { id: taskId }, ConsistentRead: true, ProjectionExpression: 'ownerId' }))
+  return typeof Item?.ownerId === 'string' ? Item.ownerId : undefined
+}
+
+/** The owner of a task's delivery records that have one: the first found is all of theirs. */
+async function logOwner(target: MigrationTarget, taskId: string): Promise<string | undefined> {
+  const pages = paginateQuery(
+    { client: target.db },
+    {
+      TableName: target.tables.deliveries,
+      ConsistentRead: true,
+      KeyConditionExpression: '#task = :task',
+      FilterExpression: 'attribute_exists(#owner)',
+      ProjectionExpression: '#owner',
+      ExpressionAttributeNames: { '#task': 'taskId', '#owner': 'ownerId' },
+      ExpressionAttributeValues: { ':task': taskId },
+    },
+  )
+  for await (const page of pages) {
+    const owner = page.Items?.[0]?.ownerId
+    if (typeof owner === 'string') return owner
+  }
+  return undefined
+}
+
+/** `npm run migrate-owner`. */
+export const MIGRATE_OWNER: MigrationTool<MigrateArgs, (typeof MIGRATION_TABLES)[number]> = {
+  usage: MIGRATE_USAGE,
+  tables: MIGRATION_TABLES,
+  parse: parseMigrateArgs,
+  run: async (target, args) => formatMigration(await migrateOwner(target, args), args, target.where),
 }

@@ -1,5 +1,6 @@
+import type { StoredPage } from '../../src/lib/paging.ts'
 import type { OutboxEvent, TaskEvents } from '../../src/lib/tasks/outbox.ts'
-import type { TaskPage, TaskRecord, TaskStore } from '../../src/lib/tasks/store.ts'
+import type { TaskRecord, TaskStore } from '../../src/lib/tasks/store.ts'
 import type { Task } from '../../src/lib/tasks/task.ts'
 
 /**
@@ -35,12 +36,13 @@ export class MemoryTaskStore implements TaskStore {
     const found = [...this.items.values()].filter((item) => item.outbox.length > 0).sort((a, b) => a.since - b.since)
     return Promise.all(found.slice(0, limit).map(async (item) => (await this.get(item.id))!))
   }
-  async list(ownerId: string, limit: number, afterId: string | undefined): Promise<TaskPage> {
+  async list(ownerId: string, limit: number, afterId: string | undefined): Promise<StoredPage<Task>> {
     const tasks = [...this.items.values()]
       .filter((item) => item.ownerId === ownerId && (afterId === undefined || item.id > afterId))
       .flatMap((item) => (item.task ? [structuredClone(item.task)] : []))
       .sort((a, b) => (a.id < b.id ? -1 : 1))
-    return { tasks: tasks.slice(0, limit), more: tasks.length > limit }
+    const page = tasks.slice(0, limit)
+    return { items: page, next: tasks.length > limit ? page.at(-1)?.id : undefined }
   }
   /** An item as a version without owners left it: written directly, as no service call can. */
   putLegacy(record: Omit<TaskRecord, 'ownerId'>): void {

@@ -2,11 +2,13 @@ import test from 'tape'
 import { ownerOf, type TaskItem, toRecord, toTask } from '../../src/lib/adapters/task-item.ts'
 import { ifMatchCondition } from '../../src/lib/http/conditions.ts'
 import { type EventPublisher, InvalidMessageError, parseTaskEvent, type TaskEvent } from '../../src/lib/messages/contract.ts'
-import { DeliveryQueries, type DeliveryRecord } from '../../src/lib/notifications/delivery-log.ts'
+import { type DeliveryHistory, DeliveryQueries, type DeliveryRecord, type DeliveryView, type LogEntry } from '../../src/lib/notifications/delivery-log.ts'
 import { toNotification } from '../../src/lib/notifications/notification.ts'
+import { InvalidCursorError } from '../../src/lib/paging.ts'
 import { appendEvent, withOwner } from '../../src/lib/tasks/outbox.ts'
 import { TaskNotFoundError, TaskService } from '../../src/lib/tasks/service.ts'
 import type { Task } from '../../src/lib/tasks/task.ts'
+import { updateDelivery } from '../helpers/delivery-records.ts'
 import { MemoryTaskStore } from '../helpers/memory-task-store.ts'
 
 /**
@@ -62,7 +64,7 @@ test('an item from before tasks had owners is nobody’s: not found for every ca
     t.ok(await notFound(service.get(caller, 'legacy')), `${caller}: get not found`)
     t.ok(await notFound(service.replace(caller, 'legacy', input('mine now'), ifMatchCondition('*'))), `${caller}: replace not found`)
     t.ok(await notFound(service.remove(caller, 'legacy')), `${caller}: remove not found`)
-    t.deepEqual((await service.list(caller, 50, undefined)).tasks, [], `${caller}: not listed`)
+    t.deepEqual((await service.list(caller, 50, undefined)).items, [], `${caller}: not listed`)
   }
   t.equal((await store.get('legacy'))?.version, 1, 'left as it was')
 })
@@ -80,13 +82,13 @@ test("the list is the caller's own tasks, page by page; a cursor cannot reach an
   let cursor: string | undefined
   do {
     const page = await service.list('alice', 2, cursor)
-    pages.push(page.tasks.map((found) => found.id))
+    pages.push(page.items.map((found) => found.id))
     cursor = page.nextCursor
   } while (cursor && pages.length < 10)
   t.deepEqual(pages, [alice.slice(0, 2), alice.slice(2, 4)], 'pages of 2 with her tasks only, the deleted one left out, no empty last page')
   const bobsCursor = (await service.list('bob', 1, undefined)).nextCursor
   const withBobsCursor = await service.list('alice', 50, bobsCursor)
-  t.ok(withBobsCursor.tasks.every((found) => alice.includes(found.id)), "bob's cursor only positions alice in her own list")
+  t.ok(withBobsCursor.items.every((found) => alice.includes(found.id)), "bob's cursor only positions alice in her own list")
 })
 
 test('every event carries the owner at the top of its body, the tombstone keeps it', async (t) => {
@@ -166,26 +168,66 @@ test('the notification carries the owner at its top level, or none for a message
   t.end()
 })
 
+/** A task's log in memory: entries in order, each position its index; counts the records it hands out. */
+class MemoryHistory implements DeliveryHistory {
+  readonly logs = new Map<string, DeliveryRecord[]>()
+  read = 0
+  async after(taskId: string, position: string | undefined, count: number): Promise<{ entries: LogEntry[]; more: boolean }> {
+    if (position !== undefined && !/^\d{4}$/.test(position)) throw new InvalidCursorError()
+    const log = this.logs.get(taskId) ?? []
+    const start = position === undefined ? 0 : Number(position) + 1
+    const entries = log.slice(start, start + count).map((record, index) => ({ record, position: String(start + index).padStart(4, '0') }))
+    this.read += entries.length
+    return { entries, more: start + count < log.length }
+  }
+}
+
+const delivery = (ownerId: string | undefined, version: number, channel: DeliveryRecord['channel'] = 'webhook'): DeliveryRecord => updateDelivery(ownerId, version, channel, AT)
+const viewOf = ({ ownerId: _owner, ...view }: DeliveryRecord): DeliveryView => view
+
+/** Every page of a caller's read of a task's log, following the cursors. */
+async function pagesOf(queries: DeliveryQueries, ownerId: string, taskId: string, limit: number, cursor?: string): Promise<DeliveryView[][]> {
+  const pages: DeliveryView[][] = []
+  do {
+    const page = await queries.forTask(ownerId, taskId, limit, cursor)
+    pages.push(page.items)
+    cursor = page.nextCursor
+  } while (cursor && pages.length < 20)
+  return pages
+}
+
 test("the delivery log as a caller reads it: only records stored for that caller, without the owner; legacy records for nobody", async (t) => {
-  const record = (ownerId: string | undefined, channel: DeliveryRecord['channel']): DeliveryRecord => ({
-    taskId: 't1',
-    ...(ownerId !== undefined && { ownerId }),
-    notificationId: 'task_created:t1:1',
-    event: 'task_created',
-    channel,
-    subject: 'New task created: t1',
-    status: 'sent',
-    messageId: 'm1',
-    receiveCount: 1,
-    deliveredAt: AT,
-  })
-  const stored = [record('alice', 'webhook'), record(undefined, 'email'), record('alice', 'log')]
-  const queries = new DeliveryQueries({ forTask: async (taskId) => (taskId === 't1' ? stored : []) })
-  const { ownerId: _alice, ...webhook } = record('alice', 'webhook')
-  const { ownerId: _again, ...log } = record('alice', 'log')
-  t.deepEqual(await queries.forTask('alice', 't1'), [webhook, log], "alice: her records, oldest first as stored, the unowned one left out")
-  t.deepEqual(await queries.forTask('bob', 't1'), [], 'bob: none')
-  t.deepEqual(await queries.forTask('alice', 'other'), [], 'another task: none')
+  const history = new MemoryHistory()
+  const stored = [delivery('alice', 1, 'webhook'), delivery(undefined, 1, 'email'), delivery('alice', 1, 'log')]
+  history.logs.set('t1', stored)
+  const queries = new DeliveryQueries(history)
+  t.deepEqual(await pagesOf(queries, 'alice', 't1', 50), [[viewOf(stored[0]!), viewOf(stored[2]!)]], 'alice: her records, oldest first as stored, the unowned one left out')
+  t.deepEqual(await pagesOf(queries, 'bob', 't1', 50), [[]], 'bob: none')
+  t.deepEqual(await pagesOf(queries, 'alice', 'other', 50), [[]], 'another task: none')
+})
+
+test('the delivery log page by page: full pages across unowned records, no empty last page; another caller reads nothing, with any cursor', async (t) => {
+  const history = new MemoryHistory()
+  const log = [delivery(undefined, 1), delivery('alice', 2), delivery(undefined, 3), delivery(undefined, 4), delivery('alice', 5), delivery('alice', 6), delivery(undefined, 7), delivery('alice', 8), delivery('alice', 9)]
+  history.logs.set('t1', log)
+  const queries = new DeliveryQueries(history)
+  const mine = log.filter((record) => record.ownerId === 'alice').map(viewOf)
+  t.deepEqual(await pagesOf(queries, 'alice', 't1', 2), [mine.slice(0, 2), mine.slice(2, 4), mine.slice(4)], 'pages of 2, 2 and 1 of her 5 records, in order')
+  t.deepEqual(await pagesOf(queries, 'alice', 't1', 5), [mine], 'exactly a page: no second, empty one')
+
+  const aliceCursor = (await queries.forTask('alice', 't1', 2, undefined)).nextCursor
+  history.read = 0
+  t.deepEqual(await pagesOf(queries, 'bob', 't1', 1), [[]], 'bob: [] for her task')
+  t.equal(history.read, 2, `and his read stopped at her first record: 2 records read, not all ${log.length}`)
+  t.deepEqual(await pagesOf(queries, 'bob', 't1', 50), [[]], 'also with a larger page')
+  t.deepEqual(await pagesOf(queries, 'bob', 't1', 2, aliceCursor), [[]], "bob with alice's cursor: still []")
+  t.deepEqual((await pagesOf(queries, 'alice', 't1', 2, aliceCursor)).flat(), mine.slice(2), 'her cursor goes on where her first page ended')
+  for (const cursor of ['not-a-cursor', Buffer.from('{"after":""}').toString('base64url'), Buffer.from('{"after":"x"}').toString('base64url')]) {
+    await queries.forTask('alice', 't1', 2, cursor).then(
+      () => t.fail(`${cursor}: accepted`),
+      (error: unknown) => t.ok(error instanceof InvalidCursorError, `${cursor}: InvalidCursorError`),
+    )
+  }
 })
 
 test('the item: the owner is stored and read back, never part of the task the API shows', (t) => {

@@ -1,6 +1,6 @@
-import { InvalidCursorError } from '../tasks/service.ts'
+import { InvalidCursorError, type StoredPage } from '../paging.ts'
 import type { OutboxEvent, TaskEvents } from '../tasks/outbox.ts'
-import type { TaskPage, TaskRecord, TaskStore } from '../tasks/store.ts'
+import type { TaskRecord, TaskStore } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
 import { appTables, isConditionFailure, isKeyValue } from './tables.ts'
 import { eventAttributes, eventsUpdate, OWNER_INDEX, ownerOf, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
@@ -65,10 +65,10 @@ export class DynamoTaskStore implements TaskStore {
     return records.filter((record): record is TaskRecord => record !== undefined && record.outbox.length > 0)
   }
 
-  async list(ownerId: string, limit: number, afterId: string | undefined): Promise<TaskPage> {
+  async list(ownerId: string, limit: number, afterId: string | undefined): Promise<StoredPage<Task>> {
     if (afterId !== undefined && !isKeyValue(afterId)) throw new InvalidCursorError()
     // No item can be keyed by such an owner, so none is that owner's.
-    if (!isKeyValue(ownerId)) return { tasks: [], more: false }
+    if (!isKeyValue(ownerId)) return { items: [], next: undefined }
     const data = await appTables()
     const tasks: Task[] = []
     // An index's start key is the index key and the table key; the owner is the caller's, whatever the cursor said.
@@ -90,7 +90,8 @@ export class DynamoTaskStore implements TaskStore {
       tasks.push(...((result.Items ?? []) as unknown as TaskItem[]).map(toTask))
       startKey = result.LastEvaluatedKey as Record<string, unknown> | undefined
     } while (startKey && tasks.length <= limit)
-    return { tasks: tasks.slice(0, limit), more: tasks.length > limit }
+    const page = tasks.slice(0, limit)
+    return { items: page, next: tasks.length > limit ? page.at(-1)?.id : undefined }
   }
 
   async #putIfUnchanged(item: TaskItem, expected: TaskRecord): Promise<boolean> {

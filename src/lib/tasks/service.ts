@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { logger } from '../log.ts'
 import { type EventPublisher, PublishRefusedError } from '../messages/contract.ts'
+import { cursorPosition, type Listing, toListing } from '../paging.ts'
 import { appendEvent, eventVersion, MAX_REFUSALS, type OutboxEvent, park, type ParkedEvent, type TaskEvents, withOwner } from './outbox.ts'
 import type { CreateTaskInput, ReplaceTaskInput } from './schema.ts'
 import type { TaskRecord, TaskStore } from './store.ts'
@@ -20,34 +21,8 @@ export class PreconditionFailedError extends Error {
   }
 }
 
-export class InvalidCursorError extends Error {
-  override readonly name = 'InvalidCursorError'
-  constructor() {
-    super('Invalid cursor')
-  }
-}
-
 /** A caller's condition on the current version (If-Match); absent means "any". */
 export type VersionCondition = (currentVersion: number) => boolean
-
-export interface TaskListing {
-  tasks: Task[]
-  nextCursor: string | undefined
-}
-
-const encodeCursor = (afterId: string): string => Buffer.from(JSON.stringify({ after: afterId })).toString('base64url')
-
-function decodeCursor(cursor: string): string {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (decoded && typeof decoded === 'object' && 'after' in decoded && typeof decoded.after === 'string' && decoded.after) {
-      return decoded.after
-    }
-  } catch {
-    // fall through: any undecodable cursor is the caller's mistake
-  }
-  throw new InvalidCursorError()
-}
 
 /** Conditional writes lose to a concurrent writer at most this often before giving up. */
 const MAX_WRITE_ATTEMPTS = 5
@@ -69,12 +44,9 @@ export class TaskQueries {
     return (await this.current(ownerId, id)).task
   }
 
-  /** A cursor names only the task to start after; the owner comes from the caller, so another's cursor reveals nothing. */
-  async list(ownerId: string, limit: number, cursor: string | undefined): Promise<TaskListing> {
-    const afterId = cursor === undefined ? undefined : decodeCursor(cursor)
-    const page = await this.store.list(ownerId, limit, afterId)
-    const last = page.tasks.at(-1)
-    return { tasks: page.tasks, nextCursor: page.more && last ? encodeCursor(last.id) : undefined }
+  /** The caller's tasks, a page at a time; the cursor names only the task to start after (paging.ts). */
+  async list(ownerId: string, limit: number, cursor: string | undefined): Promise<Listing<Task>> {
+    return toListing(await this.store.list(ownerId, limit, cursorPosition(cursor)), (task) => task)
   }
 
   protected async current(ownerId: string, id: string): Promise<TaskRecord & { task: Task }> {

@@ -1,11 +1,6 @@
+import type { StoredPage } from '../paging.ts'
 import type { OutboxEvent, TaskEvents } from './outbox.ts'
 import type { Task } from './task.ts'
-
-/** A page of tasks in the store's stable order; `more` when tasks remain after the last one. */
-export interface TaskPage {
-  tasks: Task[]
-  more: boolean
-}
 
 /**
  * One stored item: the task (or, once deleted, a tombstone that lives until its
@@ -45,6 +40,10 @@ export interface TaskStore {
   settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean>
   /** Records whose outbox is not empty, oldest write first. */
   pending(limit: number): Promise<TaskRecord[]>
-  /** One owner's tasks, tombstones left out, from an index on the owner (never a read of every item). */
-  list(ownerId: string, limit: number, afterId: string | undefined): Promise<TaskPage>
+  /**
+   * One owner's tasks after the task `afterId`, tombstones left out, in a stable
+   * order, from an index on the owner (never a read of every item); `next` is the
+   * last task's id while more remain.
+   */
+  list(ownerId: string, limit: number, afterId: string | undefined): Promise<StoredPage<Task>>
 }
