@@ -11,7 +11,9 @@ import { TcpProxy } from './helpers/tcp-proxy.ts'
 // What SQS would refuse never reaches it, and an outbox cannot outgrow its item:
 // text with U+FFFE and U+FFFF is stored, published and notified exactly; many
 // large updates written while the queue is unreachable keep the item small and
-// end in one notification of the latest state (the relay runs every 2 s here).
+// end in one notification of the latest state (the relay runs every 2 s here,
+// over 4 outbox shards).
+process.env.OUTBOX_SHARDS = '4'
 const receiver = new WebhookReceiver()
 const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 2, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
 const tables = localTables()

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
-import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb'
+import { randomUUID } from 'node:crypto'
+import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import type { TaskItem } from '../src/lib/adapters/task-item.ts'
+import { LEGACY_OUTBOX_KEY, outboxIndexKeys, outboxShard, type TaskItem } from '../src/lib/adapters/task-item.ts'
 import { ROOT, startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
 import { localTables } from './helpers/tables.ts'
@@ -13,13 +14,19 @@ import { TcpProxy } from './helpers/tcp-proxy.ts'
 // which the local SQS refuses as AWS does; no API call can make one), a few
 // normal tasks are written during a short outage. The normal events are
 // delivered, each poisoned event is parked after 3 refusals, `npm run outbox --
-// parked` lists it and `retry` puts it back into its outbox.
+// parked` lists it and `retry` puts it back into its outbox. The outbox indexes
+// are spread over 4 shards here: the poisoned items wait on every shard and,
+// some of them, under the key from before shards; the relay and the command
+// find them all.
+const SHARDS = 4
+process.env.OUTBOX_SHARDS = String(SHARDS)
 const receiver = new WebhookReceiver()
 const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 3, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
 const tables = localTables()
 /** One more than a relay run looks at: before isolation, these alone stalled the relay for everyone. */
 const POISONED = 101
 const poisonIds = Array.from({ length: POISONED }, (_, index) => `poison-${String(index).padStart(3, '0')}`)
+const legacyParkedId = randomUUID()
 let app: TestApp
 let api: ReturnType<typeof apiClient>
 let table: string
@@ -53,8 +60,11 @@ test('poisoned events are parked after 3 refusals; the other events are delivere
     const task = { id, title: `poisoned ${index}`, isComplete: false, version: 1, createdAt: at, updatedAt: at }
     // Older than anything the test writes through the API: the relay meets them first.
     const since = new Date(Date.parse(at) + index * 1000).toISOString()
-    return { ...task, outbox: [{ event: 'task_created\uFFFF' as 'task_created', body: { task } }], outboxPending: 'yes', outboxSince: since }
+    // Every tenth as an item written before the indexes were sharded.
+    const key = index % 10 === 0 ? LEGACY_OUTBOX_KEY : outboxShard(id, SHARDS)
+    return { ...task, outbox: [{ event: 'task_created\uFFFF' as 'task_created', body: { task } }], outboxPending: key, outboxSince: since }
   })
+  t.deepEqual([...new Set(poisoned.map((item) => item.outboxPending))].sort(), [...outboxIndexKeys(SHARDS)].sort(), 'poisoned items wait under every shard and the legacy key')
   for (let index = 0; index < poisoned.length; index += 25) {
     await tables.documents.send(new BatchWriteCommand({ RequestItems: { [table]: poisoned.slice(index, index + 25).map((Item) => ({ PutRequest: { Item } })) } }))
   }
@@ -76,7 +86,7 @@ test('poisoned events are parked after 3 refusals; the other events are delivere
 
   await waitFor('every poisoned event parked', async () => ((await Promise.all(poisonIds.map(item))).every((found) => found?.parked?.length === 1) ? true : undefined), 90_000, 1000)
   const parked = await item(poisonIds[0]!)
-  t.deepEqual([parked?.outbox, parked?.outboxPending, parked?.outboxParked], [undefined, undefined, 'yes'], 'out of the outbox and its index, into the parked index')
+  t.deepEqual([parked?.outbox, parked?.outboxPending, parked?.outboxParked], [undefined, undefined, outboxShard(poisonIds[0]!, SHARDS)], 'out of the outbox and its index, into the parked index under its shard')
   const event = parked?.parked?.[0]
   t.equal(event?.refusals, 3, 'after exactly 3 refusals')
   t.match(event?.reason ?? '', /InvalidParameterValue|InvalidMessageContents/, `with the reason: ${event?.reason}`)
@@ -86,12 +96,19 @@ test('poisoned events are parked after 3 refusals; the other events are delivere
 })
 
 test('npm run outbox -- parked lists them; retry puts one back into its outbox, then the rest', async (t) => {
+  // An event parked before the indexes were sharded (under the old key), which the queue takes now.
+  const at = new Date().toISOString()
+  const legacyTask = { id: legacyParkedId, title: 'parked before shards', isComplete: false, version: 1, createdAt: at, updatedAt: at }
+  const legacyParked: TaskItem = { ...legacyTask, parked: [{ event: 'task_created', body: { task: legacyTask }, refusals: 3, reason: 'refused long ago', parkedAt: at }], outboxParked: LEGACY_OUTBOX_KEY, parkedSince: at }
+  await tables.documents.send(new PutCommand({ TableName: table, Item: legacyParked }))
+
   const listed = await outboxCommand('parked')
   t.equal(listed.code, 0, `parked exits 0 ${listed.stderr}`)
-  t.ok(poisonIds.every((id) => listed.stdout.includes(id)), 'every parked task is listed')
+  t.ok(poisonIds.every((id) => listed.stdout.includes(id)), 'every parked task is listed, from every shard')
+  t.ok(listed.stdout.includes(legacyParkedId), 'and the one parked under the key from before shards')
   t.match(listed.stdout, /^TASK\s+EVENT\s+VERSION\s+PARKED SINCE\s+REFUSALS\s+REASON$/m, 'under a header')
   t.match(listed.stdout, new RegExp(`^${poisonIds[0]}\\s+task_created\uFFFF\\s+1\\s+\\S+Z\\s+3\\s+\\S+`, 'm'), 'task id, event, version, since, refusals, reason')
-  t.match(listed.stdout, new RegExp(`${POISONED} parked events in ${POISONED} tasks\\.`), 'and a count')
+  t.match(listed.stdout, new RegExp(`${POISONED + 1} parked events in ${POISONED + 1} tasks\\.`), 'and a count')
   const one = await outboxCommand('parked', '--task', poisonIds[1]!)
   t.deepEqual(one.stdout.split('\n').filter((line) => line.startsWith('poison-')).length, 1, '--task lists that task only')
 
@@ -105,7 +122,7 @@ test('npm run outbox -- parked lists them; retry puts one back into its outbox, 
     const found = await item(target)
     return found?.outbox?.length === 1 && found.parked === undefined ? found : undefined
   }, 10_000, 100)
-  t.equal(back.outboxPending, 'yes', 'marked pending for the relay')
+  t.equal(back.outboxPending, outboxShard(target, SHARDS), 'marked pending for the relay, under its shard')
   t.equal(back.outboxParked, undefined, 'no longer listed as parked')
   t.ok((back.outbox?.[0]?.refusals ?? 0) < 3, `its refusals start over (${back.outbox?.[0]?.refusals ?? 0} so far)`)
   t.equal(back.outbox?.[0]?.event, 'task_created\uFFFF', 'the same event')
@@ -117,7 +134,9 @@ test('npm run outbox -- parked lists them; retry puts one back into its outbox, 
 
   const rest = await outboxCommand('retry')
   t.equal(rest.code, 0)
-  t.match(rest.stdout, new RegExp(`Moved ${POISONED} parked event\\(s\\) of ${POISONED} task\\(s\\)`), 'retry without --task moves every parked event')
+  t.match(rest.stdout, new RegExp(`Moved ${POISONED + 1} parked event\\(s\\) of ${POISONED + 1} task\\(s\\)`), 'retry without --task moves every parked event')
+  await waitFor('the event parked under the old key, retried, relayed and delivered', () => (receiver.deliveredIds().includes(`task_created:${legacyParkedId}:1`) ? true : undefined), 30_000)
+  t.equal((await item(legacyParkedId))?.outboxParked, undefined, 'and no longer listed as parked')
 })
 
 test('stop', async (t) => {

@@ -1,13 +1,22 @@
+import { randomUUID } from 'node:crypto'
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
+import { LEGACY_OUTBOX_KEY, outboxIndexKeys, outboxShard, type TaskItem } from '../src/lib/adapters/task-item.ts'
+import { startAppBehindProxy, TEST_CALLER, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { apiClient, sleep, waitFor } from './helpers/http.ts'
+import { localTables } from './helpers/tables.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
 
 // No lost notifications: with the queue unreachable, writes still succeed at
 // once; their events wait in the task's outbox and are delivered once the
-// queue is back (the relay runs every 2 s here instead of every minute).
+// queue is back (the relay runs every 2 s here instead of every minute). The
+// outbox indexes are spread over 4 shards here, and the relay finds items on
+// every one of them and under the key from before shards.
+const SHARDS = 4
+process.env.OUTBOX_SHARDS = String(SHARDS)
 const receiver = new WebhookReceiver()
+const tables = localTables()
 const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 1, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
 let app: TestApp
 let api: ReturnType<typeof apiClient>
@@ -38,6 +47,9 @@ test('writes succeed within about a second while the queue is down, and are deli
   const listed = await api<{ id: string }[]>('GET', '/tasks')
   t.notOk(listed.body.some((task) => task.id === doomed.body.id), 'and not listed')
   t.equal((await api('GET', `/tasks/${created.body.id}`)).body.version, 2, 'the update is stored')
+  const table = await tables.name('tasks')
+  const waiting = await Promise.all([created.body.id, doomed.body.id].map(async (id: string) => (await tables.documents.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item as TaskItem))
+  t.deepEqual(waiting.map((item) => item.outboxPending), waiting.map((item) => outboxShard(item.id, SHARDS)), `their events wait under their shard of ${SHARDS}`)
 
   await sleep(4000)
   const expected = [
@@ -56,7 +68,35 @@ test('writes succeed within about a second while the queue is down, and are deli
   t.equal(createdCall?.body.subject, 'Task completed: updated during the outage')
 })
 
+test('items pending on every outbox shard, and one under the key from before shards, are all relayed', async (t) => {
+  // Written straight into the table, as a write whose publish failed leaves them: the relay is all that can publish them.
+  const table = await tables.name('tasks')
+  const at = new Date().toISOString()
+  const byShard = new Map<string, string>()
+  while (byShard.size < SHARDS) {
+    const id = randomUUID()
+    byShard.set(outboxShard(id, SHARDS), id)
+  }
+  const legacyId = randomUUID()
+  const pending: [string, string][] = [...[...byShard].map(([shard, id]): [string, string] => [id, shard]), [legacyId, LEGACY_OUTBOX_KEY]]
+  t.deepEqual(pending.map(([, key]) => key).sort(), [...outboxIndexKeys(SHARDS)].sort(), `one item under each of the ${SHARDS} shards and the legacy key`)
+  for (const [id, key] of pending) {
+    const task = { id, title: `pending under ${key}`, isComplete: false, version: 1, createdAt: at, updatedAt: at }
+    const item: TaskItem = { ...task, ownerId: TEST_CALLER, outbox: [{ event: 'task_created', body: { ownerId: TEST_CALLER, task } }], outboxPending: key, outboxSince: at }
+    await tables.documents.send(new PutCommand({ TableName: table, Item: item }))
+  }
+  const expected = pending.map(([id]) => `task_created:${id}:1`)
+  await waitFor('every pending item relayed and delivered', () => (expected.every((id) => receiver.deliveredIds().includes(id)) ? true : undefined), 30_000)
+  t.pass('each one delivered')
+  const cleared = await waitFor('every outbox cleared', async () => {
+    const items = await Promise.all(pending.map(async ([id]) => (await tables.documents.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item as TaskItem | undefined))
+    return items.every((item) => item?.outbox === undefined && item?.outboxPending === undefined) ? items : undefined
+  })
+  t.equal(cleared.length, SHARDS + 1, 'and out of the pending index, the task kept')
+})
+
 test('stop', async (t) => {
+  tables.close()
   await app.stop()
   await proxy.down()
   await receiver.close()

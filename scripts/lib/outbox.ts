@@ -1,10 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
 import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb'
-import { eventsUpdate, PARKED_INDEX, type TaskItem, toRecord, unchangedSince } from '../../src/lib/adapters/task-item.ts'
+import { eventsUpdate, oldestFirst, outboxIndexKeys, PARKED_INDEX, type TaskItem, toRecord, unchangedSince } from '../../src/lib/adapters/task-item.ts'
+import { readOutboxShards } from '../../src/lib/config.ts'
 import { eventVersion, retryParked } from '../../src/lib/tasks/outbox.ts'
 import type { TaskRecord } from '../../src/lib/tasks/store.ts'
 import type { DeployedEnv } from './command-line.ts'
-import { deployedTablesTarget, localTablesTarget } from './tables-target.ts'
+import { deployedStageSetting, deployedTablesTarget, localStageSettings, localTablesTarget } from './tables-target.ts'
 
 /**
  * The operator's side of the outbox: the events the relay parked after SQS kept
@@ -18,18 +19,29 @@ export interface OutboxTarget {
   /** For messages: "the local tables at http://127.0.0.1:5555" or the stack. */
   where: string
   local: boolean
+  /** OUTBOX_SHARDS as the app there runs with it: which index keys to read, and which one a retried item goes under. */
+  shards: number
 }
 
-/** The local `tasks` table of `npm start` (ARC_TABLES_PORT). */
+/** The local `tasks` table of `npm start` (ARC_TABLES_PORT), and its OUTBOX_SHARDS as `npm start` gives it (this environment over `.env`). */
 export async function localOutboxTarget(env: NodeJS.ProcessEnv = process.env): Promise<OutboxTarget> {
   const { db, tables, where, local } = await localTablesTarget(['tasks'], env)
-  return { db, table: tables.tasks, where, local }
+  return { db, table: tables.tasks, where, local, shards: readOutboxShards(await localStageSettings(env)) }
 }
 
-/** The deployed `tasks` table of a stage. */
+/**
+ * The deployed `tasks` table of a stage, and the stage's OUTBOX_SHARDS where
+ * `npx arc env` keeps it: a value set since the last deploy is the larger
+ * (the count may only grow), so its shards include every one in use.
+ */
 export async function deployedOutboxTarget(env: DeployedEnv): Promise<OutboxTarget> {
   const { db, tables, where, local } = await deployedTablesTarget(['tasks'], env)
-  return { db, table: tables.tasks, where, local }
+  try {
+    return { db, table: tables.tasks, where, local, shards: readOutboxShards({ OUTBOX_SHARDS: await deployedStageSetting(env, 'OUTBOX_SHARDS') }) }
+  } catch (error) {
+    db.destroy()
+    throw error
+  }
 }
 
 /** One parked event, as `npm run outbox -- parked` lists it. */
@@ -50,15 +62,26 @@ async function read({ db, table }: OutboxTarget, taskId: string): Promise<TaskRe
   return Item && toRecord(Item as TaskItem)
 }
 
-/** The ids of the tasks with parked events, oldest parking first (the sparse parkedOutbox index). */
-async function parkedTaskIds({ db, table }: OutboxTarget): Promise<string[]> {
-  const ids: string[] = []
-  const pages = paginateQuery(
-    { client: db },
-    { TableName: table, IndexName: PARKED_INDEX, KeyConditionExpression: '#parked = :yes', ExpressionAttributeNames: { '#parked': 'outboxParked' }, ExpressionAttributeValues: { ':yes': 'yes' }, ProjectionExpression: 'id' },
-  )
-  for await (const page of pages) for (const item of page.Items ?? []) ids.push(String(item.id))
-  return ids
+/** The ids of the tasks with parked events, oldest parking first: every shard of the sparse parkedOutbox index at once, each read to its end. */
+async function parkedTaskIds({ db, table, shards }: OutboxTarget): Promise<string[]> {
+  const listed = async (shard: string): Promise<Pick<TaskItem, 'id' | 'parkedSince'>[]> => {
+    const items: Pick<TaskItem, 'id' | 'parkedSince'>[] = []
+    const pages = paginateQuery(
+      { client: db },
+      {
+        TableName: table,
+        IndexName: PARKED_INDEX,
+        KeyConditionExpression: '#shard = :shard',
+        ProjectionExpression: '#id, #since',
+        ExpressionAttributeNames: { '#shard': 'outboxParked', '#id': 'id', '#since': 'parkedSince' },
+        ExpressionAttributeValues: { ':shard': shard },
+      },
+    )
+    for await (const page of pages) items.push(...((page.Items ?? []) as Pick<TaskItem, 'id' | 'parkedSince'>[]))
+    return items
+  }
+  const parked = (await Promise.all(outboxIndexKeys(shards).map(listed))).flat()
+  return oldestFirst(parked, (item) => item.parkedSince).map((item) => item.id)
 }
 
 /** The parked events of one task, or of every task. */
@@ -76,7 +99,7 @@ async function retryTask(target: OutboxTarget, taskId: string): Promise<number> 
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const record = await read(target, taskId)
     if (!record || record.parked.length === 0) return 0
-    const update = eventsUpdate(retryParked(record), new Date().toISOString())
+    const update = eventsUpdate(retryParked(record), new Date().toISOString(), { taskId, shards: target.shards })
     const condition = unchangedSince(record)
     try {
       await target.db.send(

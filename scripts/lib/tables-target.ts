@@ -1,3 +1,5 @@
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { toLogicalId } from '../../src/plugins/sqs-queues/names.ts'
@@ -57,6 +59,34 @@ export async function deployedTablesTarget<Table extends string>(names: readonly
     throw error
   } finally {
     cloudformation.destroy()
+  }
+}
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+
+/** The runtime settings `npm start` gives the local functions: this environment over Architect's `.env` (as scripts/sandbox.ts merges them). */
+export async function localStageSettings(env: NodeJS.ProcessEnv = process.env): Promise<NodeJS.ProcessEnv> {
+  const { default: inventory } = await import('@architect/inventory')
+  const { inv } = await inventory({ cwd: ROOT })
+  return { ...(inv._project.env.local?.testing ?? {}), ...env }
+}
+
+/**
+ * One runtime setting of a deployed stage, where `npx arc env -e <stage>`
+ * keeps it (an SSM SecureString `/<app>/<stage>/<NAME>`, which a deploy
+ * copies into every function); undefined when it is not set.
+ */
+export async function deployedStageSetting(env: DeployedEnv, name: string): Promise<string | undefined> {
+  const { GetParameterCommand, ParameterNotFound, SSMClient } = await import('@aws-sdk/client-ssm')
+  const ssm = new SSMClient({})
+  try {
+    const { Parameter } = await ssm.send(new GetParameterCommand({ Name: `/${await appName()}/${env}/${name}`, WithDecryption: true }))
+    return Parameter?.Value
+  } catch (error) {
+    if (error instanceof ParameterNotFound) return undefined
+    throw error
+  } finally {
+    ssm.destroy()
   }
 }
 

@@ -23,9 +23,9 @@ import { TaskQueries, TaskService } from './tasks/service.ts'
 
 /** The write routes and the relay: tasks and the events they publish. */
 export function taskService(): TaskService {
-  const { notificationsQueueUrl, sqs } = readProducerSettings()
+  const { notificationsQueueUrl, sqs, outboxShards } = readProducerSettings()
   // The SQS client is made on first publish.
-  return new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl))
+  return new TaskService(new DynamoTaskStore(outboxShards), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl))
 }
 
 /**
@@ -38,9 +38,9 @@ const relayReserveMs = (sqs: SqsSettings): number => sqs.maxAttempts * 2 * sqs.t
 
 /** The scheduled relay: the task service with metrics on what it parks, and the time it keeps in reserve. */
 export function outboxRelay(): { tasks: TaskService; metrics: PowertoolsRelayMetrics; reserveMs: number } {
-  const { notificationsQueueUrl, sqs } = readProducerSettings()
+  const { notificationsQueueUrl, sqs, outboxShards } = readProducerSettings()
   const metrics = new PowertoolsRelayMetrics()
-  const tasks = new TaskService(new DynamoTaskStore(), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl), { metrics })
+  const tasks = new TaskService(new DynamoTaskStore(outboxShards), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl), { metrics })
   return { tasks, metrics, reserveMs: relayReserveMs(sqs) }
 }
 

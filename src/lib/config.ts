@@ -83,6 +83,8 @@ const SETTINGS = {
   NOTIFICATIONS_QUEUE_URL: optionalText,
   SQS_TIMEOUT_MS: wholeNumber(1, 60_000, 500),
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
+  // Partition keys of the sparse outbox indexes: 32 take a peak of 10,000 task writes a second (docs/scale.md); may only grow.
+  OUTBOX_SHARDS: wholeNumber(1, 256, 32),
   NOTIFY_WEBHOOK_URL: secureUrl,
   // Deployed, for a URL with credentials: the name of the SSM SecureString holding it (never the URL itself).
   NOTIFY_WEBHOOK_URL_PARAMETER: ssmParameterName,
@@ -187,11 +189,16 @@ const sqsSettings = (settings: Settings<'SQS_TIMEOUT_MS' | 'SQS_MAX_ATTEMPTS'>):
   maxAttempts: settings.SQS_MAX_ATTEMPTS,
 })
 
+/** How many shards the sparse outbox indexes spread over: whatever writes a task's outbox or reads those indexes (the app, `npm run outbox`). */
+export function readOutboxShards(env: NodeJS.ProcessEnv = process.env): number {
+  return read(env, ['OUTBOX_SHARDS']).OUTBOX_SHARDS
+}
+
 /** The functions that write tasks and publish their events (the write routes, the relay). */
-export function readProducerSettings(env: NodeJS.ProcessEnv = process.env): { notificationsQueueUrl: string; sqs: SqsSettings } {
-  const settings = read(env, ['NOTIFICATIONS_QUEUE_URL', 'SQS_TIMEOUT_MS', 'SQS_MAX_ATTEMPTS'])
+export function readProducerSettings(env: NodeJS.ProcessEnv = process.env): { notificationsQueueUrl: string; sqs: SqsSettings; outboxShards: number } {
+  const settings = read(env, ['NOTIFICATIONS_QUEUE_URL', 'SQS_TIMEOUT_MS', 'SQS_MAX_ATTEMPTS', 'OUTBOX_SHARDS'])
   if (!settings.NOTIFICATIONS_QUEUE_URL) throw new SettingsError(['NOTIFICATIONS_QUEUE_URL: is not set'])
-  return { notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL, sqs: sqsSettings(settings) }
+  return { notificationsQueueUrl: settings.NOTIFICATIONS_QUEUE_URL, sqs: sqsSettings(settings), outboxShards: settings.OUTBOX_SHARDS }
 }
 
 export interface ConsumerSettings {

@@ -3,10 +3,17 @@ import type { OutboxEvent, TaskEvents } from '../tasks/outbox.ts'
 import type { TaskRecord, TaskStore } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
 import { appTables, isConditionFailure, isKeyValue } from './tables.ts'
-import { eventAttributes, eventsUpdate, OWNER_INDEX, ownerOf, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
+import { eventAttributes, eventsUpdate, oldestFirst, type OutboxPlacement, outboxIndexKeys, OWNER_INDEX, ownerOf, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
 
 /** Tasks in the `tasks` table, one item per task, its events in the same item (see task-item.ts). */
 export class DynamoTaskStore implements TaskStore {
+  readonly #outboxShards: number | undefined
+
+  /** `outboxShards` (OUTBOX_SHARDS) places the outbox in its indexes: the writers and the relay need it, the read routes do not. */
+  constructor(outboxShards?: number) {
+    this.#outboxShards = outboxShards
+  }
+
   async get(id: string): Promise<TaskRecord | undefined> {
     // An id DynamoDB cannot hold as a key is no task's: 404, not a 500 from DynamoDB.
     if (!isKeyValue(id)) return undefined
@@ -19,18 +26,18 @@ export class DynamoTaskStore implements TaskStore {
     const data = await appTables()
     await data._client.PutItem({
       TableName: data.name('tasks'),
-      Item: { ...task, ownerId, ...eventAttributes({ outbox, parked: [] }, now()) } satisfies TaskItem,
+      Item: { ...task, ownerId, ...eventAttributes({ outbox, parked: [] }, now(), this.#placement(task.id)) } satisfies TaskItem,
       ConditionExpression: 'attribute_not_exists(id)',
     })
   }
 
   async replace(task: Task, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
-    return this.#putIfUnchanged({ ...task, ...ownerOf(expected), ...eventAttributes(events, now()) }, expected)
+    return this.#putIfUnchanged({ ...task, ...ownerOf(expected), ...eventAttributes(events, now(), this.#placement(task.id)) }, expected)
   }
 
   async markDeleted(id: string, version: number, events: TaskEvents, expected: TaskRecord): Promise<boolean> {
     // The tombstone keeps the owner: its events are still the owner's to be told of.
-    return this.#putIfUnchanged({ id, ...ownerOf(expected), version, tombstone: true, ...eventAttributes(events, now()) }, expected)
+    return this.#putIfUnchanged({ id, ...ownerOf(expected), version, tombstone: true, ...eventAttributes(events, now(), this.#placement(id)) }, expected)
   }
 
   async settleOutbox(record: TaskRecord, events: TaskEvents): Promise<boolean> {
@@ -40,7 +47,7 @@ export class DynamoTaskStore implements TaskStore {
     if (record.task === undefined && events.outbox.length === 0 && events.parked.length === 0) {
       return this.#conditional(() => data._client.DeleteItem({ ...write, ...condition }))
     }
-    const update = eventsUpdate(events, now())
+    const update = eventsUpdate(events, now(), this.#placement(record.id))
     return this.#conditional(() =>
       data._client.UpdateItem({
         ...write,
@@ -52,16 +59,35 @@ export class DynamoTaskStore implements TaskStore {
     )
   }
 
+  /**
+   * Every shard of the pending index (and the legacy key) is queried at once,
+   * each for its `limit` oldest, page after page: together they hold the
+   * `limit` oldest of all, which are merged by age.
+   */
   async pending(limit: number): Promise<TaskRecord[]> {
     const data = await appTables()
-    const result = await data.tasks.query({
-      IndexName: PENDING_INDEX,
-      KeyConditionExpression: 'outboxPending = :yes',
-      ExpressionAttributeValues: { ':yes': 'yes' },
-      Limit: limit,
-    })
+    const oldestOf = async (shard: string): Promise<Pick<TaskItem, 'id' | 'outboxSince'>[]> => {
+      const found: Pick<TaskItem, 'id' | 'outboxSince'>[] = []
+      let startKey: Record<string, unknown> | undefined
+      do {
+        const result = await data.tasks.query({
+          IndexName: PENDING_INDEX,
+          KeyConditionExpression: '#shard = :shard',
+          ProjectionExpression: '#id, #since',
+          ExpressionAttributeNames: { '#shard': 'outboxPending', '#id': 'id', '#since': 'outboxSince' },
+          ExpressionAttributeValues: { ':shard': shard },
+          Limit: limit - found.length,
+          ...(startKey && { ExclusiveStartKey: startKey }),
+        })
+        found.push(...((result.Items ?? []) as unknown as Pick<TaskItem, 'id' | 'outboxSince'>[]))
+        startKey = result.LastEvaluatedKey as Record<string, unknown> | undefined
+      } while (startKey && found.length < limit)
+      return found
+    }
+    const listed = (await Promise.all(outboxIndexKeys(this.#shards()).map(oldestOf))).flat()
+    const oldest = oldestFirst(listed, (item) => item.outboxSince).slice(0, limit)
     // The index may lag the table: read each item itself before publishing it.
-    const records = await Promise.all(((result.Items ?? []) as unknown as TaskItem[]).map((item) => this.get(item.id)))
+    const records = await Promise.all(oldest.map((item) => this.get(item.id)))
     return records.filter((record): record is TaskRecord => record !== undefined && record.outbox.length > 0)
   }
 
@@ -92,6 +118,15 @@ export class DynamoTaskStore implements TaskStore {
     } while (startKey && tasks.length <= limit)
     const page = tasks.slice(0, limit)
     return { items: page, next: tasks.length > limit ? page.at(-1)?.id : undefined }
+  }
+
+  #shards(): number {
+    if (this.#outboxShards === undefined) throw new Error('This task store was made for reading: it has no outbox shard count to write or relay with')
+    return this.#outboxShards
+  }
+
+  #placement(taskId: string): OutboxPlacement {
+    return { taskId, shards: this.#shards() }
   }
 
   async #putIfUnchanged(item: TaskItem, expected: TaskRecord): Promise<boolean> {

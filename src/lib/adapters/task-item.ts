@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { OutboxEvent, ParkedEvent, TaskEvents } from '../tasks/outbox.ts'
 import type { TaskRecord } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
@@ -10,7 +11,8 @@ import type { Task } from '../tasks/task.ts'
  * list the items with work: `outboxPending`/`outboxSince` are set only while
  * the outbox is not empty (the relay's `pendingOutbox`),
  * `outboxParked`/`parkedSince` only while events are parked (the operator's
- * `parkedOutbox`).
+ * `parkedOutbox`). Their partition key is the item's outbox shard (see
+ * `outboxShard`), so that no one index key takes every task write.
  */
 export interface TaskItem extends Partial<Task> {
   id: string
@@ -19,10 +21,12 @@ export interface TaskItem extends Partial<Task> {
   version: number
   tombstone?: boolean
   outbox?: OutboxEvent[]
-  outboxPending?: 'yes'
+  /** The outbox shard (`outboxShard`), or LEGACY_OUTBOX_KEY on an item written before the indexes were sharded. */
+  outboxPending?: string
   outboxSince?: string
   parked?: ParkedEvent[]
-  outboxParked?: 'yes'
+  /** As `outboxPending`. */
+  outboxParked?: string
   parkedSince?: string
 }
 
@@ -47,12 +51,52 @@ export function toRecord(item: TaskItem): TaskRecord {
 /** The owner attribute of an item written after `record`: the owner is never changed or dropped by a write. */
 export const ownerOf = (record: Pick<TaskRecord, 'ownerId'>): Pick<TaskItem, 'ownerId'> => (record.ownerId === undefined ? {} : { ownerId: record.ownerId })
 
+/**
+ * The one value the outbox index keys held before they were sharded: never
+ * written any more, still read, so an item written then is still relayed
+ * (and listed as parked) without a migration.
+ */
+export const LEGACY_OUTBOX_KEY = 'yes'
+
+/**
+ * The outbox shard of a task: which of `shards` partition keys of the sparse
+ * outbox indexes its item is listed under. Every task write sets the key and
+ * its publish clears it, two index writes per task write: on one key, one
+ * index partition (about 1,000 writes a second) would cap the whole write path
+ * near 500 task writes a second, and a GSI that cannot keep up throttles its
+ * table. A stable hash of the id (the first 32 bits of its SHA-256, modulo
+ * `shards`) spreads tasks evenly whatever their ids look like, and keeps a
+ * task on one shard from write to write. A string, as the index declares it
+ * (docs/scale.md: sizing, and why the count may only grow).
+ */
+export function outboxShard(taskId: string, shards: number): string {
+  return String(createHash('sha256').update(taskId).digest().readUInt32BE(0) % shards)
+}
+
+/** Every partition key an outbox index may list an item under with `shards` shards: each shard, then the legacy key. */
+export function outboxIndexKeys(shards: number): string[] {
+  return [...Array.from({ length: shards }, (_, shard) => String(shard)), LEGACY_OUTBOX_KEY]
+}
+
+/** Items gathered from every key of an outbox index, merged oldest first by the index's sort key (then by id: one stable order). */
+export function oldestFirst<Item extends Pick<TaskItem, 'id'>>(items: Item[], since: (item: Item) => string | undefined): Item[] {
+  const age = (item: Item): string => `${since(item) ?? ''}#${item.id}`
+  return [...items].sort((a, b) => (age(a) < age(b) ? -1 : 1))
+}
+
+/** Where an item's events are listed: its id and the shard count the app runs with. */
+export interface OutboxPlacement {
+  taskId: string
+  shards: number
+}
+
 /** The item's event attributes for these events: the index keys only where there is something to list. */
-export function eventAttributes(events: TaskEvents, now: string): EventAttributes {
+export function eventAttributes(events: TaskEvents, now: string, placement: OutboxPlacement): EventAttributes {
   const first = events.parked[0]
+  const shard = outboxShard(placement.taskId, placement.shards)
   return {
-    ...(events.outbox.length > 0 && { outbox: events.outbox, outboxPending: 'yes', outboxSince: now }),
-    ...(first && { parked: events.parked, outboxParked: 'yes', parkedSince: first.parkedAt }),
+    ...(events.outbox.length > 0 && { outbox: events.outbox, outboxPending: shard, outboxSince: now }),
+    ...(first && { parked: events.parked, outboxParked: shard, parkedSince: first.parkedAt }),
   }
 }
 
@@ -62,8 +106,8 @@ export interface Expression {
 }
 
 /** An UpdateItem that sets the item's events and leaves the task as it is. */
-export function eventsUpdate(events: TaskEvents, now: string): Expression & { UpdateExpression: string } {
-  const attributes: Partial<Record<string, unknown>> = eventAttributes(events, now)
+export function eventsUpdate(events: TaskEvents, now: string, placement: OutboxPlacement): Expression & { UpdateExpression: string } {
+  const attributes: Partial<Record<string, unknown>> = eventAttributes(events, now, placement)
   const set = EVENT_ATTRIBUTES.filter((name) => attributes[name] !== undefined)
   const remove = EVENT_ATTRIBUTES.filter((name) => attributes[name] === undefined)
   return {
