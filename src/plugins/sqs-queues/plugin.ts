@@ -6,9 +6,9 @@ import { transformQueues } from './cloudformation.ts'
 import { EventSourceMapping } from './event-source-mapping.ts'
 import { LocalLambdaApi, localMappingUuid, mappingVariable } from './local-lambda-api.ts'
 import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
-import { localQueueAddress, queueArn, queueUrl, queueUrlVariables, dlqName, startLocalQueues } from './local-queues.ts'
+import { localQueueAddress, localQueueNames, queueArn, queueUrl, queueUrlVariables, startLocalQueues } from './local-queues.ts'
 import { queueLogicalIds } from './names.ts'
-import { readQueueSettings, type QueueSettings } from './settings.ts'
+import { queueKinds, readQueueSettings, type QueueSettings } from './settings.ts'
 import type { CfnTemplate } from './template.ts'
 import { readEmfLogSetting, WarmFunction } from './warm-function.ts'
 
@@ -36,7 +36,7 @@ type Invoke = (options: { pragma: string; name: string; payload: unknown }) => P
 /** The `@queues` keys of app.arc, checked against the consumers' timeouts (their config.arc). */
 export function queueSettingsOf({ arc, inventory }: PluginArgs): QueueSettings[] {
   const consumerTimeouts = Object.fromEntries((inventory.inv.queues ?? []).map((queue) => [queue.name, queue.config.timeout]))
-  return readQueueSettings({ queues: arc.queues, consumerTimeouts })
+  return readQueueSettings({ queues: arc.queues, aws: arc.aws, consumerTimeouts })
 }
 
 /** Where local Lambdas find the sandbox's DynamoDB: ARC_TABLES_PORT, else sandbox's default. */
@@ -124,12 +124,12 @@ export default {
         // Sandbox starts a new process per invocation: V8's code cache spares each one recompiling its bundle.
         NODE_COMPILE_CACHE: join(inventory.inv._project.cwd, 'node_modules', '.cache', 'node-compile-cache'),
       }
-      for (const item of arc.queues ?? []) {
-        const name = typeof item === 'string' ? item : (Object.keys(item)[0] ?? '')
-        const variables = queueUrlVariables(name)
-        testing[variables.queue] = queueUrl(address, name)
-        testing[variables.dlq] = queueUrl(address, dlqName(name))
-        testing[mappingVariable(name)] = localMappingUuid(appName(inventory), name)
+      for (const queue of queueKinds({ queues: arc.queues, aws: arc.aws })) {
+        const variables = queueUrlVariables(queue.name)
+        const names = localQueueNames(queue)
+        testing[variables.queue] = queueUrl(address, names.queue)
+        testing[variables.dlq] = queueUrl(address, names.dlq)
+        testing[mappingVariable(queue.name)] = localMappingUuid(appName(inventory), queue.name)
       }
       const project = inventory.inv._project.env?.local?.testing ?? {}
       return { testing: Object.fromEntries(Object.entries(testing).filter(([name]) => project[name] === undefined)) }
@@ -152,7 +152,7 @@ export default {
       const address = localQueueAddress()
       const lambdaApi = new LocalLambdaApi()
       const server = await startLocalQueues(address, queues, lambdaApi)
-      log.info(`Local SQS listening on ${address.endpoint}: ${queues.map((queue) => `${queue.name}, ${dlqName(queue.name)}`).join(', ')}`)
+      log.info(`Local SQS listening on ${address.endpoint}: ${queues.map((queue) => Object.values(localQueueNames(queue)).join(', ')).join(', ')}`)
       const client = new SQSClient({
         endpoint: address.endpoint,
         region: address.region,
@@ -164,8 +164,8 @@ export default {
           new EventSourceMapping({
             client,
             queue,
-            queueUrl: queueUrl(address, queue.name),
-            queueArn: queueArn(address, queue.name),
+            queueUrl: queueUrl(address, localQueueNames(queue).queue),
+            queueArn: queueArn(address, localQueueNames(queue).queue),
             region: address.region,
             environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv, printMetrics),
             log,
