@@ -47,7 +47,7 @@ notifications
   fifo false            # standard queue (Architect defaults to FIFO)
   batchSize 10          # records per invocation: 1..10, up to 10000 with batchWindow >= 1
   batchWindow 1         # seconds to wait to fill a batch (0..300)
-  maxConcurrency 2      # max concurrent consumer invocations (2..1000)
+  maxConcurrency 2      # max concurrent consumer invocations (2..1000); 2 x 10 drains 200/s at 100 ms a delivery, 20/s at 1 s: for more, ~2 x rate x latency / batchSize (docs/scale.md)
   maxReceiveCount 5     # receives before a message moves to the DLQ (AWS: at least 5)
   visibilityTimeout 190 # seconds; AWS: 6x the consumer's 30 s timeout + batchWindow
   retentionDays 4
@@ -59,8 +59,8 @@ relay-outbox rate(1 minute)  # publishes events a failed publish left in a task'
 # This app's deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention, tracing, dashboard
 @queue-leveling
 alarmOldestMessageSeconds 900  # age of the oldest queued message that raises an alarm
-throttleRate 100               # HTTP API steady requests per second
-throttleBurst 200              # HTTP API burst
+throttleRate 100               # HTTP API steady requests per second: what maxConcurrency 2 x 10 delivers with room (200/s at 100 ms), 1% of the account's 10,000/s (docs/scale.md)
+throttleBurst 200              # HTTP API burst: one second of that drain
 logRetentionDays 30
 deliveryRetentionDays 90       # TTL of delivery records
 # alarmEmail "ops@example.com" # alarms to an SNS topic with this email subscription
