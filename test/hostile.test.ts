@@ -1072,23 +1072,27 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
           case 'unknown':
             expect(answer.status === 404 && (method === 'HEAD' || message === 'Not Found'), 'an unknown route is a JSON 404 Not Found')
             break
-          case 'list': {
+          case 'list':
+          case 'notifications': {
+            // Both page alike: a 200 page of at most `limit`, or a 400 about limit or cursor.
+            const what = routed === 'list' ? 'GET /tasks' : 'GET /tasks/{id}/notifications'
             const params = new URLSearchParams(request.target.split('?')[1] ?? '')
             const limit = params.getAll('limit')
             const plain = request.target.split('?')[1] ?? ''
             const mustSucceed = !params.has('cursor') && (limit.length === 0 || (limit.length === 1 && /^(?:[1-9]\d?|100)$/.test(limit[0] as string) && new RegExp(`(^|&)limit=${limit[0]}(&|$)`).test(plain)))
             if (answer.status === 200 && method !== 'HEAD') {
               const page = JSON.parse(answer.text) as unknown
-              expect(Array.isArray(page), 'GET /tasks answers an array')
+              expect(Array.isArray(page), `${what} answers an array`)
               if (Array.isArray(page)) {
                 const max = limit.length === 1 && /^\d+$/.test(limit[0] as string) ? Number(limit[0]) : 50
                 expect(page.length <= max, `a page of at most ${max}`)
-                for (const task of page) problems.push(...taskProblems(task))
+                if (routed === 'list') for (const task of page) problems.push(...taskProblems(task))
+                else expect(exists || page.length === 0, '[] for an id that is no task')
               }
             } else if (method !== 'HEAD') {
-              expect(answer.status === 400 && (message === LIMIT_MESSAGE || message === 'Invalid cursor'), 'GET /tasks is a 200 or a 400 about limit or cursor')
+              expect(answer.status === 400 && (message === LIMIT_MESSAGE || message === 'Invalid cursor'), `${what} is a 200 or a 400 about limit or cursor`)
             }
-            if (mustSucceed) expect(answer.status === 200, 'GET /tasks with no cursor and a limit of 1..100 (or none) succeeds')
+            if (mustSucceed) expect(answer.status === 200, `${what} with no cursor and a limit of 1..100 (or none) succeeds`)
             break
           }
           case 'create':
@@ -1108,10 +1112,6 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
           case 'delete':
             expect(answer.status === 404 && message === 'Task not found', 'DELETE of an id that is no task is a 404 Task not found')
             if (answer.status === 204) deletes++
-            break
-          case 'notifications':
-            expect(answer.status === 200, 'notifications of any id are a 200')
-            if (answer.status === 200 && method !== 'HEAD') expect(Array.isArray(JSON.parse(answer.text)) && (exists || answer.text === '[]'), 'an array, [] for an id that is no task')
             break
         }
         verdicts.add(problems, described)
