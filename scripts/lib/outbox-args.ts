@@ -15,7 +15,9 @@ export interface OutboxArgs {
 export const OUTBOX_USAGE = `Usage: npm run outbox -- <command> [options]
 
 Shows and retries task events the outbox relay parked because SQS kept
-refusing them (the OutboxParkedAlarm alarm).
+refusing them (the OutboxParkedAlarm alarm). Reads every outbox shard of the
+app's OUTBOX_SHARDS: locally from this environment or .env, deployed from
+npx arc env (docs/scale.md).
 
 Commands:
   parked   list the parked events: task id, event, version, since when, why
