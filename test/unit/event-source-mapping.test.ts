@@ -1,7 +1,7 @@
 import { SQSClient, type Message, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import test from 'tape'
-import { describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
+import { deletedAfterFailureInGroup, describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
 import { LocalQueueEvents, type LocalQueueEvent } from '../../src/plugins/sqs-queues/local-events.ts'
 
 const record = (messageId: string): SQSRecord => ({ messageId }) as SQSRecord
@@ -25,6 +25,17 @@ test('a report naming a record outside the batch deletes nothing, as on AWS', (t
   t.deepEqual(recordsToDelete(batch, { batchItemFailures: [{ itemIdentifier: '' }] }).remove, [], 'an empty id')
   t.deepEqual(recordsToDelete(batch, { batchItemFailures: [{}] }).remove, [], 'a missing id')
   t.deepEqual(recordsToDelete(batch, { batchItemFailures: 'b' }).remove, [], 'a malformed report')
+  t.end()
+})
+
+test('FIFO: a record reported done after an earlier failure of its message group is found (Lambda deletes it: the group runs out of order)', (t) => {
+  const inGroup = (messageId: string, group?: string): SQSRecord => ({ messageId, attributes: group === undefined ? {} : { MessageGroupId: group } }) as SQSRecord
+  const fifoBatch = [inGroup('a1', 'a'), inGroup('b1', 'b'), inGroup('a2', 'a'), inGroup('a3', 'a'), inGroup('b2', 'b')]
+  const deleted = (failedIds: string[]) => recordsToDelete(fifoBatch, { batchItemFailures: failedIds.map((itemIdentifier) => ({ itemIdentifier })) }).remove
+  t.deepEqual(ids(deletedAfterFailureInGroup(fifoBatch, deleted(['a2']))), ['a3'], 'a3 deleted after a2 failed')
+  t.deepEqual(ids(deletedAfterFailureInGroup(fifoBatch, deleted(['a2', 'a3']))), [], 'the first failure and the rest of its group reported: in order')
+  t.deepEqual(ids(deletedAfterFailureInGroup(fifoBatch, deleted(['b1', 'b2', 'a3']))), [], 'other groups are not concerned')
+  t.deepEqual(ids(deletedAfterFailureInGroup([inGroup('s1'), inGroup('s2')], [inGroup('s2')])), [], 'a standard queue has no groups')
   t.end()
 })
 

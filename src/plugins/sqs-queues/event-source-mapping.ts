@@ -3,6 +3,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQ
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { localQueueEvents, type LocalQueueEvents, type MappingState } from './local-events.ts'
 import type { LocalMapping, MappingDescription } from './local-lambda-api.ts'
+import { localQueueNames } from './local-queues.ts'
 import type { QueueSettings } from './settings.ts'
 import { MAX_BATCH_ENTRIES } from './sqs-contents.ts'
 
@@ -46,9 +47,13 @@ const POLL_SECONDS = 1
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** A FIFO message's system attributes, which Lambda hands on in each record's `attributes`. */
+const FIFO_ATTRIBUTES = ['MessageGroupId', 'MessageDeduplicationId', 'SequenceNumber'] as const
+
 /** The record as Lambda's SQS event source delivers it. */
 function toRecord(message: Message, options: EventSourceMappingOptions): SQSRecord {
   const attributes = message.Attributes ?? {}
+  const fifo = FIFO_ATTRIBUTES.flatMap((name) => (attributes[name] === undefined ? [] : [[name, attributes[name]]]))
   return {
     messageId: message.MessageId ?? '',
     receiptHandle: message.ReceiptHandle ?? '',
@@ -60,6 +65,7 @@ function toRecord(message: Message, options: EventSourceMappingOptions): SQSReco
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
       // The producer's trace header, as SQS kept it: Lambda hands it on, and X-Ray links the batch's trace to it.
       ...(attributes.AWSTraceHeader !== undefined && { AWSTraceHeader: attributes.AWSTraceHeader }),
+      ...Object.fromEntries(fifo),
     },
     messageAttributes: Object.fromEntries(
       Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
@@ -97,6 +103,23 @@ export function recordsToDelete(records: SQSRecord[], response: unknown): { remo
   return { remove: records.filter((record) => !failedIds.has(record.messageId)), failed: failedIds.size }
 }
 
+/**
+ * The records of a FIFO batch to be deleted although an earlier record of their
+ * message group failed. Lambda deletes them as reported, which runs the group
+ * out of order: on a FIFO queue a handler reports the first failure of a group
+ * and every record after it in that group (AWS's rule for partial batch responses).
+ */
+export function deletedAfterFailureInGroup(records: SQSRecord[], remove: SQSRecord[]): SQSRecord[] {
+  const deleted = new Set(remove)
+  const failedGroups = new Set<string>()
+  return records.filter((record) => {
+    const group = record.attributes.MessageGroupId
+    if (group === undefined) return false
+    if (!deleted.has(record)) failedGroups.add(group)
+    return deleted.has(record) && failedGroups.has(group)
+  })
+}
+
 /** Consecutive slices of at most `size` items: SQS's batch requests take at most 10 entries. */
 export function inChunks<T>(items: readonly T[], size: number): T[][] {
   const chunks: T[][] = []
@@ -126,6 +149,8 @@ export class EventSourceMapping implements LocalMapping {
   readonly #options: EventSourceMappingOptions
   readonly uuid: string
   #running = false
+  /** Ends a poller's empty long poll at once when the mapping stops, rather than up to POLL_SECONDS later. */
+  #stopping = new AbortController()
   #pollers: Promise<void>[] = []
   #invocations = 0
   #inFlight = 0
@@ -207,10 +232,12 @@ export class EventSourceMapping implements LocalMapping {
   start(): void {
     if (this.#running) return
     this.#running = true
+    this.#stopping = new AbortController()
     const { queue, log } = this.#options
     log.info(
       `@queues ${queue.name}: ${queue.maxConcurrency} pollers, batches of up to ${queue.batchSize} within ${queue.batchWindow}s, ` +
-        `visibility ${queue.visibilityTimeout}s, DLQ after ${queue.maxReceiveCount} receives`,
+        `visibility ${queue.visibilityTimeout}s, DLQ after ${queue.maxReceiveCount} receives` +
+        (queue.fifo ? '; FIFO: each message group in order, in one invocation at a time' : ''),
     )
     this.#pollers = Array.from({ length: queue.maxConcurrency }, (_, index) => this.#poll(index + 1))
   }
@@ -219,6 +246,7 @@ export class EventSourceMapping implements LocalMapping {
   async stop(): Promise<void> {
     this.#running = false
     this.#wake.resolve()
+    this.#stopping.abort()
     await Promise.allSettled(this.#pollers)
   }
 
@@ -263,6 +291,8 @@ export class EventSourceMapping implements LocalMapping {
           AttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
+        // Only an empty batch's receive: records a batch holds already are still invoked on stop.
+        batch.size === 0 ? { abortSignal: this.#stopping.signal } : {},
       )
       for (const message of Messages) batch.set(message.MessageId ?? '', toRecord(message, this.#options))
       if (batch.size > 0 && windowEnds === Number.POSITIVE_INFINITY) windowEnds = Date.now() + queue.batchWindow * 1000
@@ -305,6 +335,13 @@ export class EventSourceMapping implements LocalMapping {
       log.warn(`${label}: ${problem}; nothing deleted`)
       this.#warnDeadLetters(records, records)
       return { deleted: 0, failed: records.length, error: problem }
+    }
+    const outOfOrder = deletedAfterFailureInGroup(records, remove)
+    if (outOfOrder.length) {
+      log.warn(
+        `${label}: ${outOfOrder.map((record) => record.messageId).join(', ')} reported done after an earlier record of their message group failed: ` +
+          'deleted as Lambda does, so the group runs out of order (report the first failure of a group and every record after it)',
+      )
     }
     const notDeleted = await this.#delete(remove)
     if (notDeleted.length) {
@@ -349,11 +386,12 @@ export class EventSourceMapping implements LocalMapping {
     const { log, queue } = this.#options
     const last = failed.filter((record) => Number(record.attributes.ApproximateReceiveCount) >= queue.maxReceiveCount)
     if (last.length && batch.length) {
+      const { dlq } = localQueueNames(queue)
       log.warn(
         `@queues ${queue.name}: ${last.length} message(s) failed receive ${queue.maxReceiveCount} of ${queue.maxReceiveCount}: ` +
-          `moving to ${queue.name}-dlq: ${last.map((record) => record.messageId).join(', ')}`,
+          `moving to ${dlq}: ${last.map((record) => record.messageId).join(', ')}`,
       )
-      this.#emit({ type: 'dead-lettered', queue: queue.name, dlq: `${queue.name}-dlq`, messageIds: last.map((record) => record.messageId), at: Date.now() })
+      this.#emit({ type: 'dead-lettered', queue: queue.name, dlq, messageIds: last.map((record) => record.messageId), at: Date.now() })
     }
   }
 }
