@@ -13,6 +13,7 @@ import { EventSourceMapping } from '../../src/plugins/sqs-queues/event-source-ma
 import { LocalQueueEvents, type MappingStateChanged } from '../../src/plugins/sqs-queues/local-events.ts'
 import { LocalLambdaApi, localMappingUuid, mappingVariable } from '../../src/plugins/sqs-queues/local-lambda-api.ts'
 import { localQueueAddress, queueArn, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
+import queuesPlugin from '../../src/plugins/sqs-queues/plugin.ts'
 import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
 import { queueDepth } from '../../scripts/lib/queues.ts'
 
@@ -113,6 +114,17 @@ test('a mapping has a stable UUID per app and queue, and a variable that names i
   t.notEqual(localMappingUuid('other-app', 'orders'), UUID, 'and so has another app')
   t.equal(mappingVariable('notifications'), 'NOTIFICATIONS_EVENT_SOURCE_MAPPING')
   t.equal(mappingVariable('consumer-control'), 'CONSUMER_CONTROL_EVENT_SOURCE_MAPPING')
+  t.end()
+})
+
+test("local Lambdas get the Lambda endpoint and each queue's mapping UUID, also before the inventory knows the app's name", (t) => {
+  const env = queuesPlugin.set.env({
+    arc: { app: ['shop'], queues: [{ orders: { fifo: false } }] },
+    // While plugins set variables, Architect's inventory has no app name yet: the manifest's is used.
+    inventory: { inv: { app: '', _project: { cwd: '/tmp/shop' } } },
+  }).testing
+  t.equal(env.ORDERS_EVENT_SOURCE_MAPPING, UUID, "the UUID the running mapping has (app 'shop', queue 'orders')")
+  t.equal(env.AWS_ENDPOINT_URL_LAMBDA, env.AWS_ENDPOINT_URL_SQS, 'the Lambda API on the SQS endpoint')
   t.end()
 })
 

@@ -42,8 +42,15 @@ export function queueSettingsOf({ arc, inventory }: PluginArgs): QueueSettings[]
 /** Where local Lambdas find the sandbox's DynamoDB: ARC_TABLES_PORT, else sandbox's default. */
 const localTablesPort = (): number => Number(process.env.ARC_TABLES_PORT || 5555)
 
-/** The app's name (`@app`), which the local mappings' UUIDs derive from. */
-const appName = (inventory: ArcInventory): string => inventory.inv.app ?? 'app'
+/**
+ * The app's name (`@app`), which the local mappings' UUIDs derive from. While
+ * plugins set variables the inventory's own is not filled in yet: the
+ * project manifest's is the same.
+ */
+function appName({ arc, inventory }: PluginArgs): string {
+  const declared = Array.isArray(arc.app) ? arc.app[0] : undefined
+  return inventory.inv.app || (typeof declared === 'string' ? declared : '') || 'app'
+}
 
 /** The region of a local run: the shell's, else the app's `@aws region`, else us-east-1. */
 const localRegion = (inventory: ArcInventory): string => process.env.AWS_REGION || inventory.inv.aws?.region || 'us-east-1'
@@ -129,7 +136,7 @@ export default {
         const names = localQueueNames(queue)
         testing[variables.queue] = queueUrl(address, names.queue)
         testing[variables.dlq] = queueUrl(address, names.dlq)
-        testing[mappingVariable(queue.name)] = localMappingUuid(appName(inventory), queue.name)
+        testing[mappingVariable(queue.name)] = localMappingUuid(appName({ arc, inventory }), queue.name)
       }
       const project = inventory.inv._project.env?.local?.testing ?? {}
       return { testing: Object.fromEntries(Object.entries(testing).filter(([name]) => project[name] === undefined)) }
@@ -169,7 +176,7 @@ export default {
             region: address.region,
             environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv, printMetrics),
             log,
-            uuid: localMappingUuid(appName(args.inventory), queue.name),
+            uuid: localMappingUuid(appName(args), queue.name),
             functionName: queueLogicalIds(queue.name).lambda,
           }),
       )
