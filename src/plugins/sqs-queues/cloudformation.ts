@@ -1,8 +1,9 @@
 /**
  * The deploy half of the sqs-queues plugin: the `@queues` of app.arc as real
  * SQS in the template @architect/package emits, from the same keys the local
- * emulation reads (settings.ts): a standard queue with its DLQ and redrive,
- * both encrypted at rest and refusing requests without TLS, the consumer's
+ * emulation reads (settings.ts): a standard or FIFO queue with its DLQ (FIFO
+ * too for a FIFO queue) and redrive, both encrypted at rest and refusing
+ * requests without TLS, the consumer's
  * event source mapping, the queue URLs in every function's environment, and
  * SQS permissions narrowed to these queues. What each side of a queue may do
  * (queueAccess) is here too, for an app that gives each function its own role.
@@ -35,20 +36,25 @@ export function transformQueues(template: CfnTemplate, queues: QueueSettings[]):
   return withSqsNarrowed(result, queues)
 }
 
-/** Standard queue with visibility and retention, its DLQ and redrive, and the consumer's event source mapping. */
+/** The queue properties of its kind: a FIFO queue's (SQS requires its DLQ to be FIFO too), none for a standard queue. */
+const kindProperties = (queue: QueueSettings): Record<string, CfnValue> =>
+  queue.fifo ? { FifoQueue: true, ContentBasedDeduplication: queue.fifo.contentBasedDeduplication } : {}
+
+/** The queue (standard or FIFO) with visibility and retention, its DLQ of the same kind and redrive, and the consumer's event source mapping. */
 export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTemplate {
   const result = structuredClone(template)
   const ids = queueLogicalIds(queue.name)
   const main = resource(result, ids.queue, 'AWS::SQS::Queue')
-  // Architect emits FIFO unless told otherwise; this pattern needs a standard queue.
+  // Architect emits FifoQueue and ContentBasedDeduplication for a FIFO queue (none for a standard one): the settings say which.
   delete main.Properties.FifoQueue
   delete main.Properties.ContentBasedDeduplication
+  Object.assign(main.Properties, kindProperties(queue))
   main.Properties.VisibilityTimeout = queue.visibilityTimeout
   main.Properties.MessageRetentionPeriod = queue.retentionDays * DAY_SECONDS
   main.Properties.RedrivePolicy = { deadLetterTargetArn: arnOf(ids.dlq), maxReceiveCount: queue.maxReceiveCount }
   result.Resources[ids.dlq] = {
     Type: 'AWS::SQS::Queue',
-    Properties: { MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
+    Properties: { ...kindProperties(queue), MessageRetentionPeriod: queue.dlqRetentionDays * DAY_SECONDS },
   }
   for (const id of [ids.queue, ids.dlq]) {
     // SSE-SQS: encrypted at rest with a key SQS owns, so no KMS grant is needed by anyone who may use the queue.
@@ -66,10 +72,14 @@ export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTempl
     Queue: arnOf(ids.queue),
     Enabled: true,
     BatchSize: queue.batchSize,
-    MaximumBatchingWindowInSeconds: queue.batchWindow,
+    // AWS supports no batching window for FIFO queues (settings.ts refuses one).
+    ...(!queue.fifo && { MaximumBatchingWindowInSeconds: queue.batchWindow }),
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     ScalingConfig: { MaximumConcurrency: queue.maxConcurrency },
   }
+  // For a FIFO queue Architect reserves `batchSize` (or 1) concurrent executions, its way of bounding
+  // the consumer: below maxConcurrency that throttles it. ScalingConfig.MaximumConcurrency bounds it here.
+  if (queue.fifo) delete lambda.Properties.ReservedConcurrentExecutions
 
   result.Outputs ??= {}
   result.Outputs[`${toLogicalId(queue.name)}SqsDeadLetterQueue`] = { Description: 'The SQS dead-letter queue (URL)', Value: ref(ids.dlq) }
