@@ -21,6 +21,8 @@ deliveries             # delivery log: one row per channel delivery
 idempotency            # Powertools idempotency: one record per channel delivery and per Idempotency-Key
   id *String
   expiration TTL
+breakers               # adaptive leveling: each channel's breaker, the operator's pause, the rate-cap slots (docs/adaptive-leveling.md)
+  id *String
 
 @tables-indexes
 tasks                  # GET /tasks: a caller's own tasks (and tombstones, filtered out), a query by owner in id order
@@ -52,6 +54,11 @@ notifications
   visibilityTimeout 190 # seconds; AWS: 6x the consumer's 30 s timeout + batchWindow
   retentionDays 4
   dlqRetentionDays 14
+consumer-control        # adaptive leveling: its function pauses and resumes the notifications consumer (docs/adaptive-leveling.md)
+  fifo false
+  batchSize 1           # one control message per invocation
+  maxConcurrency 2
+  visibilityTimeout 90  # seconds; its function's timeout is 60 (a reconcile may wait out a mapping that is Disabling)
 
 @scheduled
 relay-outbox rate(1 minute)  # publishes events a failed publish left in a task's outbox

@@ -16,6 +16,8 @@ export interface WebhookBehaviour {
   delayMs: number
   /** The status to answer a call with. */
   status: (call: Omit<WebhookCall, 'status'>) => number
+  /** Headers to answer it with besides Content-Type (a `Retry-After`, say). */
+  headers?: (call: Omit<WebhookCall, 'status'>) => Record<string, string>
 }
 
 /**
@@ -44,7 +46,7 @@ export class WebhookReceiver {
         setTimeout(() => {
           this.inFlight--
           this.calls.push({ ...received, status })
-          response.writeHead(status, { 'Content-Type': 'application/json' }).end('{}')
+          response.writeHead(status, { 'Content-Type': 'application/json', ...this.behaviour.headers?.(received) }).end('{}')
         }, this.behaviour.delayMs)
       })
     })

@@ -1,16 +1,24 @@
+import { arcBreakerTable, DynamoBreakerStore } from './adapters/dynamo-breaker-store.ts'
 import { DynamoDeliveryLog } from './adapters/dynamo-delivery-log.ts'
 import { DynamoTaskStore } from './adapters/dynamo-task-store.ts'
 import { LogChannel } from './adapters/log-channel.ts'
+import { LambdaMappingSwitch, lambdaClient } from './adapters/lambda-mapping.ts'
 import { PowertoolsDeliveryGuard } from './adapters/powertools-delivery-guard.ts'
 import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from './adapters/powertools-metrics.ts'
 import { PowertoolsRelayMetrics } from './adapters/powertools-relay-metrics.ts'
-import { SesEmailChannel } from './adapters/ses-email-channel.ts'
+import { SES_CALL_BUDGET_MS, SesEmailChannel } from './adapters/ses-email-channel.ts'
+import { SqsControlSender } from './adapters/sqs-control.ts'
+import { SqsDeferrals } from './adapters/sqs-resend.ts'
 import { SqsRetryScheduler } from './adapters/sqs-retry.ts'
 import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { webhookSigningSecret, webhookUrl } from './adapters/ssm-signing-secret.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
-import { readConsumerSettings, readProducerSettings, type SqsSettings, type WebhookSettings } from './config.ts'
+import { readConsumerSettings, readControlSettings, readProducerSettings, type SqsSettings, type WebhookSettings } from './config.ts'
+import { ConsumerControl } from './leveling/consumer-control.ts'
+import { ALL_CHANNELS } from './leveling/control.ts'
+import { LevelingGate } from './leveling/gate.ts'
+import { Pacer } from './leveling/pacer.ts'
 import type { Channel } from './notifications/channel.ts'
 import { DeliveryQueries } from './notifications/delivery-log.ts'
 import { Notifier } from './notifications/notifier.ts'
@@ -59,8 +67,12 @@ export function webhookChannel(settings: WebhookSettings): WebhookChannel {
   return new WebhookChannel(settings, webhookSigningSecret(settings), webhookUrl(settings))
 }
 
-/** The consumer's parts: the Notifier, the guard that needs the Lambda context, the retry scheduler, the metrics to flush. */
-export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler; metrics: PowertoolsDeliveryMetrics } {
+/**
+ * The consumer's parts: the Notifier (its channels behind the leveling gate:
+ * breakers and rate caps), the guard that needs the Lambda context, the retry
+ * scheduler, what sends a waiting delivery's message again, the metrics to flush.
+ */
+export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard; retries: SqsRetryScheduler; deferrals: SqsDeferrals; metrics: PowertoolsDeliveryMetrics } {
   const settings = readConsumerSettings()
   const channels: Channel[] = []
   if (settings.webhook) channels.push(webhookChannel(settings.webhook))
@@ -68,10 +80,37 @@ export function consumer(): { notifier: Notifier; guard: PowertoolsDeliveryGuard
   if (settings.log) channels.push(new LogChannel())
   const guard = new PowertoolsDeliveryGuard(settings.deliveryDedupDays)
   const metrics = new PowertoolsDeliveryMetrics(DELIVERY_METRICS)
+  const sqs = sqsClient(settings.sqs)
+  const { leveling } = settings
+  const store = new DynamoBreakerStore(arcBreakerTable(), leveling.breaker)
+  const gate = new LevelingGate({
+    store,
+    channels: channels.map((channel) => channel.name),
+    settings: leveling.breaker,
+    pacer: new Pacer(store, { caps: leveling.maxPerSecond }),
+    control: new SqsControlSender(sqs, leveling.controlQueueUrl),
+    metrics,
+    callBudgetMs: { email: SES_CALL_BUDGET_MS, ...(settings.webhook && { webhook: settings.webhook.timeoutMs }) },
+  })
   return {
-    notifier: new Notifier(channels, new DynamoDeliveryLog(settings.deliveryRetentionDays), guard, metrics),
+    notifier: new Notifier(channels, new DynamoDeliveryLog(settings.deliveryRetentionDays), guard, metrics, undefined, gate),
     guard,
-    retries: new SqsRetryScheduler(sqsClient(settings.sqs), settings.notificationsQueueUrl, settings.retry),
+    retries: new SqsRetryScheduler(sqs, settings.notificationsQueueUrl, settings.retry),
+    deferrals: new SqsDeferrals(sqs, settings.notificationsQueueUrl),
     metrics,
   }
+}
+
+/** The consumer-control function (and its metrics): it alone switches the consumer's event source mapping. */
+export function consumerControl(): { control: ConsumerControl; metrics: PowertoolsDeliveryMetrics } {
+  const settings = readControlSettings()
+  const metrics = new PowertoolsDeliveryMetrics(DELIVERY_METRICS)
+  const control = new ConsumerControl({
+    store: new DynamoBreakerStore(arcBreakerTable(), settings.breaker),
+    channels: ALL_CHANNELS,
+    mapping: new LambdaMappingSwitch(lambdaClient(), settings.mappingUuid),
+    control: new SqsControlSender(sqsClient(settings.sqs), settings.controlQueueUrl),
+    metrics,
+  })
+  return { control, metrics }
 }

@@ -72,6 +72,17 @@ const scopeName = (fallback: string) =>
     ),
   )
 
+/** An optional rate in calls per second: a positive number, whole or decimal (0.5: one call every 2 s); unset: no cap. */
+const perSecond = z.pipe(
+  optionalText,
+  z.optional(
+    z.pipe(
+      z.string().check(z.regex(/^\d{1,5}(\.\d{1,3})?$/, { error: 'must be a positive number of calls per second, e.g. 14 or 0.5' })),
+      z.pipe(z.transform(Number), z.number().check(z.positive({ error: 'must be above 0 (unset it for no cap)' }), z.lte(10_000))),
+    ),
+  ),
+)
+
 /** Every setting and its rule, stated once. */
 const SETTINGS = {
   CORS_ALLOW_ORIGIN: z.pipe(optionalText, z.transform((value) => value ?? '*')),
@@ -101,6 +112,15 @@ const SETTINGS = {
   RETRY_MAX_SECONDS: wholeNumber(0, 43_200, 900),
   DELIVERY_DEDUP_DAYS: wholeNumber(1, 365, 30),
   DELIVERY_RETENTION_DAYS: wholeNumber(1, 3650, 90),
+  // Adaptive leveling (docs/adaptive-leveling.md): each channel's circuit breaker and rate cap.
+  BREAKER_FAILURES: wholeNumber(0, 1000, 5),
+  BREAKER_OPEN_SECONDS: wholeNumber(1, 86_400, 30),
+  BREAKER_MAX_OPEN_SECONDS: wholeNumber(1, 86_400, 600),
+  NOTIFY_WEBHOOK_MAX_PER_SECOND: perSecond,
+  NOTIFY_EMAIL_MAX_PER_SECOND: perSecond,
+  // Set by the sqs-queues plugin: the control queue's URL, and (for the control function) the consumer's event source mapping.
+  CONSUMER_CONTROL_QUEUE_URL: optionalText,
+  NOTIFICATIONS_EVENT_SOURCE_MAPPING: optionalText,
   POWERTOOLS_LOG_LEVEL: optionalText,
 }
 type SettingName = keyof typeof SETTINGS
@@ -211,6 +231,44 @@ export interface ConsumerSettings {
   retry: { baseSeconds: number; maxSeconds: number }
   deliveryDedupDays: number
   deliveryRetentionDays: number
+  leveling: LevelingSettings
+}
+
+export interface LevelingSettings {
+  breaker: {
+    /** BREAKER_FAILURES: different notifications failing in a row that open a channel's breaker; 0: no breaker. */
+    failures: number
+    openSeconds: number
+    maxOpenSeconds: number
+  }
+  /** NOTIFY_<CHANNEL>_MAX_PER_SECOND: a channel without one is not capped. */
+  maxPerSecond: { webhook?: number; email?: number }
+  /** Where the consumer tells the control function to pause or resume it (CONSUMER_CONTROL_QUEUE_URL). */
+  controlQueueUrl: string | undefined
+}
+
+const LEVELING_SETTINGS = [
+  'BREAKER_FAILURES',
+  'BREAKER_OPEN_SECONDS',
+  'BREAKER_MAX_OPEN_SECONDS',
+  'NOTIFY_WEBHOOK_MAX_PER_SECOND',
+  'NOTIFY_EMAIL_MAX_PER_SECOND',
+  'CONSUMER_CONTROL_QUEUE_URL',
+] as const satisfies SettingName[]
+
+/** The breaker's periods must make sense together; pushed to `problems`, beside any other. */
+function levelingSettings(settings: Settings<(typeof LEVELING_SETTINGS)[number]>, problems: string[]): LevelingSettings {
+  if (settings.BREAKER_MAX_OPEN_SECONDS < settings.BREAKER_OPEN_SECONDS) {
+    problems.push(`BREAKER_MAX_OPEN_SECONDS: ${settings.BREAKER_MAX_OPEN_SECONDS} must be at least BREAKER_OPEN_SECONDS (${settings.BREAKER_OPEN_SECONDS})`)
+  }
+  return {
+    breaker: { failures: settings.BREAKER_FAILURES, openSeconds: settings.BREAKER_OPEN_SECONDS, maxOpenSeconds: settings.BREAKER_MAX_OPEN_SECONDS },
+    maxPerSecond: {
+      ...(settings.NOTIFY_WEBHOOK_MAX_PER_SECOND !== undefined && { webhook: settings.NOTIFY_WEBHOOK_MAX_PER_SECOND }),
+      ...(settings.NOTIFY_EMAIL_MAX_PER_SECOND !== undefined && { email: settings.NOTIFY_EMAIL_MAX_PER_SECOND }),
+    },
+    controlQueueUrl: settings.CONSUMER_CONTROL_QUEUE_URL,
+  }
 }
 
 const ADDRESS = /^[^\s@<>,]+@[^\s@<>,]+\.[^\s@<>,]+$/
@@ -251,6 +309,7 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
     'RETRY_MAX_SECONDS',
     'DELIVERY_DEDUP_DAYS',
     'DELIVERY_RETENTION_DAYS',
+    ...LEVELING_SETTINGS,
   ])
   const text = (value: string | undefined): string | undefined => value?.trim() || undefined
   // Checked on the raw values too, so that one report names these beside any other problem.
@@ -262,7 +321,8 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
   if (text(env.NOTIFY_WEBHOOK_URL) && text(env.NOTIFY_WEBHOOK_URL_PARAMETER)) {
     problems.push('NOTIFY_WEBHOOK_URL: must not be set together with NOTIFY_WEBHOOK_URL_PARAMETER (the URL comes from one of them: the environment, or SSM for a URL with credentials)')
   }
-  if (!settings || problems.length) throw new SettingsError(problems)
+  const leveling = settings && levelingSettings(settings, problems)
+  if (!settings || !leveling || problems.length) throw new SettingsError(problems)
   return {
     webhook:
       settings.NOTIFY_WEBHOOK_URL || settings.NOTIFY_WEBHOOK_URL_PARAMETER
@@ -281,7 +341,27 @@ export function readConsumerSettings(env: NodeJS.ProcessEnv = process.env): Cons
     retry: { baseSeconds: settings.RETRY_BASE_SECONDS, maxSeconds: settings.RETRY_MAX_SECONDS },
     deliveryDedupDays: settings.DELIVERY_DEDUP_DAYS,
     deliveryRetentionDays: settings.DELIVERY_RETENTION_DAYS,
+    leveling,
   }
+}
+
+/** The breakers' settings, the rate caps and the control queue alone (an operator's tool reads the breakers with them). */
+export function readLevelingSettings(env: NodeJS.ProcessEnv = process.env): LevelingSettings {
+  const problems: string[] = []
+  const leveling = levelingSettings(read(env, LEVELING_SETTINGS), problems)
+  if (problems.length) throw new SettingsError(problems)
+  return leveling
+}
+
+/** The consumer-control function: the breakers' settings, its own queue, and the consumer's event source mapping to switch. */
+export function readControlSettings(env: NodeJS.ProcessEnv = process.env): LevelingSettings & { mappingUuid: string; sqs: SqsSettings } {
+  const problems: string[] = []
+  const settings = read(env, [...LEVELING_SETTINGS, 'NOTIFICATIONS_EVENT_SOURCE_MAPPING', 'SQS_TIMEOUT_MS', 'SQS_MAX_ATTEMPTS'])
+  const leveling = levelingSettings(settings, problems)
+  if (!settings.NOTIFICATIONS_EVENT_SOURCE_MAPPING) problems.push('NOTIFICATIONS_EVENT_SOURCE_MAPPING: is not set (the sqs-queues plugin sets it)')
+  if (!settings.CONSUMER_CONTROL_QUEUE_URL) problems.push('CONSUMER_CONTROL_QUEUE_URL: is not set (the sqs-queues plugin sets it)')
+  if (problems.length) throw new SettingsError(problems)
+  return { ...leveling, mappingUuid: settings.NOTIFICATIONS_EVENT_SOURCE_MAPPING ?? '', sqs: sqsSettings(settings) }
 }
 
 /** True when the consumer has a channel other than the log (the local log default stays off then). */

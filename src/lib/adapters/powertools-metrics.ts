@@ -1,6 +1,8 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics'
 import type { ChannelName } from '../notifications/delivery-log.ts'
 import type { DeliveryMetrics } from '../notifications/delivery-metrics.ts'
+import type { LevelingMetrics } from '../leveling/metrics.ts'
+import type { PausedBy } from '../leveling/reconcile.ts'
 
 /** The CloudWatch metric names, as the README lists them. */
 export const METRIC = {
@@ -11,6 +13,12 @@ export const METRIC = {
   retries: 'Retries',
   duplicatesSkipped: 'DuplicatesSkipped',
   invalidMessages: 'InvalidMessages',
+  // Adaptive leveling (docs/adaptive-leveling.md): per channel, and two gauges (1 or 0) written at each reconcile.
+  breakerOpened: 'BreakerOpened',
+  breakerClosed: 'BreakerClosed',
+  deferred: 'DeliveryDeferred',
+  consumerPaused: 'ConsumerPaused',
+  pausedByBreaker: 'PausedByBreaker',
 } as const
 
 export interface MetricsOptions {
@@ -42,7 +50,7 @@ type Dimensions = Record<string, string>
  * may pass) gets its own Metrics instance; `flush` writes them all, one line
  * each, once per invocation.
  */
-export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
+export class PowertoolsDeliveryMetrics implements DeliveryMetrics, LevelingMetrics {
   readonly #options: MetricsOptions
   readonly #stage: string
   readonly #sets = new Map<string, { metrics: Metrics; counts: Map<string, number> }>()
@@ -75,6 +83,25 @@ export class PowertoolsDeliveryMetrics implements DeliveryMetrics {
 
   invalidMessage(): void {
     this.#count({}, METRIC.invalidMessages)
+  }
+
+  breakerOpened(channel: ChannelName): void {
+    this.#count({ channel }, METRIC.breakerOpened)
+  }
+
+  breakerClosed(channel: ChannelName): void {
+    this.#count({ channel }, METRIC.breakerClosed)
+  }
+
+  deferred(channel: ChannelName): void {
+    this.#count({ channel }, METRIC.deferred)
+  }
+
+  /** Gauges, not counts: their Maximum over a period says whether the consumer was paused in it, and by the breaker. */
+  paused(by: PausedBy): void {
+    const { metrics } = this.#set({})
+    metrics.addMetric(METRIC.consumerPaused, MetricUnit.Count, by === null ? 0 : 1)
+    metrics.addMetric(METRIC.pausedByBreaker, MetricUnit.Count, by === 'breaker' ? 1 : 0)
   }
 
   /** Writes what this invocation measured; an invocation that measured nothing writes nothing. */

@@ -1,5 +1,6 @@
 import { SendEmailCommand, SESv2Client, type SendEmailCommandOutput } from '@aws-sdk/client-sesv2'
 import type { EmailSettings } from '../config.ts'
+import { retryAfterMoment } from '../leveling/retry-after.ts'
 import { lazy } from '../lazy.ts'
 import { logger } from '../log.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
@@ -19,6 +20,8 @@ export interface EmailSender {
 const SES_MAX_ATTEMPTS = 2
 const SES_CONNECT_TIMEOUT_MS = 1000
 const SES_REQUEST_TIMEOUT_MS = 4000
+/** The longest one send may take, every attempt timing out: what a rate slot must leave of an invocation. */
+export const SES_CALL_BUDGET_MS = SES_MAX_ATTEMPTS * (SES_CONNECT_TIMEOUT_MS + SES_REQUEST_TIMEOUT_MS)
 
 let client: (() => Promise<SESv2Client>) | undefined
 
@@ -74,15 +77,21 @@ interface SdkError {
   message?: string
   $fault?: 'client' | 'server'
   $metadata?: { httpStatusCode?: number }
+  /** The raw answer, when there was one: a throttled SES may say when to come back (Retry-After). */
+  $response?: { headers?: Record<string, string | undefined> }
 }
 
-/** Maps an SES or network error to a DeliveryFailedError that says whether a later try may pass. */
-export function toDeliveryFailure(error: unknown): DeliveryFailedError {
+/**
+ * Maps an SES or network error to a DeliveryFailedError that says whether a
+ * later try may pass; a throttling refusal carries the moment its
+ * Retry-After asked for, if SES sent one (the breaker then waits until then).
+ */
+export function toDeliveryFailure(error: unknown, now: number = Date.now()): DeliveryFailedError {
   const sdkError: SdkError = typeof error === 'object' && error !== null ? (error as SdkError) : {}
   const name = sdkError.name ?? 'Error'
   const status = sdkError.$metadata?.httpStatusCode
   const reason = `SES ${name}${status ? ` (${status})` : ''}: ${sdkError.message ?? String(error)}`
-  if (THROTTLING.has(name)) return new DeliveryFailedError(reason, true)
+  if (THROTTLING.has(name)) return new DeliveryFailedError(reason, true, retryAfterMoment(sdkError.$response?.headers?.['retry-after'], now))
   if (PERMANENT.has(name)) return new DeliveryFailedError(reason, false)
   if (TIMEOUTS.has(name)) return new DeliveryFailedError(reason, true)
   // No HTTP status at all: SES was not reached (refused, reset, DNS), which passes when the network does.

@@ -1,10 +1,10 @@
 import { logger } from '../log.ts'
-import { isRetryable, retryDelaySeconds, type RetryPolicy } from '../notifications/retry.ts'
+import { isRetryable, retryAtOf, retryVisibilitySeconds, type RetryPolicy } from '../notifications/retry.ts'
 import type { LazySqs } from './sqs.ts'
 
 /**
  * Sets when a failed message comes back: a retryable failure after an
- * exponential backoff, a permanent one at once (it can only end in the DLQ,
+ * exponential backoff (never before a Retry-After the downstream sent), a permanent one at once (it can only end in the DLQ,
  * so it should get there without waiting out the visibility timeout).
  */
 export class SqsRetryScheduler {
@@ -20,7 +20,7 @@ export class SqsRetryScheduler {
 
   async failed(message: { messageId: string; receiptHandle: string; receiveCount: number }, error: unknown): Promise<void> {
     if (!this.#queueUrl) return
-    const seconds = isRetryable(error) ? retryDelaySeconds(message.receiveCount, this.#policy) : 0
+    const seconds = isRetryable(error) ? retryVisibilitySeconds(message.receiveCount, this.#policy, retryAtOf(error), Date.now()) : 0
     try {
       const { client, commands } = await this.#sqs()
       await client.send(new commands.ChangeMessageVisibilityCommand({ QueueUrl: this.#queueUrl, ReceiptHandle: message.receiptHandle, VisibilityTimeout: seconds }))

@@ -6,6 +6,7 @@ export interface AppTables {
   tasks: Record<string, unknown>
   deliveries: Record<string, unknown>
   idempotency: Record<string, unknown>
+  breakers: Record<string, unknown>
 }
 
 /**
@@ -23,6 +24,17 @@ export function isConditionFailure(error: unknown): boolean {
   const name = (error as { name?: string; __type?: string } | undefined)?.name ?? ''
   const type = (error as { __type?: string } | undefined)?.__type ?? ''
   return name.includes('ConditionalCheckFailed') || type.includes('ConditionalCheckFailed')
+}
+
+/** Runs a conditional write: resolves false when its condition did not hold; any other failure is thrown. */
+export async function conditionalWrite(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write()
+    return true
+  } catch (error) {
+    if (isConditionFailure(error)) return false
+    throw error
+  }
 }
 
 /** DynamoDB rejects an empty key or one over 2048 bytes; no stored item has such a key. */

@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto'
 import type { WebhookSettings } from '../config.ts'
+import { retryAfterMoment } from '../leveling/retry-after.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
 import { insecureUrlReason } from '../secure-url.ts'
@@ -39,6 +40,10 @@ const MAX_BODY_BYTES = 4096
 const MAX_BODY_MS = 1000
 
 const isRetryableStatus = (status: number): boolean => status === 408 || status === 429 || status >= 500
+
+/** When a 429 or 503 asks to be called again (its Retry-After: seconds or an HTTP date), epoch ms; other answers ask nothing. */
+const askedRetryAt = (response: Response): number | undefined =>
+  response.status === 429 || response.status === 503 ? retryAfterMoment(response.headers.get('retry-after'), Date.now()) : undefined
 
 /**
  * Why a request did not get an answer, in words that cannot carry the URL:
@@ -173,7 +178,9 @@ export class WebhookChannel implements Channel {
         throw new DeliveryFailedError(`Webhook answered ${response.status}, a redirect (not followed)`, false)
       }
       if (!response.ok) {
-        throw new DeliveryFailedError(`Webhook answered ${response.status}`, isRetryableStatus(response.status))
+        const retryAt = askedRetryAt(response)
+        const asked = retryAt === undefined ? '' : `, Retry-After ${Math.round((retryAt - Date.now()) / 1000)} s`
+        throw new DeliveryFailedError(`Webhook answered ${response.status}${asked}`, isRetryableStatus(response.status), retryAt)
       }
     })
   }

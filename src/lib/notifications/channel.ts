@@ -7,13 +7,34 @@ export interface Channel {
   deliver(notification: Notification): Promise<void>
 }
 
-/** A downstream said no. `retryable` failures (timeout, 5xx, 429, throttling) may pass on a later try. */
+/**
+ * A downstream said no. `retryable` failures (timeout, 5xx, 429, throttling)
+ * may pass on a later try; `retryAt` (epoch ms) is when the downstream asked
+ * to be called again (`Retry-After`), if it said.
+ */
 export class DeliveryFailedError extends Error {
   override readonly name = 'DeliveryFailedError'
   readonly retryable: boolean
+  readonly retryAt: number | undefined
 
-  constructor(message: string, retryable: boolean) {
+  constructor(message: string, retryable: boolean, retryAt?: number) {
     super(message)
     this.retryable = retryable
+    this.retryAt = retryAt
+  }
+}
+
+/**
+ * The channel's downstream must not be called now (its breaker is open, its
+ * probe is out, its rate slot came too late): the delivery waits until `until`
+ * (epoch ms) without counting as a failure of the message.
+ */
+export class DeliveryDeferredError extends Error {
+  override readonly name = 'DeliveryDeferredError'
+  readonly until: number
+
+  constructor(message: string, until: number, options?: ErrorOptions) {
+    super(message, options)
+    this.until = until
   }
 }

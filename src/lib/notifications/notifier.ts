@@ -1,6 +1,7 @@
 import { logger } from '../log.ts'
 import { InvalidMessageError, parseTaskEvent } from '../messages/contract.ts'
-import { DeliveryFailedError, type Channel } from './channel.ts'
+import { DeliveryDeferredError, DeliveryFailedError, type Channel } from './channel.ts'
+import { openGate, type ChannelGate } from './channel-gate.ts'
 import type { DeliveryGuard } from './delivery-guard.ts'
 import type { DeliveryLog } from './delivery-log.ts'
 import { noDeliveryMetrics, type DeliveryMetrics } from './delivery-metrics.ts'
@@ -13,7 +14,22 @@ export interface QueueMessage {
   eventName: unknown
   body: string
   receiveCount: number
+  /** Epoch ms by which the invocation handling it ends; unknown: Lambda's longest, 15 minutes from now. */
+  deadline?: number
 }
+
+/**
+ * How a notification ended when it did not fail: delivered to every channel,
+ * or some channels must wait (their breaker is open, their rate slot came too
+ * late) until `deferredUntil` (epoch ms, the earliest of their waits): the
+ * message is to be sent again for then. Channels that delivered are recorded,
+ * so that copy skips them.
+ */
+export interface NotificationOutcome {
+  deferredUntil?: number
+}
+
+const LONGEST_INVOCATION_MS = 15 * 60 * 1000
 
 /** Some channels of one notification failed; the message must come back for them. */
 export class NotificationFailedError extends AggregateError {
@@ -32,6 +48,7 @@ export class Notifier {
   readonly #guard: DeliveryGuard
   readonly #metrics: DeliveryMetrics
   readonly #now: () => string
+  readonly #gate: ChannelGate
 
   constructor(
     channels: readonly Channel[],
@@ -39,15 +56,17 @@ export class Notifier {
     guard: DeliveryGuard,
     metrics: DeliveryMetrics = noDeliveryMetrics,
     now: () => string = () => new Date().toISOString(),
+    gate: ChannelGate = openGate,
   ) {
     this.#channels = channels
     this.#deliveries = deliveries
     this.#guard = guard
     this.#metrics = metrics
     this.#now = now
+    this.#gate = gate
   }
 
-  async handle(message: QueueMessage): Promise<void> {
+  async handle(message: QueueMessage): Promise<NotificationOutcome> {
     let notification: Notification
     try {
       notification = toNotification(parseTaskEvent(message.eventName, message.body))
@@ -69,12 +88,18 @@ export class Notifier {
         log.info(delivered ? 'Delivered' : 'Already delivered, skipped', { channel: channel.name, receiveCount: message.receiveCount })
       }),
     )
-    const failures = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []))
+    const rejections = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []))
+    const deferrals = rejections.filter((reason): reason is DeliveryDeferredError => reason instanceof DeliveryDeferredError)
+    const failures = rejections.filter((reason) => !(reason instanceof DeliveryDeferredError))
     if (failures.length) {
       const reasons = failures.map((failure) => (failure instanceof Error ? failure.message : String(failure)))
       log.warn('Delivery failed', { reasons, receiveCount: message.receiveCount })
       throw new NotificationFailedError(failures, `Delivery of ${notification.id} failed: ${reasons.join('; ')}`)
     }
+    if (deferrals.length === 0) return {}
+    const deferredUntil = Math.min(...deferrals.map((deferral) => deferral.until))
+    log.info('Delivery deferred', { reasons: deferrals.map((deferral) => deferral.message), until: new Date(deferredUntil).toISOString(), receiveCount: message.receiveCount })
+    return { deferredUntil }
   }
 
   /** One channel's guarded delivery and its record; resolves false when it was already made. */
@@ -96,13 +121,16 @@ export class Notifier {
           alreadyRecorded = true
           return
         }
-        attempted = true
-        const started = performance.now()
-        try {
-          await channel.deliver(notification)
-        } finally {
-          this.#metrics.channelCall(channel.name, performance.now() - started)
-        }
+        const attempt = { notificationId: notification.id, messageId: message.messageId, deadline: message.deadline ?? Date.now() + LONGEST_INVOCATION_MS }
+        await this.#gate.pass(channel.name, attempt, async () => {
+          attempted = true
+          const started = performance.now()
+          try {
+            await channel.deliver(notification)
+          } finally {
+            this.#metrics.channelCall(channel.name, performance.now() - started)
+          }
+        })
         deliveredAt = this.#now()
         await this.#deliveries.record({
           taskId: notification.taskId,

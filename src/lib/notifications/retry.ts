@@ -1,5 +1,5 @@
 import { InvalidMessageError } from '../messages/contract.ts'
-import { DeliveryFailedError } from './channel.ts'
+import { DeliveryDeferredError, DeliveryFailedError } from './channel.ts'
 import { DeliveryInProgressError } from './delivery-guard.ts'
 
 export interface RetryPolicy {
@@ -28,8 +28,34 @@ export function retryBudgetSeconds(maxReceiveCount: number, policy: RetryPolicy)
 export function isRetryable(error: unknown): boolean {
   if (error instanceof InvalidMessageError) return false
   if (error instanceof DeliveryFailedError) return error.retryable
+  if (error instanceof DeliveryDeferredError) return true
   if (error instanceof DeliveryInProgressError) return true
   if (error instanceof AggregateError) return error.errors.some(isRetryable)
   // Anything unexpected (a table briefly unavailable, a bug being fixed) is worth another try.
   return true
+}
+
+/**
+ * When a downstream asked to be called again (Retry-After, epoch ms): the
+ * latest such moment among the failures of a notification; undefined when
+ * none asked.
+ */
+export function retryAtOf(error: unknown): number | undefined {
+  if (error instanceof DeliveryFailedError) return error.retryAt
+  if (!(error instanceof AggregateError)) return undefined
+  const moments = error.errors.map(retryAtOf).filter((moment): moment is number => moment !== undefined)
+  return moments.length ? Math.max(...moments) : undefined
+}
+
+/** SQS hides a message at most 12 hours. */
+export const MAX_VISIBILITY_SECONDS = 43_200
+
+/**
+ * How long a failed message stays hidden: its backoff, but never less than
+ * the downstream asked for (Retry-After), up to SQS's 12 hours.
+ */
+export function retryVisibilitySeconds(receiveCount: number, policy: RetryPolicy, retryAt: number | undefined, now: number): number {
+  const backoff = retryDelaySeconds(receiveCount, policy)
+  const asked = retryAt === undefined ? 0 : Math.ceil((retryAt - now) / 1000)
+  return Math.min(Math.max(backoff, asked), MAX_VISIBILITY_SECONDS)
 }
