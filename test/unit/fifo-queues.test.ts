@@ -101,6 +101,14 @@ test('sends SQS refuses on a FIFO queue are refused with its error codes', async
   t.equal(noDeduplication.name, 'InvalidParameterValue', 'no MessageDeduplicationId on a queue without content-based deduplication')
   t.match(noDeduplication.message, /ContentBasedDeduplication/)
   t.equal((await refusal(send(queue.content, 'delayed', { MessageGroupId: 'g', DelaySeconds: 5 }))).name, 'InvalidParameterValue', 'no per-message delay on FIFO')
+  const undelayed = [
+    await send(queue.content, 'delay 0', { MessageGroupId: 'zero', DelaySeconds: 0 }),
+    (await sqs.send(new SendMessageBatchCommand({ QueueUrl: urlOf(queue.content), Entries: [{ Id: 'a', MessageBody: 'batch delay 0', MessageGroupId: 'zero', DelaySeconds: 0 }] }))).Successful?.[0]?.MessageId,
+  ]
+  t.ok(undelayed.every(Boolean), 'but DelaySeconds 0 is accepted, as SQS accepts it (arc.queues.publish always sends it)')
+  const zero = await receive(urlOf(queue.content))
+  t.deepEqual(bodies(zero), ['delay 0', 'batch delay 0'])
+  await remove(urlOf(queue.content), zero)
   const batch = sqs.send(new SendMessageBatchCommand({ QueueUrl: urlOf(queue.groups), Entries: [{ Id: 'a', MessageBody: 'x', MessageGroupId: 'g' }] }))
   t.equal((await refusal(batch)).name, 'InvalidParameterValue', 'so is a batch with an entry without one')
   t.equal((await refusal(send(queue.standard, 'x', { MessageDeduplicationId: 'd' }))).name, 'InvalidParameterValue', 'a standard queue takes no deduplication id')
