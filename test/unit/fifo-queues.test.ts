@@ -15,6 +15,7 @@ import { LocalQueueEvents } from '../../src/plugins/sqs-queues/local-events.ts'
 import { localQueueAddress, localQueueNames, queueArn, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
 import { sleep, waitFor } from '../helpers/http.ts'
+import { sdkRefusal as refusal } from '../helpers/refusal.ts'
 
 /**
  * FIFO queues locally as on AWS, against the plugin's local SQS and its event
@@ -68,16 +69,6 @@ async function remove(url: string, messages: Message[]): Promise<void> {
 }
 
 const bodies = (messages: Message[]): string[] => messages.map((message) => message.Body ?? '')
-
-/** The error a call ends with; a call that succeeds fails the test. */
-async function refusal(call: Promise<unknown>): Promise<{ name: string; message: string }> {
-  try {
-    await call
-  } catch (error) {
-    return error as { name: string; message: string }
-  }
-  throw new Error('the local SQS accepted what SQS refuses')
-}
 
 test('a FIFO queue and its DLQ are named as SQS names them, both FIFO with the same deduplication', async (t) => {
   t.deepEqual(localQueueNames(queue.ordered), { queue: 'ordered.fifo', dlq: 'ordered-dlq.fifo' })

@@ -14,6 +14,7 @@ import test from 'tape'
 import { localQueueAddress, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
 import { checkLocalOnly, rawRequest, type RawRequest } from '../helpers/local-only-probes.ts'
+import { sdkRefusal as refusal } from '../helpers/refusal.ts'
 
 /**
  * The local SQS (local-aws-sqs behind the plugin's front) called directly, with
@@ -45,21 +46,6 @@ test.onFinish(() => {
   server.close()
 })
 
-interface SqsFailure {
-  name: string
-  message: string
-  $metadata?: { httpStatusCode?: number }
-}
-
-/** The error a call ends with; a call that succeeds fails the test. */
-async function refusal(call: Promise<unknown>): Promise<SqsFailure> {
-  try {
-    await call
-  } catch (error) {
-    return error as SqsFailure
-  }
-  throw new Error('the local SQS accepted what SQS refuses')
-}
 
 /** Every message now in the queue, deleted as it is read, so each test starts from an empty queue. */
 async function takeAll(receive: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> {
