@@ -1,6 +1,7 @@
 import test from 'tape'
 import { Pacer, SlotTooLateError, slotGapMs, type SlotCounter } from '../../src/lib/leveling/pacer.ts'
 import type { ChannelName } from '../../src/lib/notifications/delivery-log.ts'
+import { mostInWindow } from '../helpers/rate.ts'
 
 /**
  * The rate cap's slots, shared by concurrent invocations through one counter
@@ -73,17 +74,6 @@ class LatentCounter implements SlotCounter {
     this.#next.set(channel, next)
     return next
   }
-}
-
-/** The most starts within any window of `windowMs` (a sliding window, as a downstream counts them). */
-export function mostInWindow(starts: number[], windowMs: number): number {
-  const sorted = [...starts].sort((a, b) => a - b)
-  let most = 0
-  for (let first = 0, last = 0; last < sorted.length; last++) {
-    while ((sorted[last] ?? 0) - (sorted[first] ?? 0) >= windowMs) first++
-    most = Math.max(most, last - first + 1)
-  }
-  return most
 }
 
 /**
