@@ -29,7 +29,7 @@ receiver.behaviour = {
     throttledCalls.add(call)
     return 429
   },
-  headers: (call) => (throttledCalls.has(call) ? { 'Retry-After': throttledOnce.get(call.body.taskId) ?? '' } : {}),
+  headers: (call): Record<string, string> => (throttledCalls.has(call) ? { 'Retry-After': throttledOnce.get(call.body.taskId) ?? '' } : {}),
 }
 let app: TestApp
 let consumer: ConsumerTarget

@@ -1,8 +1,13 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import test from 'tape'
+import { toDeliveryFailure } from '../../src/lib/adapters/ses-email-channel.ts'
+import { fixedSigningSecret, WebhookChannel } from '../../src/lib/adapters/webhook-channel.ts'
 import { RETRY_AFTER_CAP_MS, type BreakerSettings } from '../../src/lib/leveling/breaker.ts'
 import { LevelingGate } from '../../src/lib/leveling/gate.ts'
 import { retryAfterMoment } from '../../src/lib/leveling/retry-after.ts'
 import { DeliveryDeferredError, DeliveryFailedError } from '../../src/lib/notifications/channel.ts'
+import { toNotification } from '../../src/lib/notifications/notification.ts'
 import { retryVisibilitySeconds } from '../../src/lib/notifications/retry.ts'
 import { ManualClock, MemoryBreakerStore, RecordingControl, RecordingLevelingMetrics } from '../helpers/memory-breaker-store.ts'
 
@@ -204,5 +209,45 @@ test('with the breaker off, a Retry-After still holds the message back: its visi
   t.equal(retryVisibilitySeconds(1, policy, now + 6000, now), 6, 'Retry-After 6 s beats a 1 s backoff')
   t.equal(retryVisibilitySeconds(7, policy, now + 6000, now), 60, 'a longer backoff stays')
   t.equal(retryVisibilitySeconds(1, policy, now + 2 * 86_400_000, now), 43_200, "capped at SQS's 12 hours")
+  t.end()
+})
+
+test('the webhook reads Retry-After on a 429 or a 503 (seconds or an HTTP date), and on no other answer', async (t) => {
+  const answers: { status: number; retryAfter: string }[] = []
+  const server = createServer((request, response) => {
+    request.resume()
+    const answer = answers.shift() ?? { status: 200, retryAfter: '' }
+    response.writeHead(answer.status, answer.retryAfter ? { 'Retry-After': answer.retryAfter } : {}).end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`
+  const channel = new WebhookChannel({ url, secret: undefined, secretParameter: undefined, timeoutMs: 2000 }, fixedSigningSecret(undefined))
+  const at = '2030-01-01T00:00:00.000Z'
+  const notification = toNotification({ event: 'task_created', body: { task: { id: 't', title: 'x', isComplete: false, version: 1, createdAt: at, updatedAt: at } } })
+  const failure = async (status: number, retryAfter: string): Promise<DeliveryFailedError> => {
+    answers.push({ status, retryAfter })
+    const error = await channel.deliver(notification).then(() => undefined, (reason: unknown) => reason)
+    if (!(error instanceof DeliveryFailedError)) throw new Error(`expected a DeliveryFailedError, got ${String(error)}`)
+    return error
+  }
+  try {
+    const before = Date.now()
+    const seconds = await failure(429, '6')
+    t.ok(seconds.retryable && (seconds.retryAt ?? 0) >= before + 6000 && (seconds.retryAt ?? 0) <= Date.now() + 6000, '429, Retry-After: 6: six seconds from now')
+    const date = new Date(Math.ceil((Date.now() + 60_000) / 1000) * 1000)
+    t.equal((await failure(503, date.toUTCString())).retryAt, date.getTime(), '503 with an HTTP date: that moment')
+    t.equal((await failure(500, '6')).retryAt, undefined, 'a 500 asks for nothing, whatever its headers')
+    t.equal((await failure(429, 'later')).retryAt, undefined, 'an unreadable value is no Retry-After (the failure still retries)')
+  } finally {
+    server.close()
+  }
+})
+
+test("SES throttling carries the Retry-After of SES's answer when there is one", (t) => {
+  const now = Date.parse('2030-01-01T00:00:00.000Z')
+  const throttled = { name: 'TooManyRequestsException', message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } }
+  t.equal(toDeliveryFailure({ ...throttled, $response: { headers: { 'retry-after': '3' } } }, now).retryAt, now + 3000)
+  t.equal(toDeliveryFailure(throttled, now).retryAt, undefined, 'none said: the breaker counts it as a failure like any other')
+  t.equal(toDeliveryFailure(throttled, now).retryable, true)
   t.end()
 })
