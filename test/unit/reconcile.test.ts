@@ -146,3 +146,33 @@ test('a mapping that never settles makes the reconcile give up at its deadline, 
   const error = await reconcile(() => store.read(['webhook']), stuck, { deadline: Date.now() + 50, pollMs: 5 }).catch((failure: unknown) => failure)
   t.ok(error instanceof Error && error.name === 'ReconcileTimeoutError', 'ReconcileTimeoutError')
 })
+
+test('probe-due: early, it sends itself again for the time left (900 s at most); due, it half-opens that opening and resumes the consumer; a stale one does nothing', async (t) => {
+  let now = Date.parse('2030-01-01T00:00:00.000Z')
+  const store = new MemoryBreakerStore(SETTINGS)
+  const mapping = new LaggingMapping(() => 1)
+  await mapping.setEnabled(false)
+  const sent = new RecordingControl()
+  const metrics = new RecordingLevelingMetrics()
+  const consumer = new ConsumerControl({ store, channels: ['webhook'], mapping, control: sent, metrics, now: () => now, pollMs: 2 })
+  const open = opened(store.breaker('webhook'), now, SETTINGS, { kind: 'retry-after', retryAt: now + 3600_000 })
+  store.breakers.set('webhook', open)
+  const due = { type: 'probe-due', channel: 'webhook', generation: open.generation } as const
+
+  await consumer.handle(due, now + 10_000)
+  t.deepEqual(sent.sent, [{ message: due, delaySeconds: 900 }], 'an hour left: the next link of the chain, in 900 s')
+  t.deepEqual(metrics.events, ['paused breaker'], 'and a data point of the pause gauges')
+  now += 3600_000 - 2500
+  await consumer.handle(due, now + 10_000)
+  t.deepEqual(sent.sent.at(-1), { message: due, delaySeconds: 3 }, '2.5 s left: again in 3 s')
+  t.equal(store.breaker('webhook').state, 'open', 'not yet half-open')
+
+  await consumer.handle({ ...due, generation: open.generation - 1 }, now + 10_000)
+  t.equal(sent.sent.length, 2, 'a timer of an earlier opening is ignored')
+
+  now += 2500
+  await consumer.handle(due, now + 10_000)
+  t.equal(store.breaker('webhook').state, 'half-open', 'due: half-open, for one probe')
+  t.equal(await mapping.settled(), true, 'and the consumer resumed for it')
+  t.equal(metrics.events.at(-1), 'paused null', 'running again')
+})

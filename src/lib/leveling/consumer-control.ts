@@ -4,7 +4,7 @@ import { halfOpened } from './breaker.ts'
 import type { BreakerStore, OperatorPause } from './breaker-store.ts'
 import { delaySecondsUntil, type ControlMessage, type ControlSender } from './control.ts'
 import type { LevelingMetrics } from './metrics.ts'
-import { reconcile, type MappingSwitch, type Reconciled } from './reconcile.ts'
+import { pausedBy, reconcile, type MappingSwitch, type Reconciled } from './reconcile.ts'
 
 export interface ConsumerControlOptions {
   store: BreakerStore
@@ -40,8 +40,9 @@ export class ConsumerControl {
       await this.reconcile(deadline)
       return
     }
-    const { store, control } = this.#options
-    const breaker = (await store.read([message.channel])).breakers[message.channel]
+    const { store, control, channels, metrics } = this.#options
+    const state = await store.read(channels)
+    const breaker = state.breakers[message.channel]
     // A timer of an earlier opening, or one another copy already acted on: nothing left to do.
     if (breaker?.state !== 'open' || breaker.generation !== message.generation) return
     const now = this.#now()
@@ -49,6 +50,8 @@ export class ConsumerControl {
     if (openUntil > now) {
       // SQS delays at most 15 minutes: a longer period (a Retry-After of hours) is a chain of timers.
       await control.send([{ message, delaySeconds: delaySecondsUntil(openUntil, now, 1) }])
+      // Each link of the chain is a data point of the pause gauges too: a long pause stays visible between transitions.
+      metrics.paused(pausedBy(state))
       return
     }
     if (await store.transition(breaker, halfOpened(breaker, now))) {
