@@ -1,24 +1,17 @@
 import test from 'tape'
 import { METRIC, PowertoolsDeliveryMetrics } from '../../src/lib/adapters/powertools-metrics.ts'
+import { stdoutOf } from '../helpers/stdout.ts'
 
 /** Adaptive leveling's metrics as the Powertools adapter writes them: EMF lines a stage's dashboard and alarm read. */
 
 type Emf = Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } }
 
 function emitted(record: (metrics: PowertoolsDeliveryMetrics) => void): Emf[] {
-  const lines: string[] = []
-  const write = process.stdout.write
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    lines.push(String(chunk))
-    return true
-  }) as typeof process.stdout.write
-  try {
+  const lines = stdoutOf(() => {
     const metrics = new PowertoolsDeliveryMetrics({ namespace: 'QueueLeveling', serviceName: 'notifications', stage: 'production' })
     record(metrics)
     metrics.flush()
-  } finally {
-    process.stdout.write = write
-  }
+  })
   return lines.map((line) => JSON.parse(line) as Emf)
 }
 
