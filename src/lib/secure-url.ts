@@ -44,7 +44,7 @@ export function runsOnLambda(env: NodeJS.ProcessEnv = process.env): boolean {
  * extension, which speak plain http.
  */
 export function insecureUrlReason(url: URL, where: { onLambda?: boolean } = {}): string | null {
-  if (where.onLambda && reachesThisMachine(url.hostname)) return 'a loopback host is never used on Lambda (its runtime API and extensions listen there)'
+  if (where.onLambda && reachesThisMachine(url.hostname)) return 'a loopback host is never used on Lambda, where its runtime API and extensions listen'
   if (url.protocol === 'https:') return null
   if (url.protocol === 'http:') {
     if (where.onLambda) return 'plain http is never used on Lambda: https only'

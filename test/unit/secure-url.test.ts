@@ -34,5 +34,5 @@ test('on Lambda: https only, and never to this machine, however it is spelled', 
     'https://0.0.0.0/keys',
     'https://0/keys',
     'https://[::]/keys',
-  ]) t.equal(insecureUrlReason(new URL(url), { onLambda: true }), 'a loopback host is never used on Lambda (its runtime API and extensions listen there)', `${url}: refused`)
+  ]) t.equal(insecureUrlReason(new URL(url), { onLambda: true }), 'a loopback host is never used on Lambda, where its runtime API and extensions listen', `${url}: refused`)
 })

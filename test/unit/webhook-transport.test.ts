@@ -170,6 +170,27 @@ test('plain http leaves only for loopback, checked at call time too; a URL that 
   }
 })
 
+test('on Lambda no call goes to loopback, whatever the scheme: its runtime API and extensions listen there', async (t) => {
+  const server = await localServer((_request, response) => response.writeHead(200).end())
+  const before = process.env.AWS_LAMBDA_FUNCTION_NAME
+  try {
+    const local = await outcomeOf(channel(`${server.origin}/hook`).deliver(notification))
+    t.equal(local.error, undefined, 'in a local run (no function name) the loopback receiver is called')
+    // A name Lambda itself gives a function; the sandbox's '@queues notifications' label is no such name.
+    process.env.AWS_LAMBDA_FUNCTION_NAME = 'QueueLevelingStaging-NotificationsQueueLambda-AbC123'
+    const calls = server.requests.length
+    for (const url of [`${server.origin}/hook`, 'https://127.0.0.1/hook', 'https://localhost:9001/2018-06-01/runtime/invocation/next']) {
+      const { error } = await outcomeOf(channel(url).deliver(notification))
+      t.equal(error?.retryable, false, `${url}: refused on Lambda, not retried`)
+    }
+    t.equal(server.requests.length, calls, 'nothing reached the loopback server')
+  } finally {
+    if (before === undefined) delete process.env.AWS_LAMBDA_FUNCTION_NAME
+    else process.env.AWS_LAMBDA_FUNCTION_NAME = before
+    await server.close()
+  }
+})
+
 test('no answer within the timeout is a retryable failure', async (t) => {
   const server = await localServer(() => undefined)
   try {

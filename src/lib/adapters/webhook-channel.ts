@@ -3,7 +3,7 @@ import type { WebhookSettings } from '../config.ts'
 import { retryAfterMoment } from '../leveling/retry-after.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
-import { insecureUrlReason } from '../secure-url.ts'
+import { insecureUrlReason, runsOnLambda } from '../secure-url.ts'
 import { traceRemoteCall } from '../tracing.ts'
 
 /** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`: the timestamp lets receivers refuse replays. */
@@ -69,8 +69,9 @@ function requestTarget(configured: string): { url: URL; authorization: string | 
   } catch {
     throw new DeliveryFailedError('Webhook URL is not a valid URL', false)
   }
-  // Checked again here, not only when the settings are read: nothing plain-http leaves this machine.
-  const insecure = insecureUrlReason(url)
+  // Checked again here, not only when the settings are read (a URL from SSM is read only now): nothing
+  // plain-http leaves this machine, and on Lambda nothing goes to loopback, where its runtime API listens.
+  const insecure = insecureUrlReason(url, { onLambda: runsOnLambda() })
   if (insecure) throw new DeliveryFailedError(`Webhook URL refused: ${insecure}`, false)
   if (!url.username && !url.password) return { url, authorization: undefined }
   let credentials: string

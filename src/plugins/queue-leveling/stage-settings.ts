@@ -5,6 +5,7 @@
  * in the template: they are read from there.
  */
 import { readAuthSettings } from '../../lib/config.ts'
+import { insecureUrlReason } from '../../lib/secure-url.ts'
 import { functionsOf, isObject, type CfnTemplate } from '../sqs-queues/template.ts'
 import type { GatewayAuth } from './http-api.ts'
 import { exposedParameterReason, suggestedWebhookUrlParameter } from './webhook-secret.ts'
@@ -34,11 +35,12 @@ export function stageEnvironment(template: CfnTemplate): Env {
 
 const URL_SETTINGS = ['AUTH_ISSUER', 'AUTH_JWKS_URL', 'NOTIFY_WEBHOOK_URL'] as const
 
-const isHttps = (value: string): boolean => {
+/** Why a stage's URL setting may not be used on Lambda (https only, never loopback), or null; a value that is no URL is refused too. */
+const lambdaUrlProblem = (value: string): string | null => {
   try {
-    return new URL(value.trim()).protocol === 'https:'
+    return insecureUrlReason(new URL(value.trim()), { onLambda: true })
   } catch {
-    return false
+    return 'not a URL'
   }
 }
 
@@ -104,8 +106,9 @@ export function stageProblems(env: Env, where: { stage: string; offline: boolean
     problems.push(`NOTIFY_WEBHOOK_URL_PARAMETER for ${stage} names a parameter ${exposed}: put the URL under another name, e.g. ${urlParameter}, and ${arcEnv} -a NOTIFY_WEBHOOK_URL_PARAMETER ${urlParameter}`)
   }
   for (const name of URL_SETTINGS) {
-    if (set(name) && !isHttps(env[name]!)) {
-      problems.push(`${name} must be an https URL on a deployed stage (plain http is for a loopback address in a local run): ${arcEnv} -a ${name} https://...`)
+    const problem = set(name) ? lambdaUrlProblem(env[name]!) : null
+    if (problem) {
+      problems.push(`${name} must be an https URL of another host on a deployed stage (${problem}): ${arcEnv} -a ${name} https://...`)
     }
   }
   return problems
