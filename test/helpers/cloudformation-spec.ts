@@ -145,8 +145,11 @@ export async function cloudFormationSpec(): Promise<CloudFormationSpec> {
             return expect(typeof value === 'boolean', 'a boolean')
           case 'null':
             return expect(value === null, 'null')
-          case 'json':
-            return expect(typeof value === 'object' || typeof value === 'string', 'JSON (an object or a string)')
+          case 'json': {
+            // Free-form (a policy document): its GetAtts still read attributes that must exist.
+            const shape = expect(typeof value === 'object' || typeof value === 'string', 'JSON (an object or a string)')
+            return [...shape, ...getAttsIn(value, where)]
+          }
           case 'tag':
             return checkProperties(value, { Key: { type: { type: 'string' }, required: true }, Value: { type: { type: 'string' }, required: true } }, where, 'a tag')
           case 'array':
@@ -166,6 +169,14 @@ export async function cloudFormationSpec(): Promise<CloudFormationSpec> {
           default:
             return [`${where}: the specification's type ${type.type} is not known to this check`]
         }
+      }
+
+      /** The problems of every Fn::GetAtt anywhere inside a free-form value. */
+      function getAttsIn(value: CfnValue, where: string): string[] {
+        if (Array.isArray(value)) return value.flatMap((element, index) => getAttsIn(element, `${where}[${index}]`))
+        if (!isObject(value)) return []
+        if (intrinsicOf(value) === 'Fn::GetAtt') return checkIntrinsic('Fn::GetAtt', value as Record<string, CfnValue>, where)
+        return Object.entries(value).flatMap(([key, element]) => getAttsIn(element, `${where}.${key}`))
       }
 
       /** An object of a named shape: each key a property of it, each required one present. */

@@ -54,10 +54,7 @@ const props = (id: string): Record<string, CfnValue> => {
   if (!properties) throw new Error(`no resource ${id} with properties`)
   return properties
 }
-const mappingOf = (queue: string): CfnValue | undefined => {
-  const ids = queueLogicalIds(queue)
-  return (props(ids.lambda).Events as Record<string, { Properties: CfnValue }> | undefined)?.[ids.event]?.Properties
-}
+const mappingOf = (queue: string): CfnValue | undefined => props(queueLogicalIds(queue).mapping)
 const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] })
 
 test('a FIFO queue (Architect’s default) keeps FifoQueue and its deduplication, with its own keys', (t) => {
@@ -89,9 +86,10 @@ test('its DLQ is FIFO with the same deduplication, its retention, encryption and
 
 test('the FIFO mapping has what AWS allows for FIFO: no batching window; and Architect’s reserved concurrency is gone', (t) => {
   const ids = queueLogicalIds('jobs')
+  t.equal(template.Resources[ids.mapping]?.Type, 'AWS::Lambda::EventSourceMapping')
   t.deepEqual(mappingOf('jobs'), {
-    Queue: arn(ids.queue),
-    Enabled: true,
+    FunctionName: { Ref: ids.lambda },
+    EventSourceArn: arn(ids.queue),
     BatchSize: 5,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     ScalingConfig: { MaximumConcurrency: 3 },
@@ -107,13 +105,28 @@ test('a standard queue beside them keeps the standard shape and its own keys', (
   t.equal(props(ids.queue).ContentBasedDeduplication, undefined)
   t.equal(props(ids.dlq).FifoQueue, undefined, 'a standard DLQ')
   t.deepEqual(mappingOf('events'), {
-    Queue: arn(ids.queue),
-    Enabled: true,
+    FunctionName: { Ref: ids.lambda },
+    EventSourceArn: arn(ids.queue),
     BatchSize: 20,
     MaximumBatchingWindowInSeconds: 2,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     ScalingConfig: { MaximumConcurrency: 2 },
   })
+  t.end()
+})
+
+test('each mapping waits for the role that grants its queue; a consumer names the mappings of the queues declared before its own', (t) => {
+  const queues = ['jobs', 'orders', 'events']
+  for (const [index, queue] of queues.entries()) {
+    const ids = queueLogicalIds(queue)
+    t.deepEqual(template.Resources[ids.mapping]?.DependsOn, ['Role', 'ParameterStorePolicy'], `${queue}: after Architect's shared role and the policy attached to it`)
+    t.equal(props(ids.lambda).Events, undefined, `${queue}: no SQS event left for SAM to make a second mapping of`)
+    const variables = (props(ids.lambda).Environment as { Variables: Record<string, CfnValue> }).Variables
+    // Its own mapping names it; a later queue's consumer names this one's mapping, so this consumer naming the later's would be a cycle.
+    const named = queues.filter((other) => variables[`${other.toUpperCase()}_EVENT_SOURCE_MAPPING`] !== undefined)
+    t.deepEqual(named, queues.slice(0, index), `${queue}'s consumer names ${index ? queues.slice(0, index).join(' and ') : 'none'}`)
+    for (const other of named) t.deepEqual(variables[`${other.toUpperCase()}_EVENT_SOURCE_MAPPING`], { Ref: queueLogicalIds(other).mapping }, `${queue}'s consumer: ${other}'s by Ref`)
+  }
   t.end()
 })
 

@@ -23,6 +23,7 @@ import { appWith, problemOf, SKIP_BUILD } from '../helpers/template-fixture.ts'
  * refuses. Builds skip the TypeScript compile, which leaves the template as it is.
  */
 const ids = queueLogicalIds('notifications')
+const control = queueLogicalIds('consumer-control')
 const FN = {
   list: 'GetTasksHTTPLambda',
   read: 'GetTasksTaskIdHTTPLambda',
@@ -33,6 +34,7 @@ const FN = {
   catchAll: 'AnyCatchallHTTPLambda',
   consumer: ids.lambda,
   relay: 'RelayOutboxScheduleLambda',
+  control: control.lambda,
 } as const
 const ALL = Object.values(FN)
 const ISSUER = 'https://issuer.example.com/tenant'
@@ -77,9 +79,12 @@ function roleStatements(template: CfnTemplate, roleId: string): Statement[] {
   return policies.flatMap((policy) => policy.PolicyDocument.Statement)
 }
 
-/** A resource as a short readable name: `TasksTable`, `${TasksTable.Arn}/index/byOwner`, `ssm:parameter/${AWS::StackName}`. */
+/** A resource as a short readable name: `TasksTable` (its Arn), `Mapping.EventSourceMappingArn`, `${TasksTable.Arn}/index/byOwner`, `ssm:parameter/${AWS::StackName}`. */
 function describe(resource: CfnValue): string {
-  if (isObject(resource) && Array.isArray(resource['Fn::GetAtt'])) return String(resource['Fn::GetAtt'][0])
+  if (isObject(resource) && Array.isArray(resource['Fn::GetAtt'])) {
+    const [id, attribute] = resource['Fn::GetAtt'].map(String)
+    return attribute === 'Arn' ? id! : `${id}.${attribute}`
+  }
   if (isObject(resource) && typeof resource['Fn::Sub'] === 'string') return resource['Fn::Sub'].replace('arn:${AWS::Partition}:', '').replace(':${AWS::Region}:${AWS::AccountId}:', ':')
   return JSON.stringify(resource)
 }
@@ -112,6 +117,9 @@ const TRACES = ['xray:PutTelemetryRecords "*"', 'xray:PutTraceSegments "*"']
 const DISCOVERY = 'ssm:GetParametersByPath ssm:parameter/${AWS::StackName}'
 const IDEMPOTENCY = ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'].map((action) => `dynamodb:${action} IdempotencyTable`)
 const SEND = 'sqs:SendMessage NotificationsQueue'
+const CONSUME = (queue: string) => ['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes'].map((action) => `sqs:${action} ${queue}`)
+/** Adaptive leveling's state: read, put (transitions) and updated (streaks, rate slots); never deleted, queried or scanned. */
+const BREAKERS = ['GetItem', 'PutItem', 'UpdateItem'].map((action) => `dynamodb:${action} BreakersTable`)
 
 test('IAM: each function has its own role, with exactly what it uses', (t) => {
   const expected: Record<string, string[]> = {
@@ -135,13 +143,27 @@ test('IAM: each function has its own role, with exactly what it uses', (t) => {
       // Query on the table reaches every item: its indexes (whichever app.arc declares) add nothing.
       ...indexesOf(staging, 'DeliveriesTable').map((index) => `dynamodb:Query \${DeliveriesTable.Arn}/index/${index}`),
       ...IDEMPOTENCY,
-      ...['ReceiveMessage', 'DeleteMessage', 'ChangeMessageVisibility', 'GetQueueAttributes'].map((action) => `sqs:${action} NotificationsQueue`),
+      ...BREAKERS,
+      ...CONSUME('NotificationsQueue'),
+      // A record that must wait goes back to its own queue as a fresh copy; an opening or closing tells the control queue.
+      SEND,
+      'sqs:SendMessage ConsumerControlQueue',
       // No NOTIFY_EMAIL_FROM on this stage: no SES at all.
       `ssm:GetParameter ssm:parameter${SECRET_NAME('staging')}`,
     ],
+    [FN.control]: [
+      DISCOVERY,
+      ...BREAKERS,
+      ...CONSUME('ConsumerControlQueue'),
+      // A probe timer that comes early sends itself again.
+      'sqs:SendMessage ConsumerControlQueue',
+      // The notifications consumer's mapping, by its ARN: nothing else of Lambda.
+      `lambda:GetEventSourceMapping ${ids.mapping}.EventSourceMappingArn`,
+      `lambda:UpdateEventSourceMapping ${ids.mapping}.EventSourceMappingArn`,
+    ],
   }
   const functions = Object.entries(staging.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function')
-  t.deepEqual(functions.map(([id]) => id).sort(), [...ALL].sort(), 'the nine functions, each listed here')
+  t.deepEqual(functions.map(([id]) => id).sort(), [...ALL].sort(), 'the ten functions, each listed here')
   for (const fn of ALL) {
     const role = roleLogicalId(fn)
     t.equal(staging.Resources[role]?.Type, 'AWS::IAM::Role', `${fn} has its role ${role}`)
@@ -163,9 +185,10 @@ test('IAM: what each function cannot do', (t) => {
     for (const action of writes) t.notOk(can(staging, fn, action), `read route ${fn} cannot ${action}`)
   }
   for (const fn of ALL) t.notOk(can(staging, fn, 'dynamodb:Scan'), `${fn} cannot scan a table`)
-  const consumerOnly = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'ses:SendEmail', 'ssm:GetParameter']
+  const consumerOnly = [...CONSUME('NotificationsQueue'), 'ses:SendEmail', 'ssm:GetParameter']
   for (const fn of ALL.filter((fn) => fn !== FN.consumer)) {
-    for (const action of consumerOnly) t.notOk(can(staging, fn, action), `${fn} cannot ${action}: the consumer alone`)
+    // An action alone (any resource), or an action on one resource.
+    for (const grant of consumerOnly) t.notOk(grantsOf(staging, fn).some((held) => held === grant || held.startsWith(`${grant} `)), `${fn} cannot ${grant}: the consumer alone`)
   }
   for (const fn of [FN.create, FN.replace, FN.remove, FN.relay]) t.ok(can(staging, fn, 'sqs:SendMessage'), `${fn} sends`)
   // A create's and a replace's task is there when their outbox settles (an update); only a tombstone's settling deletes.
@@ -174,7 +197,15 @@ test('IAM: what each function cannot do', (t) => {
     t.notOk(grantsOf(template, FN.replace).includes('dynamodb:DeleteItem TasksTable'), 'PUT /tasks/{id} cannot delete a task')
   }
   for (const fn of [FN.remove, FN.relay]) t.ok(grantsOf(staging, fn).includes('dynamodb:DeleteItem TasksTable'), `${fn} deletes a settled tombstone`)
-  t.notOk(can(staging, FN.consumer, 'sqs:SendMessage'), 'the consumer cannot send')
+  t.deepEqual(
+    grantsOf(staging, FN.consumer).filter((grant) => grant.startsWith('sqs:SendMessage ')),
+    [SEND, 'sqs:SendMessage ConsumerControlQueue'].sort(),
+    'the consumer sends only its own copies and control messages',
+  )
+  for (const fn of ALL.filter((fn) => fn !== FN.consumer && fn !== FN.control)) {
+    t.notOk(grantsOf(staging, fn).some((grant) => grant.includes('ConsumerControlQueue')), `${fn} cannot touch the control queue`)
+    t.notOk(grantsOf(staging, fn).some((grant) => grant.includes('BreakersTable')), `${fn} cannot touch the breakers`)
+  }
   t.deepEqual(grantsOf(staging, FN.catchAll), [...LOGS(FN.catchAll), ...TRACES].sort(), 'the catch-all only writes its log and its traces')
   t.notOk(can(staging, FN.list, 'dynamodb:GetItem'), 'listing reads the owner index only')
   t.notOk(grantsOf(staging, FN.list).some((grant) => grant.endsWith('TasksTable')), 'listing cannot read the table itself')
@@ -185,6 +216,26 @@ test('IAM: what each function cannot do', (t) => {
     const logs = grantsOf(staging, fn).filter((grant) => grant.startsWith('logs:'))
     t.ok(logs.every((grant) => grant.endsWith(` ${fn}LogGroup`)), `${fn} writes only its own log group, and creates none`)
   }
+  t.end()
+})
+
+test("IAM: the control function alone may switch a mapping, and only the notifications consumer's, named by its ARN", (t) => {
+  for (const [name, template] of [['staging', staging], ['production', production], ['deployed', deployed]] as const) {
+    // Of the functions' roles (EventBridge Scheduler's own role invokes the relay: lambda:InvokeFunction on that function).
+    const roles = ALL.map((fn) => (props(template, fn).Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0])
+    const lambda = roles.flatMap((role) => roleStatements(template, role)).filter((statement) => actionsOf(statement).some((action) => action.startsWith('lambda:')))
+    t.equal(lambda.length, 1, `${name}: one statement of all the functions' roles grants anything of Lambda`)
+    t.deepEqual(lambda[0]?.Action, ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping'], `${name}: read and switch, no Create, Delete or List, no lambda:*`)
+    t.deepEqual(lambda[0]?.Resource, { 'Fn::GetAtt': [ids.mapping, 'EventSourceMappingArn'] }, `${name}: on that mapping's ARN, one resource`)
+    t.equal(lambda[0]?.Condition, undefined, `${name}: the resource alone bounds it`)
+    for (const fn of ALL.filter((fn) => fn !== FN.control)) t.notOk(grantsOf(template, fn).some((grant) => grant.startsWith('lambda:')), `${name}: ${fn} cannot call Lambda's API`)
+    t.ok(grantsOf(template, FN.control).includes(`lambda:UpdateEventSourceMapping ${ids.mapping}.EventSourceMappingArn`), `${name}: the control function holds it`)
+  }
+  // The ARN is the notifications consumer's own mapping from its own queue, and the control function gets its UUID.
+  const mapping = props(staging, ids.mapping)
+  t.equal(staging.Resources[ids.mapping]?.Type, 'AWS::Lambda::EventSourceMapping')
+  t.deepEqual([mapping.FunctionName, mapping.EventSourceArn], [{ Ref: FN.consumer }, { 'Fn::GetAtt': [ids.queue, 'Arn'] }], 'the mapping from the notifications queue to its consumer')
+  t.deepEqual(variables(staging, FN.control).NOTIFICATIONS_EVENT_SOURCE_MAPPING, { Ref: ids.mapping }, 'the control function names it by UUID (Ref), as the Lambda API takes it')
   t.end()
 })
 
@@ -287,7 +338,7 @@ test('IAM: a function with no declared access, or an index app.arc lacks, stops 
   t.throws(() => withFunctionRoles(withGroups, { access: unknownIndex, webhookSecretParameter: '/x' }), /@tables tasks has no index byNobody/)
   // The generic plugin alone keeps Architect's shared role valid, narrowed to these queues.
   const sqs = roleStatements(queuesOnly, SHARED_ROLE).filter((statement) => actionsOf(statement).some((action) => action.startsWith('sqs:')))
-  t.deepEqual(sqs, [{ Effect: 'Allow', Action: SQS_ACTIONS, Resource: [{ 'Fn::GetAtt': [ids.queue, 'Arn'] }, { 'Fn::GetAtt': [ids.dlq, 'Arn'] }] }])
+  t.deepEqual(sqs, [{ Effect: 'Allow', Action: SQS_ACTIONS, Resource: [ids.queue, ids.dlq, control.queue, control.dlq].map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] })) }])
 })
 
 test('queues: encrypted at rest (SSE-SQS) and refusing every request without TLS', (t) => {

@@ -53,17 +53,27 @@ function rename(properties: Record<string, CfnValue>, from: string, to: string):
   properties[to] = properties[from]!
   delete properties[from]
 }
-const eventOf = (template: CfnTemplate) => ((propsOf(template, ids.lambda).Events as Record<string, { Properties: Record<string, CfnValue> }>)[ids.event]!).Properties
+const mappingOf = (template: CfnTemplate) => propsOf(template, ids.mapping)
+/** The statement of the consumer-control role that names the notifications mapping's ARN. */
+const mappingGrantOf = (template: CfnTemplate) =>
+  (propsOf(template, `${queueLogicalIds('consumer-control').lambda}Role`).Policies as { PolicyDocument: { Statement: { Action: string[]; Resource: CfnValue }[] } }[])
+    .flatMap((policy) => policy.PolicyDocument.Statement)
+    .find((statement) => statement.Action.includes('lambda:UpdateEventSourceMapping'))!
 
 test('a misspelled property, a value of the wrong shape, an unknown type or attribute: each fails, named', (t) => {
   const cases: [string, (copy: CfnTemplate) => void, RegExp][] = [
     ['a queue property', (copy) => rename(propsOf(copy, ids.queue), 'VisibilityTimeout', 'VisibilityTimout'), /NotificationsQueue \(AWS::SQS::Queue\): VisibilityTimout is not a property of AWS::SQS::Queue/],
     ['a SAM function property, checked as Lambda takes it', (copy) => rename(propsOf(copy, ids.lambda), 'Timeout', 'Timout'), /NotificationsQueueLambda \(AWS::Serverless::Function\)\.Timout: Timout is not a property of AWS::Serverless::Function \(nor of AWS::Lambda::Function/],
     ['a property nested in a SAM pass-through', (copy) => rename(propsOf(copy, ids.lambda).LoggingConfig as Record<string, CfnValue>, 'LogGroup', 'LogGroupName'), /LoggingConfig \(as AWS::Lambda::Function\.LoggingConfig\): LogGroupName is not a property of LoggingConfig/],
-    ['an SQS event property, checked as the event source mapping takes it', (copy) => rename(eventOf(copy), 'MaximumBatchingWindowInSeconds', 'MaximumBatchingWindowInSecond'), /NotificationsQueueEvent\.Properties: MaximumBatchingWindowInSecond is not a property of AWS::Lambda::EventSourceMapping/],
-    ['a number given as a string', (copy) => void (eventOf(copy).BatchSize = '10'), /NotificationsQueueEvent\.Properties\.BatchSize: must be an integer, is string "10"/],
+    ['an event source mapping property', (copy) => rename(mappingOf(copy), 'MaximumBatchingWindowInSeconds', 'MaximumBatchingWindowInSecond'), /NotificationsQueueLambdaNotificationsQueueEvent \(AWS::Lambda::EventSourceMapping\): MaximumBatchingWindowInSecond is not a property of AWS::Lambda::EventSourceMapping/],
+    ['a number given as a string', (copy) => void (mappingOf(copy).BatchSize = '10'), /NotificationsQueueLambdaNotificationsQueueEvent \(AWS::Lambda::EventSourceMapping\)\.BatchSize: must be an integer, is string "10"/],
+    [
+      "the mapping's ARN read by an attribute it does not have",
+      (copy) => void (mappingGrantOf(copy).Resource = { 'Fn::GetAtt': [ids.mapping, 'Arn'] }),
+      /AWS::Lambda::EventSourceMapping has no attribute Arn \(Fn::GetAtt NotificationsQueueLambdaNotificationsQueueEvent\.Arn\)/,
+    ],
     ['a boolean given as a string', (copy) => void (propsOf(copy, ids.queue).SqsManagedSseEnabled = 'true'), /SqsManagedSseEnabled: must be a boolean, is string "true"/],
-    ['a list given as one value', (copy) => void (eventOf(copy).FunctionResponseTypes = 'ReportBatchItemFailures'), /FunctionResponseTypes: must be a list/],
+    ['a list given as one value', (copy) => void (mappingOf(copy).FunctionResponseTypes = 'ReportBatchItemFailures'), /FunctionResponseTypes: must be a list/],
     ['an HttpApi property in the database\'s old SAM spelling', (copy) => rename(propsOf(copy, 'HTTP'), 'AccessLogSettings', 'AccessLogSetting'), /HTTP \(AWS::Serverless::HttpApi\)\.AccessLogSetting: AccessLogSetting is not a property this check knows SAM to take/],
     ['a stage setting SAM passes to AWS::ApiGatewayV2::Stage', (copy) => rename(propsOf(copy, 'HTTP').DefaultRouteSettings as Record<string, CfnValue>, 'ThrottlingBurstLimit', 'BurstLimit'), /DefaultRouteSettings \(as AWS::ApiGatewayV2::Stage\.DefaultRouteSettings\): BurstLimit is not a property of RouteSettings/],
     ['a resource type', (copy) => void (copy.Resources[ids.queue]!.Type = 'AWS::SQS::Queu'), /NotificationsQueue: AWS::SQS::Queu is not a CloudFormation resource type/],

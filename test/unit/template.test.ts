@@ -5,7 +5,7 @@ import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/po
 import { TRACING_VARIABLE } from '../../src/lib/tracing.ts'
 import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-leveling/cloudwatch-dashboard.ts'
 import { alarmLogicalIds, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
-import type { CfnResource, CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { referencesIn, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/sqs-queues/template.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
 import type { QueueOverrides } from '../helpers/app.ts'
 import { appWith, problemOf as fixtureProblem, SKIP_BUILD, type FixtureOptions } from '../helpers/template-fixture.ts'
@@ -31,7 +31,7 @@ const at = (value: CfnValue | undefined, ...path: (string | number)[]): CfnValue
   for (const key of path) current = current && typeof current === 'object' ? (current as Record<string | number, CfnValue>)[key] : undefined
   return current
 }
-const mapping = (template: CfnTemplate): CfnValue | undefined => at(props(template, ids.lambda).Events, ids.event, 'Properties')
+const mapping = (template: CfnTemplate): CfnValue | undefined => props(template, ids.mapping)
 const variables = (template: CfnTemplate, id: string): CfnValue | undefined => at(props(template, id).Environment, 'Variables')
 
 const problemOf = async (options: FixtureOptions): Promise<string> => fixtureProblem({ cwd: await appWith(options), ...SKIP_BUILD })
@@ -54,17 +54,81 @@ test('the queue is standard, with visibility timeout, retention and a redrive to
   t.end()
 })
 
-test('the event source mapping batches, reports item failures and bounds concurrency', (t) => {
+test('the event source mapping: an explicit resource that batches, reports item failures and bounds concurrency, after its role', (t) => {
+  t.equal(ids.mapping, 'NotificationsQueueLambdaNotificationsQueueEvent', "SAM's id for the SQS event's mapping: a deployed stack's mapping is updated in place")
+  t.equal(staging.Resources[ids.mapping]?.Type, 'AWS::Lambda::EventSourceMapping')
   t.deepEqual(mapping(staging), {
-    Queue: { 'Fn::GetAtt': ['NotificationsQueue', 'Arn'] },
-    Enabled: true,
+    FunctionName: { Ref: ids.lambda },
+    EventSourceArn: { 'Fn::GetAtt': ['NotificationsQueue', 'Arn'] },
     BatchSize: 10,
     MaximumBatchingWindowInSeconds: 1,
     FunctionResponseTypes: ['ReportBatchItemFailures'],
     ScalingConfig: { MaximumConcurrency: 2 },
-  })
-  t.equal(at(props(staging, ids.lambda).Events, ids.event, 'Type'), 'SQS')
+  }, 'no Enabled: a deploy that changes the mapping leaves a pause alone')
+  t.deepEqual(staging.Resources[ids.mapping]?.DependsOn, [`${ids.lambda}Role`], "created after the consumer's own role, which grants it the queue")
+  t.equal(props(staging, ids.lambda).Events, undefined, 'the SQS event is gone from the function (SAM would make a second mapping of it)')
   t.equal(props(staging, ids.lambda).Timeout, 30, "the consumer keeps its config.arc timeout")
+  const control = queueLogicalIds('consumer-control')
+  t.deepEqual(props(staging, control.mapping), {
+    FunctionName: { Ref: control.lambda },
+    EventSourceArn: { 'Fn::GetAtt': [control.queue, 'Arn'] },
+    BatchSize: 1,
+    MaximumBatchingWindowInSeconds: 0,
+    FunctionResponseTypes: ['ReportBatchItemFailures'],
+    ScalingConfig: { MaximumConcurrency: 2 },
+  }, 'the control queue has its own mapping, from its own keys')
+  t.end()
+})
+
+/**
+ * What a resource waits for: every Ref, GetAtt, Sub and DependsOn in it, less
+ * a SAM function's Events, which SAM makes resources of their own that wait
+ * for the function (an HttpApi event names the API, whose body names the function).
+ */
+function waitsFor(item: CfnResource): string[] {
+  const properties = item.Type === 'AWS::Serverless::Function' ? { ...item.Properties, Events: null } : item.Properties
+  return referencesIn({ ...item, Properties: properties ?? null })
+}
+
+/** Every cycle of references between the template's resources, each as the ids around it. */
+function cyclesOf(template: CfnTemplate): string[][] {
+  const cycles: string[][] = []
+  const done = new Set<string>()
+  const walk = (id: string, path: string[]): void => {
+    const at = path.indexOf(id)
+    if (at >= 0) return void cycles.push([...path.slice(at), id])
+    if (done.has(id) || !template.Resources[id]) return
+    for (const next of new Set(waitsFor(template.Resources[id]))) walk(next, [...path, id])
+    done.add(id)
+  }
+  for (const id of Object.keys(template.Resources)) walk(id, [])
+  return cycles
+}
+
+test("every function but a mapping's own consumer knows its UUID, by Ref, and the template has no cycle", (t) => {
+  const control = queueLogicalIds('consumer-control')
+  const functions = Object.entries(staging.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function').map(([id]) => id)
+  for (const id of functions.filter((id) => id !== ids.lambda)) {
+    t.deepEqual(at(variables(staging, id), 'NOTIFICATIONS_EVENT_SOURCE_MAPPING'), { Ref: ids.mapping }, `${id} NOTIFICATIONS_EVENT_SOURCE_MAPPING`)
+  }
+  t.equal(at(variables(staging, ids.lambda), 'NOTIFICATIONS_EVENT_SOURCE_MAPPING'), undefined, 'the consumer does not name its own mapping (the mapping names the consumer)')
+  // The control function's role names the notifications mapping, which names the consumer: the consumer cannot name the control mapping.
+  t.equal(at(variables(staging, ids.lambda), 'CONSUMER_CONTROL_EVENT_SOURCE_MAPPING'), undefined, 'nor the control mapping, which reaches it through the control role')
+  t.equal(at(variables(staging, control.lambda), 'CONSUMER_CONTROL_EVENT_SOURCE_MAPPING'), undefined, 'nor does the control function name its own')
+  t.deepEqual(at(variables(staging, 'PostTasksHTTPLambda'), 'CONSUMER_CONTROL_EVENT_SOURCE_MAPPING'), { Ref: control.mapping }, 'another function names both')
+  for (const [name, template] of [['staging', staging], ['production', production]] as const) {
+    t.deepEqual(cyclesOf(template), [], `${name}: no resource refers to itself through others (CloudFormation refuses a cycle)`)
+  }
+  const cyclic = structuredClone(staging)
+  ;(cyclic.Resources[ids.lambda]!.Properties!.Environment as { Variables: Record<string, CfnValue> }).Variables.CONSUMER_CONTROL_EVENT_SOURCE_MAPPING = { Ref: control.mapping }
+  // A cycle as found starts wherever the walk entered it: read from the consumer on.
+  const found = cyclesOf(cyclic)[0]?.slice(1) ?? []
+  const rotated = [...found.slice(found.indexOf(ids.lambda)), ...found.slice(0, found.indexOf(ids.lambda))]
+  t.deepEqual(
+    rotated,
+    [ids.lambda, control.mapping, control.lambda, `${control.lambda}Role`, ids.mapping],
+    'the walk finds the cycle that variable would close: consumer -> control mapping -> control function -> its role -> notifications mapping -> consumer',
+  )
   t.end()
 })
 
@@ -201,7 +265,17 @@ test("dashboard: every panel's metrics name this stack's queues, consumer, API a
   const { metrics, references, widgets } = dashboardOf(staging)
   t.deepEqual(
     references,
-    ['AWS::Region', 'AWS::StackName', 'HTTP', 'NotificationsDeadLetterQueue.QueueName', 'NotificationsQueue.QueueName', ids.lambda],
+    [
+      'AWS::Region',
+      'AWS::StackName',
+      'ConsumerControlDeadLetterQueue.QueueName',
+      'ConsumerControlQueue.QueueName',
+      'ConsumerControlQueueLambda',
+      'HTTP',
+      'NotificationsDeadLetterQueue.QueueName',
+      'NotificationsQueue.QueueName',
+      ids.lambda,
+    ],
     "the body refers to this stack's resources and nothing else",
   )
   const find = (namespace: string, name: string, dimensions: Record<string, string | undefined>, stat?: string) =>
@@ -277,7 +351,7 @@ test('dashboard: production draws its own stage; dashboard false leaves it out; 
 
 test('tracing: X-Ray active tracing on every function, and the setting that turns the tracer on; tracing false turns both off', async (t) => {
   const functions = (template: CfnTemplate) => Object.entries(template.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function').map(([id]) => id)
-  t.equal(functions(staging).length, 9)
+  t.equal(functions(staging).length, 10)
   for (const id of functions(staging)) {
     t.equal(props(staging, id).Tracing, 'Active', `${id} Tracing: Active`)
     t.equal(at(variables(staging, id), TRACING_VARIABLE), 'true', `${id} ${TRACING_VARIABLE} true`)
@@ -299,7 +373,7 @@ test('HTTP API default route throttling: rate 100, burst 200', (t) => {
 
 test('every function logs to a log group the stack owns, with retention', (t) => {
   const functions = Object.entries(staging.Resources).filter(([, item]) => item.Type === 'AWS::Serverless::Function')
-  t.equal(functions.length, 9, 'seven HTTP functions, the consumer, the relay')
+  t.equal(functions.length, 10, 'seven HTTP functions, the consumer, the relay, the consumer-control function')
   for (const [id, fn] of functions) {
     const group = `${id}LogGroup`
     t.equal(staging.Resources[group]?.Type, 'AWS::Logs::LogGroup', `${id} has its own log group`)

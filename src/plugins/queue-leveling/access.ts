@@ -38,6 +38,11 @@ export interface FunctionAccess {
   produces?: string[]
   /** `@queues` it is the consumer of (its event source mapping uses its role). */
   consumes?: string[]
+  /**
+   * `@queues` whose consumer it pauses and resumes: GetEventSourceMapping and
+   * UpdateEventSourceMapping on exactly that queue's mapping (by its ARN).
+   */
+  switchesMappingOf?: string[]
   /** SES SendEmail (the email channel), from the sender its NOTIFY_EMAIL_FROM names; nothing when the stage sends no email. */
   sendsEmail?: boolean
   /**
@@ -60,6 +65,12 @@ export const accessKey = (metadata: { pragma?: string; name?: string } | undefin
 const SETTLE: DynamoAction[] = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem']
 /** Powertools idempotency records, the function's own only: claimed by a conditional put, read, completed by an update, dropped after a failure. */
 const IDEMPOTENCY: TableAccess = { table: 'idempotency', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], ownKeysOnly: true }
+/**
+ * Adaptive leveling's state (dynamo-breaker-store.ts): consistent reads of the
+ * breakers and the pause, conditional puts of transitions, updates of a
+ * streak and of a rate slot. Nothing deletes or queries it.
+ */
+const BREAKERS: TableAccess = { table: 'breakers', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'] }
 
 export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   // Reads: a caller's tasks through the owner index, one task by id, a task's delivery log.
@@ -76,10 +87,21 @@ export const FUNCTION_ACCESS: Record<string, FunctionAccess> = {
   // The relay: tasks with pending events, each read again, published, settled.
   '@scheduled relay-outbox': { tables: [{ table: 'tasks', actions: ['dynamodb:GetItem', ...SETTLE], indexes: [PENDING_INDEX] }], produces: ['notifications'] },
   // The consumer: deliveries recorded (and looked up against duplicates, by the table or an index of it), once per channel (idempotency), by webhook or email.
+  // Adaptive leveling: the breakers; a record that must wait is sent again to its own queue as a fresh copy;
+  // an opening or closing tells the control queue. It cannot switch its own mapping: the control function does.
   '@queues notifications': {
-    tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'], indexes: 'all' }, IDEMPOTENCY],
+    tables: [{ table: 'deliveries', actions: ['dynamodb:PutItem', 'dynamodb:Query'], indexes: 'all' }, IDEMPOTENCY, BREAKERS],
     consumes: ['notifications'],
+    produces: ['notifications', 'consumer-control'],
     sendsEmail: true,
     readsWebhookParameters: true,
+  },
+  // The control function: reads the breakers and the pause, half-opens a breaker whose period is over, re-sends a probe
+  // timer that came early (SQS delays at most 15 minutes), and switches the notifications consumer's mapping, that one only.
+  '@queues consumer-control': {
+    tables: [BREAKERS],
+    consumes: ['consumer-control'],
+    produces: ['consumer-control'],
+    switchesMappingOf: ['notifications'],
   },
 }

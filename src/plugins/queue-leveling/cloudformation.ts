@@ -13,6 +13,7 @@ import type { DeploySettings } from './deploy-settings.ts'
 import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
 import { withFunctionRoles } from './roles.ts'
 import { TRACING_VARIABLE } from '../../lib/tracing.ts'
+import { withMappingVariables } from '../sqs-queues/cloudformation.ts'
 import { queueLogicalIds, toLogicalId } from '../sqs-queues/names.ts'
 import type { QueueSettings } from '../sqs-queues/settings.ts'
 import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from '../sqs-queues/template.ts'
@@ -50,6 +51,8 @@ export function transformTemplate(template: CfnTemplate, options: TransformOptio
   result = withTracing(result, options.settings.tracing)
   // After the log groups: each role writes into its function's own group (and, traced, to X-Ray).
   result = withFunctionRoles(result, { access: options.access ?? FUNCTION_ACCESS, webhookSecretParameter: options.webhookSecretParameter, tracing: options.settings.tracing })
+  // A role granted a mapping's ARN makes that mapping depend on more: the functions it now reaches lose its UUID (a cycle).
+  result = withMappingVariables(result, options.queues)
   result = withJwtAuthorizer(result, options.auth)
   result = withCors(result, options.corsAllowOrigin)
   result = withAccessLogs(result, options.settings.logRetentionDays)

@@ -5,7 +5,7 @@
  * changed copy.
  */
 import { emailAddressOf } from '../../lib/config.ts'
-import { queueAccess } from '../sqs-queues/cloudformation.ts'
+import { mappingAccess, queueAccess, withMappingDependencies } from '../sqs-queues/cloudformation.ts'
 import { toLogicalId } from '../sqs-queues/names.ts'
 import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from '../sqs-queues/template.ts'
 import { accessKey, type FunctionAccess, type TableAccess } from './access.ts'
@@ -130,6 +130,7 @@ function statementsOf(template: CfnTemplate, functionId: string, access: Functio
     ...tables.flatMap((table) => tableStatements(template, functionId, table)),
     ...(access.produces ?? []).map((queue) => queueAccess(queue, 'produce')),
     ...(access.consumes ?? []).map((queue) => queueAccess(queue, 'consume')),
+    ...(access.switchesMappingOf ?? []).map(mappingAccess),
     ...(sendEmail ? [sendEmail] : []),
     ...(access.readsWebhookParameters ? [webhookParametersStatement(variables, options.webhookSecretParameter)] : []),
     ...(options.tracing ? [XRAY_WRITE] : []),
@@ -150,7 +151,8 @@ function functionRole(statements: IamStatement[]): CfnResource {
  * Each function gets `<Function>Role` and points at it (its `Role` and
  * Architect's `ARC_ROLE`); the consumer of the webhook secret learns its name.
  * Run after withLogGroups: the idempotency conditions need each function's name.
- * Then Architect's shared role goes, with the policies attached to it alone:
+ * Each event source mapping then waits for its consumer's own role. Then
+ * Architect's shared role goes, with the policies attached to it alone:
  * anything else still naming it stops the build, as it would stop the deploy.
  */
 export function withFunctionRoles(template: CfnTemplate, options: RoleOptions): CfnTemplate {
@@ -166,7 +168,7 @@ export function withFunctionRoles(template: CfnTemplate, options: RoleOptions): 
     if (variables.ARC_ROLE !== undefined) variables.ARC_ROLE = ref(roleId)
     if (access.readsWebhookParameters) variables[WEBHOOK_SECRET_VARIABLE] = options.webhookSecretParameter
   }
-  return withoutSharedRole(result)
+  return withoutSharedRole(withMappingDependencies(result))
 }
 
 function withoutSharedRole(template: CfnTemplate): CfnTemplate {

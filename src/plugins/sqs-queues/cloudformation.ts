@@ -4,14 +4,32 @@
  * emulation reads (settings.ts): a standard or FIFO queue with its DLQ (FIFO
  * too for a FIFO queue) and redrive, both encrypted at rest and refusing
  * requests without TLS, the consumer's
- * event source mapping, the queue URLs in every function's environment, and
- * SQS permissions narrowed to these queues. What each side of a queue may do
- * (queueAccess) is here too, for an app that gives each function its own role.
+ * event source mapping (an explicit AWS::Lambda::EventSourceMapping, whose
+ * UUID other functions get as `<QUEUE>_EVENT_SOURCE_MAPPING`), the queue URLs
+ * in every function's environment, and SQS permissions narrowed to these
+ * queues. What each side of a queue may do (queueAccess, mappingAccess) is
+ * here too, for an app that gives each function its own role.
  */
+import { mappingVariable } from './local-lambda-api.ts'
 import { queueUrlVariables } from './local-queues.ts'
 import { queueLogicalIds, toLogicalId } from './names.ts'
 import type { QueueSettings } from './settings.ts'
-import { arnOf, functionsOf, isObject, policyDocument, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from './template.ts'
+import {
+  arnOf,
+  functionsOf,
+  isObject,
+  policyDocument,
+  ref,
+  referencesIn,
+  refersTo,
+  resource,
+  TemplateError,
+  variablesOf,
+  type CfnResource,
+  type CfnTemplate,
+  type CfnValue,
+  type IamStatement,
+} from './template.ts'
 
 const DAY_SECONDS = 24 * 60 * 60
 
@@ -25,6 +43,8 @@ export const PRODUCER_ACTIONS = ['sqs:SendMessage']
 export const CONSUMER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes']
 /** The SQS actions the functions (and Lambda's event source mapping) use: nothing else. */
 export const SQS_ACTIONS = [...PRODUCER_ACTIONS, ...CONSUMER_ACTIONS]
+/** What a function that pauses and resumes a queue's consumer does with its event source mapping: read its State, set Enabled. */
+export const MAPPING_ACTIONS = ['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']
 
 /** The logical id of a queue's TLS-only policy. */
 export const queuePolicyLogicalId = (queueId: string): string => `${queueId}Policy`
@@ -33,6 +53,7 @@ export function transformQueues(template: CfnTemplate, queues: QueueSettings[]):
   let result = template
   for (const queue of queues) result = withQueue(result, queue)
   result = withQueueUrls(result, queues)
+  result = withMappingVariables(result, queues)
   return withSqsNarrowed(result, queues)
 }
 
@@ -40,7 +61,14 @@ export function transformQueues(template: CfnTemplate, queues: QueueSettings[]):
 const kindProperties = (queue: QueueSettings): Record<string, CfnValue> =>
   queue.fifo ? { FifoQueue: true, ContentBasedDeduplication: queue.fifo.contentBasedDeduplication } : {}
 
-/** The queue (standard or FIFO) with visibility and retention, its DLQ of the same kind and redrive, and the consumer's event source mapping. */
+/**
+ * The queue (standard or FIFO) with visibility and retention, its DLQ of the
+ * same kind and redrive, and the consumer's event source mapping: an
+ * AWS::Lambda::EventSourceMapping of its own in place of the SQS event
+ * Architect gives the function (SAM would make the same resource of it, under
+ * the same logical id), so that other resources can name it: its UUID (Ref)
+ * and its ARN (GetAtt EventSourceMappingArn), for a function that pauses it.
+ */
 export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTemplate {
   const result = structuredClone(template)
   const ids = queueLogicalIds(queue.name)
@@ -65,17 +93,24 @@ export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTempl
   const lambda = resource(result, ids.lambda, 'AWS::Serverless::Function')
   const events = lambda.Properties.Events
   const event = isObject(events) ? events[ids.event] : undefined
-  if (!isObject(event) || event.Type !== 'SQS' || !isObject(event.Properties)) {
+  if (!isObject(events) || !isObject(event) || event.Type !== 'SQS' || !isObject(event.Properties)) {
     throw new TemplateError(`${ids.lambda} has no SQS event "${ids.event}"; has Architect changed its event source mapping?`)
   }
-  event.Properties = {
-    Queue: arnOf(ids.queue),
-    Enabled: true,
-    BatchSize: queue.batchSize,
-    // AWS supports no batching window for FIFO queues (settings.ts refuses one).
-    ...(!queue.fifo && { MaximumBatchingWindowInSeconds: queue.batchWindow }),
-    FunctionResponseTypes: ['ReportBatchItemFailures'],
-    ScalingConfig: { MaximumConcurrency: queue.maxConcurrency },
+  delete events[ids.event]
+  if (Object.keys(events).length === 0) delete lambda.Properties.Events
+  result.Resources[ids.mapping] = {
+    Type: 'AWS::Lambda::EventSourceMapping',
+    Properties: {
+      FunctionName: ref(ids.lambda),
+      EventSourceArn: arnOf(ids.queue),
+      // No Enabled: Lambda creates a mapping enabled, and a later deploy that changes another property
+      // (batchSize...) then leaves Enabled as it is: a deploy never resumes a consumer someone paused.
+      BatchSize: queue.batchSize,
+      // AWS supports no batching window for FIFO queues (settings.ts refuses one).
+      ...(!queue.fifo && { MaximumBatchingWindowInSeconds: queue.batchWindow }),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: queue.maxConcurrency },
+    },
   }
   // For a FIFO queue Architect reserves `batchSize` (or 1) concurrent executions, its way of bounding
   // the consumer: below maxConcurrency that throttles it. ScalingConfig.MaximumConcurrency bounds it here.
@@ -83,6 +118,56 @@ export function withQueue(template: CfnTemplate, queue: QueueSettings): CfnTempl
 
   result.Outputs ??= {}
   result.Outputs[`${toLogicalId(queue.name)}SqsDeadLetterQueue`] = { Description: 'The SQS dead-letter queue (URL)', Value: ref(ids.dlq) }
+  return withMappingDependencies(result)
+}
+
+/**
+ * Each event source mapping waits for what grants its function's role the
+ * queue (the role, which holds its policies inline, and any policy attached
+ * to it): Lambda checks the role's SQS permissions when it creates the
+ * mapping, so the mapping must not race the grant. Run again by an app that
+ * gives a consumer another role.
+ */
+export function withMappingDependencies(template: CfnTemplate): CfnTemplate {
+  const result = structuredClone(template)
+  for (const item of Object.values(result.Resources)) {
+    if (item.Type !== 'AWS::Lambda::EventSourceMapping') continue
+    const [functionId] = referencesIn(item.Properties?.FunctionName)
+    const fn = functionId ? result.Resources[functionId] : undefined
+    if (!functionId || !fn) throw new TemplateError(`An event source mapping names no function of the template: ${JSON.stringify(item.Properties?.FunctionName)}`)
+    const roles = referencesIn(fn.Properties?.Role).filter((id) => result.Resources[id]?.Type === 'AWS::IAM::Role')
+    const policies = Object.entries(result.Resources)
+      .filter(([, policy]) => policy.Type === 'AWS::IAM::Policy' && referencesIn(policy.Properties?.Roles).some((id) => roles.includes(id)))
+      .map(([id]) => id)
+    item.DependsOn = [...roles, ...policies]
+  }
+  return result
+}
+
+/**
+ * Every function gets each queue's mapping UUID as `<QUEUE>_EVENT_SOURCE_MAPPING`
+ * ({Ref}: the name the Lambda API takes, as locally), except a function the
+ * mapping itself depends on, for which that Ref would be a cycle
+ * CloudFormation refuses: its own consumer, and whatever the consumer's
+ * environment or role names. Queues are taken in app.arc's order, so of two
+ * consumers (which cannot both name the other's mapping) the later one names
+ * the earlier one's: declare a queue that controls another after it.
+ * Decided on the template as it is, so an app that later makes a mapping
+ * depend on more (a role granted UpdateEventSourceMapping on its ARN) runs
+ * this again.
+ */
+export function withMappingVariables(template: CfnTemplate, queues: QueueSettings[]): CfnTemplate {
+  const result = structuredClone(template)
+  const functions = functionsOf(result).filter(([, fn]) => fn.ArcMetadata)
+  // Decided afresh: a variable given earlier may close a cycle now.
+  for (const [, fn] of functions) for (const queue of queues) delete variablesOf(fn)[mappingVariable(queue.name)]
+  for (const queue of queues) {
+    const mapping = queueLogicalIds(queue.name).mapping
+    resource(result, mapping, 'AWS::Lambda::EventSourceMapping')
+    for (const [id, fn] of functions) {
+      if (!refersTo(result, mapping, id)) variablesOf(fn)[mappingVariable(queue.name)] = ref(mapping)
+    }
+  }
   return result
 }
 
@@ -109,6 +194,14 @@ function tlsOnlyPolicy(queueId: string): CfnResource {
  */
 export function queueAccess(queue: string, side: 'produce' | 'consume'): IamStatement {
   return { Effect: 'Allow', Action: side === 'produce' ? PRODUCER_ACTIONS : CONSUMER_ACTIONS, Resource: arnOf(queueLogicalIds(queue).queue) }
+}
+
+/**
+ * What a function that pauses and resumes a queue's consumer may do: read and
+ * update that queue's event source mapping, named by its ARN, and no other.
+ */
+export function mappingAccess(queue: string): IamStatement {
+  return { Effect: 'Allow', Action: MAPPING_ACTIONS, Resource: { 'Fn::GetAtt': [queueLogicalIds(queue).mapping, 'EventSourceMappingArn'] } }
 }
 
 /** Every Architect function gets each queue's and DLQ's URL (Ref of an AWS::SQS::Queue is its URL). */

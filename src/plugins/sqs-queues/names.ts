@@ -13,12 +13,19 @@ export function toLogicalId(name: string): string {
   return id === 'Get' ? 'GetIndex' : id
 }
 
-/** CloudFormation logical ids of a queue, its DLQ and its consumer Lambda, as Architect and this plugin declare them. */
-export const queueLogicalIds = (queue: string): { queue: string; dlq: string; lambda: string; event: string } => ({
+/**
+ * CloudFormation logical ids of a queue, its DLQ, its consumer Lambda and its
+ * event source mapping, as Architect and this plugin declare them. The
+ * mapping keeps the id SAM gave the SQS event's mapping (function id + event
+ * name), so a stack deployed before the mapping became explicit updates it in
+ * place: a second mapping of the same queue and function is refused by Lambda.
+ */
+export const queueLogicalIds = (queue: string): { queue: string; dlq: string; lambda: string; event: string; mapping: string } => ({
   queue: `${toLogicalId(queue)}Queue`,
   dlq: `${toLogicalId(queue)}DeadLetterQueue`,
   lambda: `${toLogicalId(queue)}QueueLambda`,
   event: `${toLogicalId(queue)}QueueEvent`,
+  mapping: `${toLogicalId(queue)}QueueLambda${toLogicalId(queue)}QueueEvent`,
 })
 
 /** `arc deploy --staging` names its stack `<App><Stage>`, e.g. QueueLevelingStaging. */

@@ -112,3 +112,33 @@ export function referencesIn(value: unknown): string[] {
   }
   return found
 }
+
+/**
+ * The logical ids a resource depends on. A SAM function's Events are not
+ * among them: SAM makes each event a resource of its own (a permission, a
+ * mapping) that depends on the function, so an HttpApi event's Ref of the API,
+ * whose body names the function, is no cycle.
+ */
+export function dependenciesOf(item: CfnResource): string[] {
+  if (item.Type !== 'AWS::Serverless::Function' || !item.Properties?.Events) return referencesIn(item)
+  const { Events: _events, ...properties } = item.Properties
+  return referencesIn({ ...item, Properties: properties })
+}
+
+/** Whether resource `from` refers to `target`, directly or through the resources it refers to: CloudFormation creates `target` first. */
+export function refersTo(template: CfnTemplate, from: string, target: string): boolean {
+  const seen = new Set<string>()
+  const pending = [from]
+  while (pending.length) {
+    const id = pending.pop()!
+    if (seen.has(id)) continue
+    seen.add(id)
+    const item = template.Resources[id]
+    if (!item) continue
+    for (const next of dependenciesOf(item)) {
+      if (next === target) return true
+      pending.push(next)
+    }
+  }
+  return false
+}
