@@ -66,6 +66,7 @@ relay-outbox rate(1 minute)  # publishes events a failed publish left in a task'
 # This app's deploy settings (src/plugins/queue-leveling/README.md): alarms, API throttling, retention, tracing, dashboard
 @queue-leveling
 alarmOldestMessageSeconds 900  # age of the oldest queued message that raises an alarm
+alarmPausedMinutes 30          # a breaker keeping the consumer paused longer than this raises an alarm (docs/adaptive-leveling.md)
 throttleRate 100               # HTTP API steady requests per second: what maxConcurrency 2 x 10 delivers with room (200/s at 100 ms), 1% of the account's 10,000/s (docs/scale.md)
 throttleBurst 200              # HTTP API burst: one second of that drain
 logRetentionDays 30

@@ -4,7 +4,7 @@ import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from '../../src/lib/adapt
 import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/powertools-relay-metrics.ts'
 import { TRACING_VARIABLE } from '../../src/lib/tracing.ts'
 import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-leveling/cloudwatch-dashboard.ts'
-import { alarmLogicalIds, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
+import { alarmLogicalIds, BREAKER_PAUSE_ALARM, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import { referencesIn, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/sqs-queues/template.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
 import type { QueueOverrides } from '../helpers/app.ts'
@@ -163,6 +163,25 @@ test('alarms: DLQ depth, oldest message age, consumer errors and throttles; no S
   t.end()
 })
 
+test('alarm: a breaker keeping the consumer paused over alarmPausedMinutes (30), on the gauge the code writes', (t) => {
+  t.equal(staging.Resources[BREAKER_PAUSE_ALARM]?.Type, 'AWS::CloudWatch::Alarm')
+  const paused = props(staging, BREAKER_PAUSE_ALARM)
+  t.deepEqual(
+    [paused.Namespace, paused.MetricName, paused.Statistic, paused.ComparisonOperator, paused.Threshold],
+    [DELIVERY_METRICS.namespace, 'PausedByBreaker', 'Maximum', 'GreaterThanOrEqualToThreshold', 1],
+    'a period whose Maximum is 1: the breaker held the consumer in it (a probe between two openings writes 0, which Maximum passes over)',
+  )
+  t.deepEqual(paused.Dimensions, [{ Name: 'service', Value: DELIVERY_METRICS.serviceName }, { Name: 'stage', Value: 'staging' }], "the gauge's EMF dimensions, this stage's")
+  const emitted = emittedMetrics('staging').filter((line) => line.name === paused.MetricName)
+  t.deepEqual(emitted.map((line) => line.dimensions), [{ service: DELIVERY_METRICS.serviceName, stage: 'staging' }], 'exactly the dimension set the code writes it with')
+  // A data point at least every 15 minutes while paused: 15-minute periods, 30 / 15 + 1 of them in a row, each breaching.
+  t.deepEqual([paused.Period, paused.EvaluationPeriods, paused.DatapointsToAlarm], [900, 3, 3], '30 minutes: 3 quarter-hours in a row')
+  t.equal(paused.TreatMissingData, 'notBreaching', 'a quarter-hour without a point had no breaker pause')
+  t.match(String(paused.AlarmDescription), /over 30 minutes[\s\S]*npm run consumer -- status/, 'says how long, and what to look at')
+  t.deepEqual(at(props(production, BREAKER_PAUSE_ALARM).Dimensions, 1), { Name: 'stage', Value: 'production' }, 'each stage watches its own')
+  t.end()
+})
+
 test('alarm: an outbox event parked, on the metric the relay writes', (t) => {
   t.equal(staging.Resources[OUTBOX_PARKED_ALARM]?.Type, 'AWS::CloudWatch::Alarm')
   const parked = props(staging, OUTBOX_PARKED_ALARM)
@@ -232,7 +251,11 @@ function emittedMetrics(stage: string): { namespace: string; name: string; dimen
       delivery.retried(channel)
       delivery.failed(channel, true)
       delivery.failed(channel, false)
+      delivery.breakerOpened(channel)
+      delivery.breakerClosed(channel)
+      delivery.deferred(channel)
     }
+    delivery.paused('breaker')
     delivery.flush()
     const relay = new PowertoolsRelayMetrics(stage)
     relay.eventParked()
@@ -301,6 +324,9 @@ test("dashboard: every panel's metrics name this stack's queues, consumer, API a
   for (const [namespace, name, dimensions, stat] of expected) t.equal(find(namespace, name, dimensions, stat).length, 1, `${namespace} ${name} ${JSON.stringify(dimensions)} ${stat}`)
   const concurrency = widgets.find((widget) => ((widget.properties.metrics ?? []) as unknown[][]).some((entry) => entry.includes('ConcurrentExecutions')))
   t.deepEqual(concurrency?.properties.annotations, { horizontal: [{ label: 'maxConcurrency', value: 2 }] }, "the consumer's bound, maxConcurrency 2, drawn across its concurrency")
+  const gauges = widgets.find((widget) => JSON.stringify(widget.properties.metrics ?? []).includes('PausedByBreaker'))
+  t.equal(gauges?.properties.period, 900, "the pause gauges by the alarm's period: they are written at reconciles and timer links, at least every 15 minutes")
+  t.ok(JSON.stringify(gauges?.properties.metrics).includes("'Maximum', 900)"), 'each SEARCH by that period too')
   // The consumer's EMF metrics: per channel, this stage's only.
   const delivery = { channel: undefined, service: DELIVERY_METRICS.serviceName, stage: 'staging' }
   for (const [name, dimensions, stat] of [
@@ -309,6 +335,12 @@ test("dashboard: every panel's metrics name this stack's queues, consumer, API a
     ['DeliveryFailed', { channel: undefined, retryable: undefined, service: DELIVERY_METRICS.serviceName, stage: 'staging' }, 'Sum'],
     ['DeliveryLatency', delivery, 'p50'],
     ['DeliveryLatency', delivery, 'p95'],
+    // Adaptive leveling: per channel, and the pause gauges (one series each).
+    ['BreakerOpened', delivery, 'Sum'],
+    ['BreakerClosed', delivery, 'Sum'],
+    ['DeliveryDeferred', delivery, 'Sum'],
+    ['ConsumerPaused', { service: DELIVERY_METRICS.serviceName, stage: 'staging' }, 'Maximum'],
+    ['PausedByBreaker', { service: DELIVERY_METRICS.serviceName, stage: 'staging' }, 'Maximum'],
   ] as const) {
     t.equal(find(DELIVERY_METRICS.namespace, name, dimensions, stat).length, 1, `${name} ${stat}, one series per channel`)
   }
@@ -433,7 +465,7 @@ test('each @queues key changes the template', async (t) => {
 test('@queue-leveling settings: alarm email and SNS topic, age threshold, throttling, log retention, delivery retention', async (t) => {
   const template = await buildTemplate({
     cwd: await appWith({
-      pragma: ['alarmEmail "ops@example.com"', 'alarmOldestMessageSeconds 1800', 'throttleRate 25.5', 'throttleBurst 50', 'logRetentionDays 14', 'deliveryRetentionDays 30'].join('\n'),
+      pragma: ['alarmEmail "ops@example.com"', 'alarmOldestMessageSeconds 1800', 'alarmPausedMinutes 60', 'throttleRate 25.5', 'throttleBurst 50', 'logRetentionDays 14', 'deliveryRetentionDays 30'].join('\n'),
     }),
     ...SKIP_BUILD,
   })
@@ -445,7 +477,10 @@ test('@queue-leveling settings: alarm email and SNS topic, age threshold, thrott
     t.deepEqual(props(template, id).OKActions, [{ Ref: 'AlarmTopic' }], `${id} says when it is OK again`)
   }
   t.deepEqual(props(template, OUTBOX_PARKED_ALARM).AlarmActions, [{ Ref: 'AlarmTopic' }], 'the parked-event alarm too')
+  t.deepEqual(props(template, BREAKER_PAUSE_ALARM).AlarmActions, [{ Ref: 'AlarmTopic' }], 'and the breaker-pause alarm')
   t.equal(props(template, alarms.oldestMessage).Threshold, 1800)
+  t.deepEqual([props(template, BREAKER_PAUSE_ALARM).EvaluationPeriods, props(template, BREAKER_PAUSE_ALARM).DatapointsToAlarm], [5, 5], 'alarmPausedMinutes 60: 5 quarter-hours in a row')
+  t.match(String(props(template, BREAKER_PAUSE_ALARM).AlarmDescription), /over 60 minutes/)
   t.deepEqual(props(template, 'HTTP').DefaultRouteSettings, { ThrottlingRateLimit: 25.5, ThrottlingBurstLimit: 50 })
   t.equal(props(template, 'PostTasksHTTPLambdaLogGroup').RetentionInDays, 14)
   t.equal(props(template, `${ids.lambda}LogGroup`).RetentionInDays, 14)
@@ -463,6 +498,9 @@ test('settings AWS would refuse fail the build with a message naming the key', a
     [{ pragma: 'throttleBurst 5001' }, /throttleBurst must be a whole number from 1 to 5000, got 5001/],
     [{ pragma: 'logRetentionDays 10' }, /logRetentionDays must be one of the values CloudWatch Logs accepts \(1, 3, 5, 7, 14, 30/],
     [{ pragma: 'alarmOldestMessageSeconds 30' }, /alarmOldestMessageSeconds must be a whole number from 60 to 1209600, got 30/],
+    [{ pragma: 'alarmPausedMinutes 10' }, /alarmPausedMinutes must be a whole number from 15 to 1425, got 10/],
+    [{ pragma: 'alarmPausedMinutes 1426' }, /alarmPausedMinutes must be a whole number from 15 to 1425, got 1426/],
+    [{ pragma: 'alarmPausedMinutes 30.5' }, /alarmPausedMinutes must be a whole number from 15 to 1425, got 30.5/],
     [{ pragma: 'alarmEmail "not-an-email"' }, /alarmEmail must be an email address in quotes/],
     [{ pragma: 'deliveryRetentionDays 0' }, /deliveryRetentionDays must be a whole number from 1 to 3650, got 0/],
     [{ pragma: 'alarmMail "ops@example.com"' }, /unknown key "alarmMail"/],

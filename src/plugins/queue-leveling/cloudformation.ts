@@ -8,7 +8,7 @@
  * template given is not changed; a new one is returned.
  */
 import { FUNCTION_ACCESS, type FunctionAccess } from './access.ts'
-import { withDashboard } from './cloudwatch-dashboard.ts'
+import { EMF, PAUSE_GAUGE_PERIOD_SECONDS, withDashboard } from './cloudwatch-dashboard.ts'
 import type { DeploySettings } from './deploy-settings.ts'
 import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
 import { withFunctionRoles } from './roles.ts'
@@ -88,8 +88,22 @@ export const ALARM_SUBSCRIPTION = 'AlarmTopicEmailSubscription'
  */
 export const OUTBOX_PARKED_ALARM = 'OutboxParkedAlarm'
 export const OUTBOX_PARKED_METRIC = { namespace: 'QueueLeveling', name: 'OutboxEventsParked', service: 'relay' } as const
+/** A breaker has kept the consumer paused longer than alarmPausedMinutes. */
+export const BREAKER_PAUSE_ALARM = 'ConsumerPausedByBreakerAlarm'
 
-/** DLQ depth > 0, age of the oldest message, consumer errors and throttles, parked outbox events; optionally to an SNS topic with an email subscription. */
+/**
+ * The quarter-hours the breaker-pause alarm looks at. The gauge has a data
+ * point in every 15-minute period a breaker holds the consumer (the probe
+ * timer's chain writes one at least every 15 minutes), and a period's
+ * Maximum is 1 when the breaker held it at any point in it: a probe's moment
+ * of half-open (0) between two openings does not break a long outage. N
+ * minutes need ceil(N / 15) + 1 such periods in a row: a pause that starts
+ * late in the first one has then lasted at least N minutes when the last
+ * one has its point, and fires the alarm N to N + 15 minutes after it began.
+ */
+export const pauseAlarmPeriods = (minutes: number): number => Math.ceil((minutes * 60) / PAUSE_GAUGE_PERIOD_SECONDS) + 1
+
+/** DLQ depth > 0, age of the oldest message, consumer errors and throttles, parked outbox events, a long breaker pause; optionally to an SNS topic with an email subscription. */
 export function withAlarms(template: CfnTemplate, queues: QueueSettings[], settings: DeploySettings, stage: Stage): CfnTemplate {
   const result = structuredClone(template)
   const actions: { AlarmActions?: CfnValue; OKActions?: CfnValue } = {}
@@ -116,6 +130,23 @@ export function withAlarms(template: CfnTemplate, queues: QueueSettings[], setti
     Period: 60,
     Threshold: 0,
     ComparisonOperator: 'GreaterThanThreshold',
+  })
+  const periods = pauseAlarmPeriods(settings.alarmPausedMinutes)
+  result.Resources[BREAKER_PAUSE_ALARM] = alarm({
+    AlarmDescription:
+      `A breaker has kept the notifications consumer paused for over ${settings.alarmPausedMinutes} minutes (a downstream is down, or asked for a long Retry-After): ` +
+      'messages wait in the queue, none is lost. See npm run consumer -- status --env <stage>',
+    Namespace: EMF.namespace,
+    MetricName: EMF.leveling.metrics.pausedByBreaker,
+    Dimensions: [{ Name: 'service', Value: EMF.delivery.service }, { Name: 'stage', Value: stage }],
+    Statistic: 'Maximum',
+    Period: PAUSE_GAUGE_PERIOD_SECONDS,
+    EvaluationPeriods: periods,
+    DatapointsToAlarm: periods,
+    Threshold: 1,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    // No point in a quarter-hour: no breaker held the consumer then (a paused consumer gets one at least every 15 minutes).
+    TreatMissingData: 'notBreaching',
   })
   for (const queue of queues) {
     const ids = queueLogicalIds(queue.name)

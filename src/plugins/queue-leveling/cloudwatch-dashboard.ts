@@ -36,7 +36,22 @@ export const EMF = {
     metrics: { delivered: 'Delivered', failed: 'DeliveryFailed', retries: 'Retries', latency: 'DeliveryLatency' },
   },
   relay: { service: 'relay', dimensions: ['service', 'stage'], parked: 'OutboxEventsParked' },
+  /** Adaptive leveling: written by the consumer and the consumer-control function, under the consumer's service. */
+  leveling: {
+    /** BreakerOpened, BreakerClosed, DeliveryDeferred: one series per channel. */
+    byChannel: ['channel', 'service', 'stage'],
+    /** ConsumerPaused, PausedByBreaker: gauges, 1 or 0, written at each reconcile and each link of a probe timer's chain. */
+    gauges: ['service', 'stage'],
+    metrics: { opened: 'BreakerOpened', closed: 'BreakerClosed', deferred: 'DeliveryDeferred', paused: 'ConsumerPaused', pausedByBreaker: 'PausedByBreaker' },
+  },
 } as const
+
+/**
+ * While a breaker holds the consumer the pause gauges get a data point at
+ * least this often (a probe timer's chain re-arms every 15 minutes at most,
+ * SQS's longest delay): the period the alarm and the gauges' panel read them by.
+ */
+export const PAUSE_GAUGE_PERIOD_SECONDS = 900
 
 /** HTTP APIs (API Gateway v2) publish per stage; Architect deploys the `$default` stage. */
 const API_STAGE = '$default'
@@ -61,9 +76,9 @@ function graph(title: string, metrics: Metric[], options: Record<string, unknown
 }
 
 /** A SEARCH over the EMF metrics of one dimension set, this stage's alone; one series per value of the dimensions not fixed. */
-function emfSearch(id: string, label: string, dimensions: readonly string[], metricName: string, fixed: Record<string, string>, stat: string): Metric {
+function emfSearch(id: string, label: string, dimensions: readonly string[], metricName: string, fixed: Record<string, string>, stat: string, period = PERIOD): Metric {
   const terms = [`MetricName="${metricName}"`, ...Object.entries(fixed).map(([name, value]) => `${name}="${value}"`)].join(' ')
-  return [{ id, label, expression: `SEARCH('{${[EMF.namespace, ...dimensions].join(',')}} ${terms}', '${stat}', ${PERIOD})` }]
+  return [{ id, label, expression: `SEARCH('{${[EMF.namespace, ...dimensions].join(',')}} ${terms}', '${stat}', ${period})` }]
 }
 
 function queueWidgets(queue: QueueSettings, settings: DeploySettings): Omit<Widget, 'x' | 'y'>[] {
@@ -115,6 +130,34 @@ function deliveryWidgets(stage: Stage): Omit<Widget, 'x' | 'y'>[] {
   ]
 }
 
+/**
+ * Adaptive leveling: the breakers opening and closing per channel, the
+ * deliveries sent again for later, and whether the consumer was paused (by
+ * anyone, and by a breaker), drawn by the pause alarm's period, with its
+ * threshold: the gauges are written at reconciles and timer links, not every minute.
+ */
+function levelingWidgets(stage: Stage, settings: DeploySettings): Omit<Widget, 'x' | 'y'>[] {
+  const { leveling, delivery } = EMF
+  const fixed = { service: delivery.service, stage }
+  return [
+    graph('Breakers opened and closed per channel', [
+      emfSearch('opened', 'opened', leveling.byChannel, leveling.metrics.opened, fixed, 'Sum'),
+      emfSearch('closed', 'closed', leveling.byChannel, leveling.metrics.closed, fixed, 'Sum'),
+    ]),
+    graph('Deliveries sent again for later per channel (breaker open, probe out, rate slot too late)', [
+      emfSearch('deferred', 'deferred', leveling.byChannel, leveling.metrics.deferred, fixed, 'Sum'),
+    ]),
+    graph(
+      'Consumer paused (1): by anyone, by a breaker',
+      [
+        emfSearch('paused', 'paused', leveling.gauges, leveling.metrics.paused, fixed, 'Maximum', PAUSE_GAUGE_PERIOD_SECONDS),
+        emfSearch('byBreaker', 'by a breaker', leveling.gauges, leveling.metrics.pausedByBreaker, fixed, 'Maximum', PAUSE_GAUGE_PERIOD_SECONDS),
+      ],
+      { period: PAUSE_GAUGE_PERIOD_SECONDS, yAxis: { left: { min: 0, max: 1 } }, annotations: { horizontal: [{ label: `alarm: by a breaker over ${settings.alarmPausedMinutes} min`, value: 1 }] } },
+    ),
+  ]
+}
+
 function apiWidgets(api: string): Omit<Widget, 'x' | 'y'>[] {
   const dimensions = ['ApiId', sub(api), 'Stage', API_STAGE]
   return [
@@ -151,7 +194,7 @@ export function dashboardBody(template: CfnTemplate, queues: QueueSettings[], se
         'Requests arrive at the API, the queue absorbs the burst, the consumer drains it at no more than its maxConcurrency, and what fails for good waits in the DLQ (npm run dlq).',
     },
   }
-  const widgets = [...queues.flatMap((queue) => queueWidgets(queue, settings)), ...deliveryWidgets(stage), ...apis.flatMap(apiWidgets)]
+  const widgets = [...queues.flatMap((queue) => queueWidgets(queue, settings)), ...deliveryWidgets(stage), ...levelingWidgets(stage, settings), ...apis.flatMap(apiWidgets)]
   return JSON.stringify({ start: '-PT3H', periodOverride: 'inherit', widgets: [title, ...laidOut(widgets, title.height)] })
 }
 

@@ -8,6 +8,7 @@
  *   @queue-leveling
  *   alarmEmail "ops@example.com"   # quoted: Architect's parser reads a bare @ as a pragma
  *   alarmOldestMessageSeconds 900
+ *   alarmPausedMinutes 30
  *   throttleRate 100
  *   throttleBurst 200
  *   logRetentionDays 30
@@ -24,6 +25,8 @@ export interface DeploySettings {
   alarmEmail: string | undefined
   /** ApproximateAgeOfOldestMessage (seconds) above which the queue's age alarm fires. */
   alarmOldestMessageSeconds: number
+  /** Minutes a breaker may keep the consumer paused before its alarm fires (cloudformation.ts withBreakerPauseAlarm). */
+  alarmPausedMinutes: number
   /** HTTP API default route throttling: steady requests per second. */
   throttleRate: number
   /** HTTP API default route throttling: burst. */
@@ -49,6 +52,7 @@ export const DEPLOY_SETTINGS_PRAGMA = 'queue-leveling'
 export const DEPLOY_DEFAULTS: DeploySettings = {
   alarmEmail: undefined,
   alarmOldestMessageSeconds: 900,
+  alarmPausedMinutes: 30,
   throttleRate: 100,
   throttleBurst: 200,
   logRetentionDays: 30,
@@ -69,6 +73,9 @@ type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail' | 'webhookSecretPar
 const RANGES: Record<NumericKey, [number, number, boolean]> = {
   // SQS keeps a message at most 14 days; CloudWatch alarm thresholds need a positive age.
   alarmOldestMessageSeconds: [60, 1_209_600, true],
+  // The pause gauge has a data point at least every 15 minutes: below that the alarm cannot tell. CloudWatch
+  // evaluates at most a day of 15-minute periods, and the alarm looks at N/15 + 1 of them.
+  alarmPausedMinutes: [15, 1425, true],
   // API Gateway's default account quota: 10,000 requests per second, burst 5,000.
   throttleRate: [1, 10_000, false],
   throttleBurst: [1, 5_000, true],
