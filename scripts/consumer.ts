@@ -2,6 +2,7 @@ import { UsageError } from './lib/command-line.ts'
 import { CONSUMER_USAGE, parseConsumerArgs, type ConsumerArgs } from './lib/consumer-args.ts'
 import { consumerStatus, deployedConsumerTarget, formatStatus, localConsumerTarget, pauseConsumer, resumeConsumer, type ConsumerTarget } from './lib/consumer.ts'
 import { explainTableError } from './lib/tables-target.ts'
+import { describeReconciled } from '../src/lib/leveling/operator.ts'
 
 // `npm run consumer -- status|pause|resume [--env staging|production]`: the notifications
 // consumer's leveling state, and the operator's pause, locally or on AWS.
@@ -10,8 +11,7 @@ import { explainTableError } from './lib/tables-target.ts'
 async function run(args: ConsumerArgs, target: ConsumerTarget): Promise<number> {
   if (args.command !== 'status') {
     const result = args.command === 'pause' ? await pauseConsumer(target) : await resumeConsumer(target)
-    const state = result.enabled ? 'consuming' : `paused by ${result.pausedBy === 'breaker' ? 'a breaker (it resumes for the probe when the period ends)' : 'the operator'}`
-    console.log(`${args.command === 'pause' ? 'Paused' : 'Resumed'} on ${target.where}: the consumer is ${state}.`)
+    console.log(`${describeReconciled(args.command, result)} (${target.where})`)
   }
   for (const line of formatStatus(await consumerStatus(target), target.where)) console.log(line)
   return 0

@@ -3,6 +3,9 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import test from 'tape'
+import { ConsumerControl } from '../src/lib/leveling/consumer-control.ts'
+import { opened } from '../src/lib/leveling/breaker.ts'
+import type { MappingSwitch } from '../src/lib/leveling/reconcile.ts'
 import { startDashboard, type Dashboard, type DashboardView } from '../src/plugins/queue-leveling/dashboard/server.ts'
 import { DashboardState } from '../src/plugins/queue-leveling/dashboard/state.ts'
 import { LocalQueueEvents } from '../src/plugins/sqs-queues/local-events.ts'
@@ -11,11 +14,14 @@ import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
 import { purgeScene, sendOne, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
 import { sleep } from './helpers/http.ts'
+import { MemoryBreakerStore, RecordingControl, RecordingLevelingMetrics } from './helpers/memory-breaker-store.ts'
 
 /**
  * The dashboard server on its own, beside a real local SQS server (no
  * sandbox): what it makes of the local queue's events, its DLQ purge, its
- * assets, and its burst control when the app trusts another issuer.
+ * assets, its burst control when the app trusts another issuer, and the
+ * consumer's pause and breakers (in memory here; test/dashboard.test.ts
+ * drives the real table and mapping).
  */
 const offset = Number(process.env.TEST_PORT_OFFSET || 0)
 const SQS_PORT = 9624 + offset
@@ -36,15 +42,38 @@ const queue: QueueSettings = {
 const ref = (name: string) => ({ name, url: queueUrl(address, name), arn: queueArn(address, name) })
 const OTHER_ISSUER = 'The app trusts the issuer https://issuer.example, not the local one: the dashboard has no tokens of it, so it cannot send a burst.'
 
+const BREAKER = { failures: 5, openSeconds: 30, maxOpenSeconds: 600 }
+const OPERATOR = 'tester@laptop (dashboard)'
+
+/** The queue's event source mapping as the local emulation acts: Enabled switches at once here, and each change is a 'mapping-state' event. */
+class EmulatedMapping implements MappingSwitch {
+  current: 'Enabled' | 'Disabled' = 'Enabled'
+  readonly source: LocalQueueEvents
+  constructor(source: LocalQueueEvents) {
+    this.source = source
+  }
+  async state(): Promise<string> {
+    return this.current
+  }
+  async setEnabled(enabled: boolean): Promise<void> {
+    this.current = enabled ? 'Enabled' : 'Disabled'
+    this.source.emit({ type: 'mapping-state', queue: queue.name, uuid: 'uuid-1', state: this.current, enabled, at: Date.now() })
+  }
+}
+
 const sqsServer = await startLocalQueues(address, [queue])
 const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
 const events = new LocalQueueEvents()
+const store = new MemoryBreakerStore(BREAKER)
+const mapping = new EmulatedMapping(events)
+const control = new ConsumerControl({ store, channels: ['webhook', 'email', 'log'], mapping, control: new RecordingControl(), metrics: new RecordingLevelingMetrics(), pollMs: 10 })
 const dashboard: Dashboard = await startDashboard({
   port: DASHBOARD_PORT,
   queue,
   queues: { sqs, queue: ref(queue.name), dlq: ref(dlqName(queue.name)) },
   burst: { apiUrl: 'http://127.0.0.1:1', token: { unavailable: OTHER_ISSUER } },
   events,
+  consumer: { control, store, mapping, operator: OPERATOR },
 })
 test.onFinish(() => {
   void dashboard.close().then(() => {
@@ -66,6 +95,68 @@ test('GET /api/state answers the numbers SPEC names', async (t) => {
   t.deepEqual([now.dlq.waiting, now.dlq.inFlight], [0, 0])
   t.deepEqual([now.consumer.inFlight, now.consumer.maxConcurrency, now.consumer.batchSize], [0, 3, 10], 'the consumer bound from the queue settings')
   t.deepEqual([now.deliveries.total, now.deliveries.perSecond, now.deliveries.failed], [0, 0, 0])
+})
+
+test('GET /api/state: the consumer\'s pause (paused, pausedBy) and each breaker (state, until, consecutiveFailures)', async (t) => {
+  const closed = { state: 'closed', until: null, consecutiveFailures: 0 }
+  let now = await state()
+  t.deepEqual([now.consumer.paused, now.consumer.pausedBy], [false, null], 'consuming, held by no one')
+  t.deepEqual(now.breakers, { webhook: closed, email: closed, log: closed }, 'every channel closed')
+  const keys = Object.keys(now.consumer)
+  t.ok(['paused', 'pausedBy', 'inFlight', 'maxConcurrency', 'batchSize'].every((key) => keys.includes(key)), 'beside the consumer keys SPEC named before')
+
+  store.breakers.set('email', { ...store.breaker('email'), failing: ['n1', 'n2'] })
+  const open = opened(store.breaker('webhook'), Date.now(), BREAKER, { kind: 'streak' })
+  store.breakers.set('webhook', open)
+  now = await state()
+  t.deepEqual(now.breakers.webhook, { state: 'open', until: open.openUntil, consecutiveFailures: 0 }, 'an open breaker, until when (epoch ms)')
+  t.deepEqual(now.breakers.email, { state: 'closed', until: null, consecutiveFailures: 2 }, 'a closed one with a streak of two')
+  t.deepEqual([now.consumer.paused, now.consumer.pausedBy], [false, 'breaker'], 'a breaker holds it; the mapping has not stopped yet')
+  await control.reconcile(Date.now() + 1000)
+  now = await state()
+  t.deepEqual([now.consumer.paused, now.consumer.pausedBy], [true, 'breaker'], 'paused by the breaker once the mapping is Disabled')
+  store.breakers.delete('webhook')
+  store.breakers.delete('email')
+  await control.reconcile(Date.now() + 1000)
+  t.deepEqual([(await state()).consumer.paused, (await state()).consumer.pausedBy], [false, null], 'consuming again')
+})
+
+test('Pause and Resume: the same calls as npm run consumer, from the own page only', async (t) => {
+  const refusedForeign = await fetch(`${ORIGIN}/api/consumer/pause`, { method: 'POST', headers: { origin: 'http://evil.example', 'content-type': 'application/json' }, body: '{}' })
+  const refusedBare = await fetch(`${ORIGIN}/api/consumer/pause`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+  t.deepEqual([refusedForeign.status, refusedBare.status], [403, 403], 'another site, or no Origin at all: refused')
+  t.deepEqual([store.pause.pausedBy, mapping.current], [null, 'Enabled'], 'and nothing paused')
+
+  const paused = await post('/api/consumer/pause', {})
+  t.deepEqual([paused.status, paused.body.ok, paused.body.message], [200, true, 'Paused: the consumer is paused by the operator.'])
+  t.equal(store.pause.pausedBy, 'operator', 'the pause item written')
+  t.equal(store.pause.by, OPERATOR, 'with who paused')
+  t.equal(mapping.current, 'Disabled', 'and the mapping reconciled at once')
+  let now = await state()
+  t.deepEqual([now.consumer.paused, now.consumer.pausedBy], [true, 'operator'])
+  t.equal(now.consumerAction?.message, 'Paused: the consumer is paused by the operator.', 'every page is told')
+
+  // A breaker opening while the operator holds it: the resume lifts the operator's pause only.
+  store.breakers.set('webhook', opened(store.breaker('webhook'), Date.now(), BREAKER, { kind: 'retry-after', retryAt: Date.now() + 60_000 }))
+  const resumed = await post('/api/consumer/resume', {})
+  t.equal(resumed.body.message, 'Resumed: the consumer is paused by a breaker (it resumes for the probe when the period ends).', 'the breaker still holds it')
+  now = await state()
+  t.deepEqual([now.consumer.paused, now.consumer.pausedBy, store.pause.pausedBy], [true, 'breaker', null])
+  store.breakers.delete('webhook')
+  const again = await post('/api/consumer/resume', {})
+  t.equal(again.body.message, 'Resumed: the consumer is consuming.')
+  t.equal(mapping.current, 'Enabled')
+})
+
+test('the page\'s state follows the mapping-state events between polls', (t) => {
+  const board = new DashboardState(queue)
+  board.handle({ type: 'mapping-state', queue: 'other', uuid: 'u', state: 'Disabled', enabled: false, at: 1 })
+  t.equal(board.snapshot().consumer.paused, false, "another queue's mapping is not this consumer's")
+  board.handle({ type: 'mapping-state', queue: queue.name, uuid: 'u', state: 'Disabling', enabled: false, at: 2 })
+  t.equal(board.snapshot().consumer.paused, true, 'Disabling: it takes no new batch')
+  board.handle({ type: 'mapping-state', queue: queue.name, uuid: 'u', state: 'Enabled', enabled: true, at: 3 })
+  t.equal(board.snapshot().consumer.paused, false)
+  t.end()
 })
 
 test('the consumer events become figures: invocations in flight, deliveries and failures by channel, latency percentiles, DLQ moves', async (t) => {
@@ -251,11 +342,18 @@ test('while a dashboard follows the consumer, its delivery lines stay off the te
   const delivered = JSON.stringify({ level: 'INFO', message: 'Delivered', timestamp: '2026-01-01T00:00:00.000Z', notificationId: 'task_created:t1:1', channel: 'webhook' })
   const failed = JSON.stringify({ level: 'WARN', message: 'Delivery failed', timestamp: '2026-01-01T00:00:00.000Z', reasons: ['webhook answered 503'] })
   const retry = JSON.stringify({ level: 'INFO', message: 'Retry scheduled', timestamp: '2026-01-01T00:00:00.000Z', retryInSeconds: 60 })
+  // Each breaker change is one line of the function that makes it (gate.ts, consumer-control.ts).
+  const breakerLines = [
+    { level: 'WARN', message: 'Breaker opened', channel: 'webhook', reason: '5 failures', openSeconds: 30, generation: 1 },
+    { level: 'INFO', message: 'Breaker half-open: one probe may go', channel: 'webhook', generation: 1 },
+    { level: 'INFO', message: 'Breaker closed', channel: 'webhook', generation: 1 },
+  ].map((entry) => JSON.stringify({ ...entry, timestamp: '2026-01-01T00:00:00.000Z' }))
   t.notOk(source.heldBack(delivered), 'with no dashboard every line is printed')
   const board = new DashboardState(queue)
   board.subscribe(source)
   t.ok(source.heldBack(delivered), 'a delivery is held back while the dashboard follows')
   t.deepEqual([source.heldBack(failed), source.heldBack(retry), source.heldBack('plain line')], [false, false, false], 'problems, retries and anything else are printed')
+  t.deepEqual(breakerLines.map((line) => source.heldBack(line)), [false, false, false], 'each breaker change reaches the terminal, one line each')
   board.close()
   t.notOk(source.heldBack(delivered), 'printed again once the dashboard stops')
   t.end()

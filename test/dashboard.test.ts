@@ -4,6 +4,7 @@ import test from 'tape'
 import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
 import { sleep, waitFor } from './helpers/http.ts'
 import { sendRaw } from './helpers/queue.ts'
+import { consumerStatus, localConsumerTarget } from '../scripts/lib/consumer.ts'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 
 /**
@@ -13,7 +14,8 @@ import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
  * DOM), compared with what the system did: the backlog rises and drains, the
  * consumer never runs more than maxConcurrency invocations, the page counts
  * exactly the deliveries the downstream received, and a poison message shows
- * up in the DLQ panel, where a click replays it.
+ * up in the DLQ panel, where a click replays it. The consumer box shows the
+ * pause and each breaker, and its Pause and Resume switch the real mapping.
  */
 const CHROMIUM = '/usr/bin/chromium'
 const MAX_CONCURRENCY = 2
@@ -100,6 +102,40 @@ async function browserTests(): Promise<void> {
     t.deepEqual([first.waiting, first.delivered, first.dlq], [0, 0, 0], 'an idle queue, nothing delivered, an empty DLQ')
     const canvases = await page.locator('.chart canvas').count()
     t.ok(canvases >= 4, `the charts are drawn (${canvases} canvases)`)
+  })
+
+  test("the consumer box shows the pause and each breaker; Pause and Resume clicked on the page work the app's table and mapping", async (t) => {
+    const box = () =>
+      page.evaluate(() => {
+        const document = (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null; querySelectorAll(selector: string): { textContent: string | null }[] } | null } }).document
+        const rows = [...(document.getElementById('breakers')?.querySelectorAll('tr') ?? [])].map((row) => [...(row as unknown as { querySelectorAll(selector: string): { textContent: string | null }[] }).querySelectorAll('td')].map((cell) => cell.textContent))
+        return { state: document.getElementById('consumer-state')?.textContent ?? '', result: document.getElementById('consumer-result')?.textContent ?? '', rows }
+      })
+    const boxUntil = (what: string, check: (now: Awaited<ReturnType<typeof box>>) => boolean) =>
+      waitFor(what, async () => {
+        const now = await box()
+        return check(now) ? now : undefined
+      }, 10_000, 100)
+    const idle = await boxUntil('the consumer box', (now) => now.rows.length === 3)
+    t.equal(idle.state, 'consuming', 'the consumer is consuming')
+    t.deepEqual(idle.rows, [['webhook', 'closed', '–', '0'], ['email', 'closed', '–', '0'], ['log', 'closed', '–', '0']], 'each breaker, closed, with no failures in a row')
+
+    const operator = await localConsumerTarget()
+    try {
+      await page.click('#consumer-pause')
+      const paused = await boxUntil('the page to say paused', (now) => now.state === 'paused by the operator')
+      t.equal(paused.result, 'Paused: the consumer is paused by the operator.', 'the page says what npm run consumer -- pause says')
+      const status = await consumerStatus(operator)
+      t.equal(status.pausedBy, 'operator', "npm run consumer's status agrees: the operator's pause")
+      t.ok(['Disabling', 'Disabled'].includes(status.mapping), `the mapping takes no new batch (${status.mapping}: an empty long poll may still be ending)`)
+      t.match(status.operator?.by ?? '', / \(dashboard\)$/, 'paused from the dashboard')
+      await page.click('#consumer-resume')
+      const resumed = await boxUntil('the page to say consuming', (now) => now.state === 'consuming')
+      t.equal(resumed.result, 'Resumed: the consumer is consuming.')
+      t.equal((await consumerStatus(operator)).mapping, 'Enabled', 'the mapping is Enabled again')
+    } finally {
+      operator.close()
+    }
   })
 
   test(`a burst of ${BURST} sent from the page: the backlog rises and drains, never more than ${MAX_CONCURRENCY} invocations at once, every delivery counted`, async (t) => {

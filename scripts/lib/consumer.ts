@@ -1,15 +1,12 @@
-import { hostname, userInfo } from 'node:os'
 import { LambdaClient, ListEventSourceMappingsCommand } from '@aws-sdk/client-lambda'
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { DynamoBreakerStore, type BreakerTable } from '../../src/lib/adapters/dynamo-breaker-store.ts'
-import { LambdaMappingSwitch } from '../../src/lib/adapters/lambda-mapping.ts'
+import type { DynamoBreakerStore } from '../../src/lib/adapters/dynamo-breaker-store.ts'
+import type { LambdaMappingSwitch } from '../../src/lib/adapters/lambda-mapping.ts'
+import { consumerSwitch, documentBreakerTable, mappingSwitch, operatorName } from '../../src/lib/adapters/operator-consumer.ts'
 import { readLevelingSettings } from '../../src/lib/config.ts'
-import { ConsumerControl } from '../../src/lib/leveling/consumer-control.ts'
-import { ALL_CHANNELS, type ControlSender } from '../../src/lib/leveling/control.ts'
-import { noLevelingMetrics } from '../../src/lib/leveling/metrics.ts'
-import { pausedBy, type PausedBy, type Reconciled } from '../../src/lib/leveling/reconcile.ts'
-import type { BreakerState } from '../../src/lib/leveling/breaker.ts'
-import type { ChannelName } from '../../src/lib/notifications/delivery-log.ts'
+import type { ConsumerControl } from '../../src/lib/leveling/consumer-control.ts'
+import { ALL_CHANNELS } from '../../src/lib/leveling/control.ts'
+import { levelingStatus, pauseConsumer as pause, resumeConsumer as resume, type LevelingStatus } from '../../src/lib/leveling/operator.ts'
+import type { Reconciled } from '../../src/lib/leveling/reconcile.ts'
 import { messageCounts, type MessageCounts } from '../../src/plugins/sqs-queues/dlq-operations.ts'
 import { localQueueAddress } from '../../src/plugins/sqs-queues/local-queues.ts'
 import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
@@ -23,7 +20,8 @@ import { deployedTablesTarget, localTablesTarget, type TablesTarget } from './ta
  * pause is written where the consumer-control function reads it (the
  * `breakers` table), and the mapping is reconciled at once with the
  * operator's own credentials, through the same code the control function
- * runs; locally the Lambda API is the sqs-queues plugin's emulation.
+ * runs (src/lib/leveling/operator.ts, which the local dashboard's Pause and
+ * Resume share); locally the Lambda API is the sqs-queues plugin's emulation.
  */
 
 const QUEUE = 'notifications'
@@ -39,15 +37,6 @@ export interface ConsumerTarget {
   close(): void
 }
 
-/** The breakers table through the AWS SDK's document client: the operator's credentials, the same expressions as the app's. */
-function documentTable(db: DynamoDBDocumentClient, TableName: string): BreakerTable {
-  return {
-    get: async (id) => (await db.send(new GetCommand({ TableName, Key: { id }, ConsistentRead: true }))).Item,
-    update: async (input) => (await db.send(new UpdateCommand({ TableName, ...input }))).Attributes,
-    put: async (input) => void (await db.send(new PutCommand({ TableName, ...input }))),
-  }
-}
-
 /**
  * The consumer's mapping, found as Lambda lists it: the function's mapping
  * from the queue of that name (compared by name: a local run's ARNs carry
@@ -57,20 +46,13 @@ async function mappingOf(lambda: LambdaClient, functionName: string, queueName: 
   const { EventSourceMappings = [] } = await lambda.send(new ListEventSourceMappingsCommand({ FunctionName: functionName }))
   const uuid = EventSourceMappings.find((mapping) => mapping.EventSourceArn?.endsWith(`:${queueName}`))?.UUID
   if (!uuid) throw new Error(`No event source mapping from ${queueName} to ${functionName}: is the app deployed (or running)?`)
-  return new LambdaMappingSwitch(async () => ({ client: lambda, commands: await import('@aws-sdk/client-lambda') }), uuid)
+  return mappingSwitch(lambda, uuid)
 }
-
-/** An operator pause only ever delays: the command itself answers nothing a control message could not do later. */
-const noControl: ControlSender = { send: async () => undefined }
 
 function assemble(tables: TablesTarget<'breakers'>, queues: DlqTarget, lambda: LambdaClient, mapping: LambdaMappingSwitch, where: string): ConsumerTarget {
   // The breakers' periods only matter to the functions that open them; what the operator reads is stored.
-  const store = new DynamoBreakerStore(documentTable(tables.db, tables.tables.breakers), readLevelingSettings({}).breaker)
-  const control = new ConsumerControl({ store, channels: ALL_CHANNELS, mapping, control: noControl, metrics: noLevelingMetrics })
   return {
-    control,
-    store,
-    mapping,
+    ...consumerSwitch(documentBreakerTable(tables.db, tables.tables.breakers), mapping, readLevelingSettings({}).breaker),
     queues,
     where,
     local: tables.local,
@@ -124,22 +106,11 @@ export async function deployedConsumerTarget(env: DeployedEnv): Promise<Consumer
   }
 }
 
-export interface BreakerStatus {
-  state: BreakerState
-  /** Epoch ms the open period ends; null when closed. */
-  until: number | null
-  consecutiveFailures: number
-}
-
-export interface ConsumerStatus {
-  paused: boolean
-  pausedBy: PausedBy
-  operator?: { at?: number; by?: string }
+export interface ConsumerStatus extends LevelingStatus {
   /** The event source mapping's State, as Lambda reports it. */
   mapping: string
   queue: MessageCounts
   dlq: MessageCounts
-  breakers: Record<ChannelName, BreakerStatus>
 }
 
 export async function consumerStatus(target: ConsumerTarget): Promise<ConsumerStatus> {
@@ -149,36 +120,15 @@ export async function consumerStatus(target: ConsumerTarget): Promise<ConsumerSt
     messageCounts(target.queues.sqs, target.queues.queue.url),
     messageCounts(target.queues.sqs, target.queues.dlq.url),
   ])
-  const by = pausedBy(state)
-  const breakers = Object.fromEntries(
-    ALL_CHANNELS.map((channel) => {
-      const breaker = state.breakers[channel]
-      return [channel, { state: breaker?.state ?? 'closed', until: breaker?.openUntil ?? null, consecutiveFailures: breaker?.failing.length ?? 0 }]
-    }),
-  ) as Record<ChannelName, BreakerStatus>
-  return {
-    paused: by !== null,
-    pausedBy: by,
-    ...(state.pause.pausedBy === 'operator' && { operator: { ...(state.pause.pausedAt !== undefined && { at: state.pause.pausedAt }), ...(state.pause.by !== undefined && { by: state.pause.by }) } }),
-    mapping,
-    queue,
-    dlq,
-    breakers,
-  }
+  return { ...levelingStatus(state, ALL_CHANNELS), mapping, queue, dlq }
 }
 
-/** Who the operator is, as the pause records it: the local user on this machine. */
-export const operatorName = (): string => `${userInfo().username}@${hostname()}`
-
-/** How long a pause or resume waits for the mapping to take it (a Disabling mapping finishes its batches first). */
-const RECONCILE_MS = 90_000
-
 export function pauseConsumer(target: ConsumerTarget, by: string = operatorName(), now: number = Date.now()): Promise<Reconciled> {
-  return target.control.setOperatorPause({ pausedBy: 'operator', pausedAt: now, by }, now + RECONCILE_MS)
+  return pause(target, by, now)
 }
 
 export function resumeConsumer(target: ConsumerTarget, now: number = Date.now()): Promise<Reconciled> {
-  return target.control.setOperatorPause({ pausedBy: null }, now + RECONCILE_MS)
+  return resume(target, now)
 }
 
 const time = (at: number): string => new Date(at).toISOString()

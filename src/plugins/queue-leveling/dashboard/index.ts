@@ -1,5 +1,11 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { LambdaClient } from '@aws-sdk/client-lambda'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { dlqName, localQueueAddress, queueArn, queueUrl } from '../../sqs-queues/local-queues.ts'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { consumerSwitch, documentBreakerTable, mappingSwitch, operatorName } from '../../../lib/adapters/operator-consumer.ts'
+import { readLevelingSettings } from '../../../lib/config.ts'
+import { mappingVariable } from '../../sqs-queues/local-lambda-api.ts'
+import { dlqName, localQueueAddress, queueArn, queueUrl, type LocalQueueAddress } from '../../sqs-queues/local-queues.ts'
 import type { QueueSettings } from '../../sqs-queues/settings.ts'
 import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, mintToken } from '../local-issuer.ts'
 import type { BurstOptions } from './burst.ts'
@@ -34,6 +40,31 @@ function burstToken(env: NodeJS.ProcessEnv, projectDir: string): BurstOptions['t
   return { mint: () => mintToken({ dir: localIssuerDir(projectDir), issuer, audience, sub: 'dashboard', scope, ttlSeconds: 3600 }) }
 }
 
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
+
+/**
+ * The consumer's pause and breakers as `npm run consumer` reaches them
+ * locally: the sandbox's breakers table (ARC_TABLES_PORT, named as sandbox
+ * names tables) and the queue's mapping through the local Lambda API, whose
+ * UUID the sqs-queues plugin gives every function.
+ */
+function localConsumer(env: NodeJS.ProcessEnv, address: LocalQueueAddress, queue: string) {
+  const uuid = env[mappingVariable(queue)]
+  if (!uuid || !env.ARC_APP_NAME) throw new Error(`The dashboard needs ${mappingVariable(queue)} and ARC_APP_NAME (the sqs-queues plugin and sandbox set them)`)
+  // The local servers answer at once or not at all: one attempt each.
+  const tables = new DynamoDBClient({ endpoint: `http://127.0.0.1:${env.ARC_TABLES_PORT || 5555}`, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
+  const lambda = new LambdaClient({ endpoint: address.endpoint, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
+  const table = documentBreakerTable(DynamoDBDocumentClient.from(tables, { marshallOptions: { removeUndefinedValues: true } }), `${env.ARC_APP_NAME}-staging-breakers`)
+  return {
+    ...consumerSwitch(table, mappingSwitch(lambda, uuid), readLevelingSettings(env).breaker),
+    operator: `${operatorName()} (dashboard)`,
+    destroy() {
+      tables.destroy()
+      lambda.destroy()
+    },
+  }
+}
+
 /**
  * Starts the dashboard of the app's queue, while plugins start: process.env
  * then holds what the Lambdas get (sandbox removes it afterwards), so every
@@ -46,23 +77,27 @@ export async function startLocalDashboard(options: { queues: QueueSettings[]; pr
   // The address the sqs-queues plugin serves the queues on, with the same region in their ARNs.
   const address = localQueueAddress(env)
   const ref = (name: string) => ({ name, url: queueUrl(address, name), arn: queueArn(address, name) })
-  const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
+  const consumer = localConsumer(env, address, queue.name)
+  const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
   try {
     const dashboard = await startDashboard({
       port: dashboardPort(env),
       queue,
       queues: { sqs, queue: ref(queue.name), dlq: ref(dlqName(queue.name)) },
       burst: { apiUrl: `http://127.0.0.1:${apiPort(env)}`, token: burstToken(env, options.projectDir) },
+      consumer,
     })
     return {
       url: dashboard.url,
       async close() {
         await dashboard.close()
         sqs.destroy()
+        consumer.destroy()
       },
     }
   } catch (error) {
     sqs.destroy()
+    consumer.destroy()
     throw error
   }
 }

@@ -4,6 +4,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Message } from '@aws-sdk/client-sqs'
+import type { BreakerStore } from '../../../lib/leveling/breaker-store.ts'
+import type { ConsumerControl } from '../../../lib/leveling/consumer-control.ts'
+import { ALL_CHANNELS } from '../../../lib/leveling/control.ts'
+import { describeReconciled, levelingStatus, pauseConsumer, resumeConsumer } from '../../../lib/leveling/operator.ts'
+import type { MappingSwitch } from '../../../lib/leveling/reconcile.ts'
 import { countForPurge, describePurge, messageCounts, peekMessages, plural, purgeCounted, purgeQuestion, replayDlq, type DlqQueues } from '../../sqs-queues/dlq-operations.ts'
 import { localQueueEvents, type LocalQueueEvents } from '../../sqs-queues/local-events.ts'
 import { foreignRequestReason, fromOwnPage } from '../../sqs-queues/local-only.ts'
@@ -34,6 +39,12 @@ export interface DashboardOptions {
   queues: DlqQueues
   /** Where the burst control sends its creates, and how it gets a token. */
   burst: BurstOptions
+  /**
+   * The consumer's pause and breakers, worked as `npm run consumer` works them
+   * (src/lib/leveling/operator.ts): the breakers table, the event source
+   * mapping, the control that reconciles them, and who pauses from here.
+   */
+  consumer: { control: ConsumerControl; store: BreakerStore; mapping: MappingSwitch; operator: string }
   events?: LocalQueueEvents
   /** How often an open page gets the state. */
   tickMs?: number
@@ -49,6 +60,8 @@ export interface DashboardView extends StateSnapshot {
   burst: BurstState
   /** The outcome of the last peek, replay or purge. */
   dlqAction: { action: string; ok: boolean; message: string; at: number } | null
+  /** The outcome of the last Pause or Resume. */
+  consumerAction: { action: string; ok: boolean; message: string; at: number } | null
   /** Pages following the event stream (the dashboard polls the queues only while there are any). */
   watchers: number
 }
@@ -164,7 +177,7 @@ async function depth(queues: DlqQueues, url: string): Promise<Depth> {
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
-  const { port, queues } = options
+  const { port, queues, consumer } = options
   const assets = new Map(await Promise.all(Object.entries(ASSETS).map(async ([path, asset]) => [path, { body: await readFile(asset.file), type: asset.type }] as const)))
   const state = new DashboardState(options.queue)
   state.subscribe(options.events ?? localQueueEvents)
@@ -172,17 +185,26 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const clients = new Set<ServerResponse>()
   const history: ChartPoint[] = []
   let dlqAction: DashboardView['dlqAction'] = null
+  let consumerAction: DashboardView['consumerAction'] = null
+  let switching = false
   let dlqBusy = false
   /** The ids the last purge count found, until the operator confirms them (or counts again). */
   let purgePlan: { plan: string; ids: string[] } | undefined
   let ticker: NodeJS.Timeout | undefined
   let ticking: Promise<void> | undefined
 
-  const refreshDepths = async (): Promise<void> => {
-    const [queue, dlq] = await Promise.all([depth(queues, queues.queue.url), depth(queues, queues.dlq.url)])
+  /** What is not an event: the queues' depths, the breakers and the pause (the breakers table), the mapping's State. */
+  const refresh = async (): Promise<void> => {
+    const [queue, dlq, leveling, mapping] = await Promise.all([
+      depth(queues, queues.queue.url),
+      depth(queues, queues.dlq.url),
+      consumer.store.read(ALL_CHANNELS),
+      consumer.mapping.state(),
+    ])
     state.setDepths(queue, dlq)
+    state.setLeveling(levelingStatus(leveling, ALL_CHANNELS), mapping)
   }
-  const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction, watchers: clients.size })
+  const current = (): DashboardView => ({ ...state.snapshot(), burst: burst.state(), dlqAction, consumerAction, watchers: clients.size })
   const pointOf = (now: DashboardView): ChartPoint => {
     const byChannel = (key: 'perSecond' | 'failedPerSecond'): Record<string, number> =>
       Object.fromEntries(Object.entries(now.deliveries.byChannel).map(([channel, figures]) => [channel, figures[key]]))
@@ -204,9 +226,9 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   const tick = (): Promise<void> =>
     (ticking ??= (async () => {
       try {
-        await refreshDepths()
+        await refresh()
       } catch {
-        // The local SQS server is going away (sandbox ending): the page keeps the last depths.
+        // The local servers are going away (sandbox ending): the page keeps the last figures.
       }
       const now = current()
       const point = pointOf(now)
@@ -255,7 +277,25 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
   }
 
+  /** Pause or Resume: the same calls as `npm run consumer -- pause|resume`, one at a time; every page sees the outcome. */
+  const switchConsumer = async (action: 'pause' | 'resume'): Promise<{ ok: boolean; message: string }> => {
+    if (switching) throw new HttpError(409, 'A pause or resume is under way: wait for it to end')
+    switching = true
+    try {
+      const result = action === 'pause' ? await pauseConsumer(consumer, consumer.operator) : await resumeConsumer(consumer)
+      consumerAction = { action, ok: true, message: describeReconciled(action, result), at: Date.now() }
+    } catch (error) {
+      consumerAction = { action, ok: false, message: `The ${action} failed: ${error instanceof Error ? error.message : String(error)}`, at: Date.now() }
+    } finally {
+      switching = false
+      if (clients.size) await tick()
+    }
+    return { ok: consumerAction.ok, message: consumerAction.message }
+  }
+
   const actions: Record<string, (body: Record<string, unknown>) => Promise<unknown>> = {
+    '/api/consumer/pause': () => switchConsumer('pause'),
+    '/api/consumer/resume': () => switchConsumer('resume'),
     '/api/dlq/peek': (body) =>
       dlqOperation('peek', async () => {
         const max = body.max === undefined ? 10 : Number(body.max)
@@ -315,7 +355,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const asset = assets.get(path)
       if (asset) return send(response, 200, asset.body, asset.type)
       if (path === '/api/state') {
-        await refreshDepths()
+        await refresh()
         return sendJson(response, 200, current())
       }
       if (path === '/api/events') return watch(response)

@@ -1,4 +1,6 @@
 import { METRIC } from '../../../lib/adapters/powertools-metrics.ts'
+import type { BreakerStatus, LevelingStatus } from '../../../lib/leveling/operator.ts'
+import type { PausedBy } from '../../../lib/leveling/reconcile.ts'
 import type { EmfRecord } from '../../sqs-queues/emf.ts'
 import type { BatchFinished, LocalQueueEvent, LocalQueueEvents } from '../../sqs-queues/local-events.ts'
 import type { QueueSettings } from '../../sqs-queues/settings.ts'
@@ -6,8 +8,9 @@ import type { QueueSettings } from '../../sqs-queues/settings.ts'
 /**
  * What the dashboard shows, gathered from the local queue's events: the
  * consumer's batches and invocations in flight, its EMF delivery metrics and
- * its delivery log lines. Queue depths are not events: the server polls them
- * and hands them in with `setDepths`.
+ * its delivery log lines, and its event source mapping's State. Queue depths
+ * and the breakers are not events: the server polls them and hands them in
+ * with `setDepths` and `setLeveling`.
  */
 
 /** How far back "per second" looks: one batch's metrics arrive in one line, so a wider window reads steadier. */
@@ -58,6 +61,10 @@ export interface StateSnapshot {
   queue: Depth & { name: string }
   dlq: Depth & { name: string; movedIn: number }
   consumer: {
+    /** Its event source mapping receives nothing (Disabling or Disabled). */
+    paused: boolean
+    /** Who holds it paused (the breakers table); null: no one, so a paused mapping is resuming. */
+    pausedBy: PausedBy
     inFlight: number
     maxConcurrency: number
     batchSize: number
@@ -70,6 +77,8 @@ export interface StateSnapshot {
     recordsFailed: number
     latestBatches: BatchSummary[]
   }
+  /** Each channel's breaker, as the breakers table holds it. */
+  breakers: Record<string, BreakerStatus>
   deliveries: {
     total: number
     perSecond: number
@@ -111,6 +120,9 @@ export class DashboardState {
   #unsubscribe: (() => void) | undefined
   #queueDepth: Depth = { waiting: 0, inFlight: 0 }
   #dlqDepth: Depth = { waiting: 0, inFlight: 0 }
+  #leveling: Pick<LevelingStatus, 'pausedBy' | 'breakers'> = { pausedBy: null, breakers: {} as LevelingStatus['breakers'] }
+  /** The sandbox starts every mapping enabled; each change comes as a 'mapping-state' event, and each poll says it too. */
+  #mappingState = 'Enabled'
   #movedIn = 0
   #inFlight = 0
   #maxInFlightSeen = 0
@@ -153,6 +165,12 @@ export class DashboardState {
     this.#dlqDepth = dlq
   }
 
+  /** The breakers and who holds the consumer (read from the breakers table), and the mapping's State (the Lambda API). */
+  setLeveling(status: LevelingStatus, mappingState: string): void {
+    this.#leveling = { pausedBy: status.pausedBy, breakers: status.breakers }
+    this.#mappingState = mappingState
+  }
+
   handle(event: LocalQueueEvent): void {
     switch (event.type) {
       case 'batch-started':
@@ -184,6 +202,9 @@ export class DashboardState {
         if (event.emf) this.#metrics(event.emf, event.at)
         else this.#logLine(event.line)
         return
+      case 'mapping-state':
+        if (event.queue === this.#queue.name) this.#mappingState = event.state
+        return
     }
   }
 
@@ -205,6 +226,8 @@ export class DashboardState {
       queue: { name: this.#queue.name, ...this.#queueDepth },
       dlq: { name: `${this.#queue.name}-dlq`, ...this.#dlqDepth, movedIn: this.#movedIn },
       consumer: {
+        paused: this.#mappingState === 'Disabled' || this.#mappingState === 'Disabling',
+        pausedBy: this.#leveling.pausedBy,
         inFlight: this.#inFlight,
         maxConcurrency: this.#queue.maxConcurrency,
         batchSize: this.#queue.batchSize,
@@ -216,6 +239,7 @@ export class DashboardState {
         recordsFailed: this.#recordsFailed,
         latestBatches: [...this.#latestBatches],
       },
+      breakers: structuredClone(this.#leveling.breakers),
       deliveries: {
         total: sum('delivered'),
         perSecond: perSecond(recent, 'delivered'),

@@ -15,6 +15,7 @@ const data = {}
 let channels = []
 const charts = {}
 let lastAction = 0
+let lastConsumerAction = 0
 
 const text = (id, value) => {
   const element = $(id)
@@ -156,7 +157,47 @@ function rows(id, items, cells) {
   )
 }
 
+/** Who holds the consumer, and whether its mapping has got there yet. */
+function pauseText(consumer) {
+  if (consumer.paused) {
+    if (consumer.pausedBy === 'operator') return ['paused by the operator', 'paused']
+    if (consumer.pausedBy === 'breaker') return ['paused by a breaker', 'paused']
+    return ['resuming…', 'moving']
+  }
+  return consumer.pausedBy === null ? ['consuming', 'consuming'] : [`pausing (${consumer.pausedBy})…`, 'moving']
+}
+
+function untilText(until) {
+  if (until === null) return '–'
+  const left = Math.ceil((until - Date.now()) / 1000)
+  return `${new Date(until).toLocaleTimeString([], { hour12: false })}${left > 0 ? ` (${left} s)` : ''}`
+}
+
+function renderLeveling(state) {
+  const [said, kind] = pauseText(state.consumer)
+  text('consumer-state', said)
+  $('consumer-state').dataset.state = kind
+  $('tile-consumer').classList.toggle('alert', state.consumer.paused)
+  // Pause while no operator holds it; Resume lifts the operator's pause only (a breaker lifts its own).
+  $('consumer-pause').disabled = switching || state.consumer.pausedBy === 'operator'
+  $('consumer-resume').disabled = switching || state.consumer.pausedBy !== 'operator'
+  const breakers = Object.entries(state.breakers).map(([channel, breaker]) => ({ channel, ...breaker }))
+  // The countdown changes every tick: the rows are rebuilt when anything shown changes.
+  rows('breakers', breakers.map((breaker) => ({ ...breaker, shown: untilText(breaker.until) })), (breaker) => [
+    [breaker.channel],
+    [breaker.state, breaker.state !== 'closed'],
+    [breaker.shown],
+    [breaker.consecutiveFailures, breaker.consecutiveFailures > 0],
+  ])
+  if (state.consumerAction && state.consumerAction.at > lastConsumerAction) {
+    lastConsumerAction = state.consumerAction.at
+    text('consumer-result', state.consumerAction.message)
+    $('consumer-result').classList.toggle('bad', !state.consumerAction.ok)
+  }
+}
+
 function render(state) {
+  renderLeveling(state)
   text('queue-name', state.queue.name)
   text('queue-waiting', state.queue.waiting)
   text('queue-inflight', state.queue.inFlight)
@@ -282,6 +323,28 @@ $('dlq-purge').addEventListener('click', () =>
     showResult(result.message, result.ok)
   }),
 )
+let switching = false
+/** Pause or Resume, as npm run consumer does it; the buttons wait for the answer. */
+async function switchConsumer(action) {
+  switching = true
+  $('consumer-pause').disabled = true
+  $('consumer-resume').disabled = true
+  text('consumer-result', action === 'pause' ? 'Pausing…' : 'Resuming…')
+  try {
+    const result = await post(`/api/consumer/${action}`)
+    text('consumer-result', result.message)
+    $('consumer-result').classList.toggle('bad', !result.ok)
+  } catch (error) {
+    text('consumer-result', error.message)
+    $('consumer-result').classList.add('bad')
+  } finally {
+    switching = false
+    if (latest) renderLeveling(latest)
+  }
+}
+$('consumer-pause').addEventListener('click', () => switchConsumer('pause'))
+$('consumer-resume').addEventListener('click', () => switchConsumer('resume'))
+
 $('burst-form').addEventListener('submit', async (event) => {
   event.preventDefault()
   try {
