@@ -1,7 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { drainView } from '../test/helpers/queue.ts'
 import type { WebhookCall } from '../scripts/lib/webhook-receiver.ts'
-import { queueDepth } from '../scripts/lib/queues.ts'
+import { drainView, queueDepth } from '../scripts/lib/queues.ts'
 
 /** Every task the queue app accepted: delivered once, parked in the DLQ, or neither (the failure to report). */
 export interface Accounting {
@@ -60,7 +59,7 @@ export async function account(
     else if (parked.has(id)) inDlq++
     else unaccounted++
   }
-  const stillQueued = Math.min(unaccounted, waiting.visible + waiting.inFlight)
+  const stillQueued = Math.min(unaccounted, waiting.visible + waiting.inFlight + waiting.delayed)
   return {
     accepted: new Set(taskIds).size,
     deliveredOnce,

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { prepareAppCopy, ROOT, type QueueOverrides } from '../test/helpers/app.ts'
+import { prepareAppCopy, ROOT, type QueueOverrides } from '../scripts/lib/app-copy.ts'
 import type { PortSet } from './ports.ts'
 
 /**

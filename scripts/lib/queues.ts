@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 
 /** A client for the queues `npm start` runs locally (ARC_SQS_PORT). */
 export function localSqsClient(port = Number(process.env.ARC_SQS_PORT || 9324)): { sqs: SQSClient; queueUrl: (name: string) => string } {
@@ -10,6 +10,8 @@ export function localSqsClient(port = Number(process.env.ARC_SQS_PORT || 9324)):
 export interface QueueDepth {
   visible: number
   inFlight: number
+  /** Sent with a DelaySeconds not over yet (a retry's or a deferral's copy): neither visible nor in flight. */
+  delayed: number
 }
 
 /**
@@ -19,10 +21,22 @@ export interface QueueDepth {
  */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
   )
   const messages = Number(Attributes.ApproximateNumberOfMessages ?? 0)
   const notVisible = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  return { visible: Math.max(0, messages - notVisible), inFlight: notVisible }
+  return { visible: Math.max(0, messages - notVisible), inFlight: notVisible, delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0) }
+}
+
+/** Reads every message of a queue without deleting it (each becomes visible again after `visibilitySeconds`). */
+export async function drainView(sqs: SQSClient, queueUrl: string, visibilitySeconds = 30): Promise<{ body: string; event: string | undefined }[]> {
+  const seen: { body: string; event: string | undefined }[] = []
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: visibilitySeconds }),
+    )
+    if (Messages.length === 0) return seen
+    for (const message of Messages) seen.push({ body: message.Body ?? '', event: message.MessageAttributes?.event?.StringValue })
+  }
 }
 

@@ -1,7 +1,5 @@
-import { cp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { SQSClient } from '@aws-sdk/client-sqs'
+import { prepareAppCopy, type AppCopyOptions } from '../../scripts/lib/app-copy.ts'
 import { startSandbox, stopSandbox } from '../../scripts/sandbox.ts'
 import { localIssuerDir, localIssuerUrl, mintToken, type MintOptions } from '../../src/plugins/queue-leveling/local-issuer.ts'
 import type { TcpProxy } from './tcp-proxy.ts'
@@ -11,7 +9,8 @@ import type { TcpProxy } from './tcp-proxy.ts'
  * the project whose @queues keys, consumer timeout and settings the test picks.
  * Ports stay off the defaults so a developer's `npm start` keeps running.
  */
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+// The copies live in scripts/lib/app-copy.ts, shared with the bench.
+export { prepareAppCopy, ROOT, withQueueKeys, type QueueOverrides } from '../../scripts/lib/app-copy.ts'
 
 // TEST_PORT_OFFSET moves them all, so two suites can run side by side.
 const offset = Number(process.env.TEST_PORT_OFFSET || 0)
@@ -31,22 +30,7 @@ export const TEST_CALLER = 'test-user'
 /** Mints a token of the local issuer a test app trusts (its key pair under the app copy's .tmp/). */
 export type Mint = (options?: Partial<Omit<MintOptions, 'dir'>>) => Promise<string>
 
-export interface QueueOverrides {
-  batchSize?: number
-  batchWindow?: number
-  maxConcurrency?: number
-  maxReceiveCount?: number
-  visibilityTimeout?: number
-  retentionDays?: number
-  dlqRetentionDays?: number
-}
-
-export interface TestAppOptions {
-  /** Name of the copy under .tmp/. */
-  name: string
-  queue?: QueueOverrides
-  /** The consumer's timeout in seconds (its config.arc). */
-  consumerTimeout?: number
+export interface TestAppOptions extends AppCopyOptions {
   /** Runtime settings (NOTIFY_*, CORS_ALLOW_ORIGIN...) for the Lambdas. */
   env?: Record<string, string>
   /** Lambda environment over everything else, e.g. AWS_ENDPOINT_URL_SQS of a proxy. */
@@ -66,34 +50,6 @@ export interface TestApp {
   token: string
   mint: Mint
   stop(): Promise<void>
-}
-
-const SHARED_FILES = ['package.json', 'preferences.arc', 'tsconfig.json', 'esbuild.config.cjs', 'types']
-
-/** app.arc with some `@queues notifications` keys replaced. */
-export function withQueueKeys(manifest: string, overrides: QueueOverrides): string {
-  let result = manifest
-  for (const [key, value] of Object.entries(overrides)) {
-    const pattern = new RegExp(`^(\\s+${key}\\s+)\\S+`, 'm')
-    if (!pattern.test(result)) throw new Error(`app.arc has no @queues key ${key}`)
-    result = result.replace(pattern, `$1${value}`)
-  }
-  return result
-}
-
-export async function prepareAppCopy(options: TestAppOptions): Promise<string> {
-  const dir = join(ROOT, '.tmp', options.name)
-  await rm(dir, { recursive: true, force: true })
-  await mkdir(dir, { recursive: true })
-  await cp(join(ROOT, 'src'), join(dir, 'src'), { recursive: true })
-  for (const file of SHARED_FILES) await cp(join(ROOT, file), join(dir, file), { recursive: true })
-  await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir')
-  const manifest = await readFile(join(ROOT, 'app.arc'), 'utf8')
-  await writeFile(join(dir, 'app.arc'), withQueueKeys(manifest, options.queue ?? {}))
-  if (options.consumerTimeout !== undefined) {
-    await writeFile(join(dir, 'src/queues/notifications/config.arc'), `@aws\ntimeout ${options.consumerTimeout}\n`)
-  }
-  return dir
 }
 
 export async function startTestApp(options: TestAppOptions): Promise<TestApp> {

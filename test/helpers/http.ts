@@ -68,8 +68,4 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-export function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return sorted[index] ?? NaN
-}
+export { percentile } from '../../scripts/lib/stats.ts'

@@ -1,6 +1,6 @@
-import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs'
 
-export { queueDepth } from '../../scripts/lib/queues.ts'
+export { drainView, queueDepth } from '../../scripts/lib/queues.ts'
 
 /** A raw message for the notifications queue: event attribute and body exactly as given. */
 export interface RawMessage {
@@ -22,17 +22,6 @@ export async function sendRaw(sqs: SQSClient, queueUrl: string, messages: RawMes
   if (Failed.length) throw new Error(`SendMessageBatch failed: ${JSON.stringify(Failed)}`)
 }
 
-/** Reads every message of a queue without deleting it (each becomes visible again after the queue's visibility timeout). */
-export async function drainView(sqs: SQSClient, queueUrl: string): Promise<{ body: string; event: string | undefined }[]> {
-  const seen: { body: string; event: string | undefined }[] = []
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: 30 }),
-    )
-    if (Messages.length === 0) return seen
-    for (const message of Messages) seen.push({ body: message.Body ?? '', event: message.MessageAttributes?.event?.StringValue })
-  }
-}
 
 /**
  * A `task_created` message as the producer publishes it for the task's owner,
