@@ -16,6 +16,11 @@ export interface BenchOptions {
   requireSamples: number
   maxDrainSeconds: number
   retryBaseSeconds: number
+  outageSeconds: number
+  breakerFailures: number
+  breakerOpenSeconds: number
+  breakerMaxOpenSeconds: number
+  rateCap: number
   portOffset: number
   phases: Set<Phase>
   out: string
@@ -23,8 +28,12 @@ export interface BenchOptions {
   readme: boolean
 }
 
-export const PHASES = ['cost', 'queue', 'baseline'] as const
+export const PHASES = ['cost', 'queue', 'baseline', 'outage', 'rate'] as const
 export type Phase = (typeof PHASES)[number]
+/** What `npm run bench` runs unless told: the adaptive-leveling phases (outage, rate: several minutes more) run when named. */
+export const DEFAULT_PHASES: readonly Phase[] = ['cost', 'queue', 'baseline']
+/** The phases that measure adaptive leveling, each on its own copy of the app with the app's own @queues keys. */
+export const LEVELING_PHASES: readonly Phase[] = ['outage', 'rate']
 
 const OPTIONS = {
   count: { type: 'string', default: '150', help: 'creates per burst' },
@@ -42,11 +51,17 @@ const OPTIONS = {
   'require-samples': { type: 'string', default: '3', help: 'node processes per bundle for its require time' },
   'max-drain-seconds': { type: 'string', default: '300', help: 'longest wait for a burst to drain' },
   'retry-base-seconds': { type: 'string', default: '2', help: 'RETRY_BASE_SECONDS of the consumer (backoff after a failed delivery)' },
+  // With a 2 s retry base a message's 5 receives span about a minute: a 120 s outage outlasts the retry budget, as a long one does with the shipped 60 s.
+  'outage-seconds': { type: 'string', default: '120', help: 'outage phase: how long the downstream answers 503, from the burst on' },
+  'breaker-failures': { type: 'string', default: '5', help: 'outage phase: BREAKER_FAILURES of the run with the breaker (the other runs with 0)' },
+  'breaker-open-seconds': { type: 'string', default: '10', help: 'outage phase: BREAKER_OPEN_SECONDS' },
+  'breaker-max-open-seconds': { type: 'string', default: '20', help: 'outage phase: BREAKER_MAX_OPEN_SECONDS' },
+  'rate-cap': { type: 'string', default: '5', help: 'rate phase: NOTIFY_WEBHOOK_MAX_PER_SECOND' },
   'port-offset': { type: 'string', default: process.env.TEST_PORT_OFFSET || '900', help: 'added to the test ports (TEST_PORT_OFFSET)' },
-  phases: { type: 'string', default: PHASES.join(','), help: `which phases to run: ${PHASES.join(',')}` },
+  phases: { type: 'string', default: DEFAULT_PHASES.join(','), help: `which phases to run, of ${PHASES.join(',')}` },
   out: { type: 'string', default: 'bench/results.json', help: 'results file' },
   chart: { type: 'string', default: 'bench/chart.svg', help: 'chart file' },
-  readme: { type: 'boolean', default: true, help: 'rewrite the marked block of README.md (--no-readme to leave it)' },
+  readme: { type: 'boolean', default: true, help: "rewrite the run's marked blocks of the results document, README.md (--no-readme to leave it)" },
   help: { type: 'boolean', default: false, help: 'print this list' },
 } as const
 
@@ -67,6 +82,10 @@ export function usage(): string {
 export function readOptions(argv: string[]): BenchOptions | undefined {
   const { values } = parseArgs({ args: argv, options: OPTIONS, allowNegative: true, strict: true })
   if (values.help) return undefined
+  for (const name of ['breaker-failures', 'breaker-open-seconds', 'breaker-max-open-seconds', 'outage-seconds'] as const) {
+    if (!Number.isInteger(Number(values[name]))) throw new Error(`--${name} must be a whole number (got ${values[name]})`)
+  }
+  if (Number(values['breaker-max-open-seconds']) < Number(values['breaker-open-seconds'])) throw new Error('--breaker-max-open-seconds must be at least --breaker-open-seconds')
   const phases = new Set(values.phases.split(',').map((phase) => phase.trim()).filter(Boolean))
   for (const phase of phases) {
     if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`--phases: unknown phase ${phase} (known: ${PHASES.join(', ')})`)
@@ -86,6 +105,11 @@ export function readOptions(argv: string[]): BenchOptions | undefined {
     requireSamples: number('require-samples', values['require-samples'], 0, 100),
     maxDrainSeconds: number('max-drain-seconds', values['max-drain-seconds'], 1, 86_400),
     retryBaseSeconds: number('retry-base-seconds', values['retry-base-seconds'], 0, 43_200),
+    outageSeconds: number('outage-seconds', values['outage-seconds'], 1, 3600),
+    breakerFailures: number('breaker-failures', values['breaker-failures'], 1, 1000),
+    breakerOpenSeconds: number('breaker-open-seconds', values['breaker-open-seconds'], 1, 86_400),
+    breakerMaxOpenSeconds: number('breaker-max-open-seconds', values['breaker-max-open-seconds'], 1, 86_400),
+    rateCap: number('rate-cap', values['rate-cap'], 0.1, 1000),
     portOffset: number('port-offset', values['port-offset'], 0, 50_000),
     phases: phases as Set<Phase>,
     out: values.out,

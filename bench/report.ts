@@ -4,17 +4,25 @@ import type { LatencySummary } from './stats.ts'
 
 /**
  * The bench's figures as Markdown: printed at the end of a run and written
- * between the README's `<!-- bench:start -->` and `<!-- bench:end -->` markers,
- * so that no figure in the README is typed by hand.
+ * between markers of the results document, so that no figure in it is typed
+ * by hand: the queue's between `<!-- bench:start -->` and `<!-- bench:end -->`,
+ * adaptive leveling's (leveling-report.ts) between their own, each rewritten
+ * only by a run of its phases.
  */
-export const START_MARKER = '<!-- bench:start -->'
-export const END_MARKER = '<!-- bench:end -->'
+/** Where the bench writes its figures: the one place that names the document (paths from the project's root). */
+export const BENCH_RESULTS_DOC = 'README.md'
+
+export interface BlockMarkers {
+  start: string
+  end: string
+}
+export const QUEUE_MARKERS: BlockMarkers = { start: '<!-- bench:start -->', end: '<!-- bench:end -->' }
 
 const x = (value: number | null | undefined): string => (value === null || value === undefined || !Number.isFinite(value) ? 'n/a' : `${value.toFixed(2)}x`)
 const kb = (bytes: number): string => `${Math.round(bytes / 1024)} KB`
-const verdict = (met: boolean | null): string => (met === null ? 'not measured' : met ? '**met**' : '**not met**')
+export const verdict = (met: boolean | null): string => (met === null ? 'not measured' : met ? '**met**' : '**not met**')
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map((_, index) => (index === 0 ? '---' : '---:')).join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')
 }
 
@@ -185,11 +193,11 @@ function findings(summary: Summary): string {
   return lines.join('\n')
 }
 
-/** Replaces what is between the markers; the markers must be there already. */
-export async function rewriteReadme(path: string, block: string): Promise<void> {
-  const readme = await readFile(path, 'utf8')
-  const start = readme.indexOf(START_MARKER)
-  const end = readme.indexOf(END_MARKER)
-  if (start === -1 || end === -1 || end < start) throw new Error(`${path} has no ${START_MARKER} ... ${END_MARKER} block`)
-  await writeFile(path, `${readme.slice(0, start + START_MARKER.length)}\n${block}\n${readme.slice(end)}`)
+/** Replaces what is between the markers of the document at `path`; the markers must be there already. */
+export async function rewriteBlock(path: string, block: string, markers: BlockMarkers = QUEUE_MARKERS): Promise<void> {
+  const document = await readFile(path, 'utf8')
+  const start = document.indexOf(markers.start)
+  const end = document.indexOf(markers.end)
+  if (start === -1 || end === -1 || end < start) throw new Error(`${path} has no ${markers.start} ... ${markers.end} block`)
+  await writeFile(path, `${document.slice(0, start + markers.start.length)}\n${block}\n${document.slice(end)}`)
 }

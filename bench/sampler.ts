@@ -13,6 +13,8 @@ export interface Sample {
   queueVisible: number | null
   /** Messages received by a consumer and not yet deleted (or waiting out a retry's backoff). */
   queueInFlight: number | null
+  /** Messages sent with a delay not over yet (a deferral's copy while a breaker is open). */
+  queueDelayed: number | null
   dlqVisible: number | null
   dlqInFlight: number | null
   /** Calls the downstream is answering right now. */
@@ -26,6 +28,8 @@ export interface Sample {
   deliveriesPerSecond: number
   requestsSent: number
   requestsDone: number
+  /** From the app's dashboard, when the sampler follows it: the consumer's invocations (finished and under way) and its pause. */
+  consumer?: { batches: number; inFlight: number; paused: boolean; pausedBy: string | null; webhookBreaker: string | null } | null
 }
 
 export interface SamplerTargets {
@@ -34,6 +38,16 @@ export interface SamplerTargets {
   producer: BurstObserver
   /** Absent for the baseline: it has no queue. */
   queue?: { sqs: SQSClient; queueUrl: string; dlqUrl: string }
+  /** The app's local dashboard (its GET /api/state), for the consumer's figures. */
+  dashboardUrl?: string
+}
+
+/** The consumer's figures the app's dashboard reports (GET /api/state); null when it does not answer. */
+export async function consumerOf(dashboardUrl: string): Promise<NonNullable<Sample['consumer']>> {
+  const response = await fetch(`${dashboardUrl}/api/state`)
+  if (!response.ok) throw new Error(`${dashboardUrl}/api/state answered ${response.status}`)
+  const state = (await response.json()) as { consumer: { batches: number; inFlight: number; paused: boolean; pausedBy: string | null }; breakers?: { webhook?: { state: string } } }
+  return { batches: state.consumer.batches, inFlight: state.consumer.inFlight, paused: state.consumer.paused, pausedBy: state.consumer.pausedBy, webhookBreaker: state.breakers?.webhook?.state ?? null }
 }
 
 /** Samples on a fixed interval until stopped; `latest` is what the progress bar shows. */
@@ -92,6 +106,8 @@ export class Sampler {
       if (queue) {
         ;[depth, dlq] = await Promise.all([queueDepth(queue.sqs, queue.queueUrl), queueDepth(queue.sqs, queue.dlqUrl)]).catch(() => [undefined, undefined])
       }
+      const dashboardUrl = this.#targets.dashboardUrl
+      const consumer = dashboardUrl ? await consumerOf(dashboardUrl).catch(() => null) : undefined
       const seconds = Math.max(0.001, (at - this.#lastAt) / 1000)
       const sample: Sample = {
         run,
@@ -99,6 +115,7 @@ export class Sampler {
         at,
         queueVisible: depth?.visible ?? null,
         queueInFlight: depth?.inFlight ?? null,
+        queueDelayed: depth?.delayed ?? null,
         dlqVisible: dlq?.visible ?? null,
         dlqInFlight: dlq?.inFlight ?? null,
         downstreamInFlight,
@@ -108,6 +125,7 @@ export class Sampler {
         deliveriesPerSecond: Math.round(((calls - this.#lastCalls) / seconds) * 100) / 100,
         requestsSent: producer.sent,
         requestsDone: producer.done,
+        ...(consumer !== undefined && { consumer }),
       }
       this.#lastCalls = calls
       this.#lastAt = at

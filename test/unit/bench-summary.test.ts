@@ -20,6 +20,7 @@ function samples(): Sample[] {
       at: 1_000_000 + second * 1000,
       queueVisible: second >= 2 && second <= 20 ? 5 + (second === 8 ? 7 : 0) : 0,
       queueInFlight: 4,
+      queueDelayed: 0,
       dlqVisible: 0,
       dlqInFlight: 0,
       downstreamInFlight: 4,
