@@ -79,6 +79,7 @@ deliveryRetentionDays 90       # TTL of delivery records
 architect/plugin-typescript
 sqs-queues             # src/plugins/sqs-queues: @queues as real SQS, locally (queues, event source mapping) and deployed
 queue-leveling         # src/plugins/queue-leveling: this app's settings checks and deploy resources
+local-schedules        # src/plugins/local-schedules: runs @scheduled rate() functions locally (LOCAL_SCHEDULE_SECONDS)
 
 @typescript
 esbuild-config esbuild.config.cjs

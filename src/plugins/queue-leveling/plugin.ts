@@ -1,4 +1,6 @@
+import { mkdir, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
+import { join } from 'node:path'
 import { hasDeliveryChannel, readConsumerSettings, readHttpSettings, SettingsError, validateSettings } from '../../lib/config.ts'
 import { queueSettingsOf, type DeployArgs, type PluginArgs } from '../sqs-queues/plugin.ts'
 import { queueLogicalIds, stackName as defaultStackName } from '../sqs-queues/names.ts'
@@ -32,6 +34,48 @@ function checkWebhookTimeout(env: Env, queues: QueueSettings[], where: string): 
   }
 }
 
+/** Where local Lambdas find the sandbox's DynamoDB: ARC_TABLES_PORT, else sandbox's default. */
+const localTablesPort = (): number => Number(process.env.ARC_TABLES_PORT || 5555)
+
+/** The ports sandbox settled on, as it tells its Lambdas (ARC_SANDBOX). */
+function sandboxPorts(): { tables?: number } {
+  try {
+    return (JSON.parse(process.env.ARC_SANDBOX ?? '{}') as { ports?: { tables?: number } }).ports ?? {}
+  } catch {
+    return {}
+  }
+}
+
+/**
+ * Sandbox moves DynamoDB to another port when its own is busy, after set.env
+ * has told the Lambdas where it is: refuse that rather than let every table
+ * call fail.
+ */
+function checkTablesPort(): void {
+  const tables = sandboxPorts().tables
+  if (tables !== undefined && tables !== localTablesPort()) {
+    throw new Error(
+      `Sandbox put DynamoDB on port ${tables}, not ${localTablesPort()} where the Lambdas' AWS SDK looks for it ` +
+        `(port ${localTablesPort()} is busy?): free it, or set ARC_TABLES_PORT to a free port`,
+    )
+  }
+}
+
+/** The plugin arguments that also carry plugin-typescript's build folder. */
+type BuildArgs = PluginArgs & { inventory: { inv: { _project: { build?: string | null } } } }
+
+/**
+ * @architect/plugin-typescript bundles handlers as CommonJS into the build
+ * folder, which sits inside this ESM package: mark the folder CommonJS so Node
+ * loads the bundles as what they are (a deployed Lambda zip has no package.json).
+ */
+async function markBuildCommonJs({ inventory }: BuildArgs): Promise<void> {
+  const build = inventory.inv._project.build
+  if (!build) return
+  await mkdir(build, { recursive: true })
+  await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
+}
+
 let issuer: Server | undefined
 let dashboard: Dashboard | undefined
 
@@ -43,14 +87,20 @@ let dashboard: Dashboard | undefined
 export default {
   set: {
     /**
-     * Local runs log each notification when no other channel is configured, and
-     * trust the local issuer when no other issuer is configured; settings the
-     * project or the environment of `npm start` give win.
+     * Local Lambdas find the sandbox's tables through the AWS SDK's own
+     * setting and share one V8 code cache; local runs log each notification when
+     * no other channel is configured, and trust the local issuer when no other
+     * issuer is configured; settings the project or the environment of `npm
+     * start` give win.
      */
     env({ inventory }: PluginArgs) {
       const project = inventory.inv._project.env?.local?.testing ?? {}
       const configured = { ...project, ...process.env }
       const testing: Record<string, string> = {}
+      // The AWS SDK's DynamoDB client finds the sandbox's tables here (sandbox.start checks the port held).
+      if (project.AWS_ENDPOINT_URL_DYNAMODB === undefined) testing.AWS_ENDPOINT_URL_DYNAMODB = `http://127.0.0.1:${localTablesPort()}`
+      // Sandbox starts a new process per invocation: V8's code cache spares each one recompiling its bundle.
+      if (project.NODE_COMPILE_CACHE === undefined) testing.NODE_COMPILE_CACHE = join(inventory.inv._project.cwd, 'node_modules', '.cache', 'node-compile-cache')
       if (configured.NOTIFY_LOG === undefined && !hasDeliveryChannel(configured)) testing.NOTIFY_LOG = 'true'
       if (!configured.AUTH_ISSUER) Object.assign(testing, localIssuerSettings(localIssuerPort()))
       return { testing }
@@ -60,10 +110,12 @@ export default {
   sandbox: {
     /**
      * While plugins start, process.env holds what the Lambdas get: refuse a bad
-     * setting before the first request, and serve the local issuer when the
-     * Lambdas trust it.
+     * setting or a moved tables port before the first request, mark the build
+     * folder CommonJS, and serve the local issuer when the Lambdas trust it.
      */
-    async start(args: PluginArgs) {
+    async start(args: BuildArgs) {
+      checkTablesPort()
+      await markBuildCommonJs(args)
       validateSettings(process.env)
       checkWebhookTimeout(process.env, queueSettingsOf(args), '')
       const port = localIssuerPort()

@@ -1,23 +1,30 @@
-import { mkdir, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
-import { join } from 'node:path'
-import { SQSClient } from '@aws-sdk/client-sqs'
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { transformQueues } from './cloudformation.ts'
-import { EventSourceMapping } from './event-source-mapping.ts'
+import { EventSourceMapping, type ConsumerEnvironment } from './event-source-mapping.ts'
 import { LocalLambdaApi, localMappingUuid, mappingVariable } from './local-lambda-api.ts'
-import { LocalSchedules, type ScheduledFunction } from './local-schedules.ts'
 import { localQueueAddress, localQueueNames, queueArn, queueUrl, queueUrlVariables, startLocalQueues } from './local-queues.ts'
 import { queueLogicalIds } from './names.ts'
+import { listeningServerOn, takeOverQueuePublishes, type PublishTarget } from './sandbox-event-bus.ts'
 import { queueKinds, readQueueSettings, type QueueSettings } from './settings.ts'
 import type { CfnTemplate } from './template.ts'
 import { readEmfLogSetting, WarmFunction } from './warm-function.ts'
 
+/** A queue's consumer as Architect's inventory describes it. */
+export interface QueueLambda {
+  name: string
+  src: string
+  handlerFile: string
+  handlerMethod: string
+  /** `runtime` as inventory gives it (e.g. `nodejs24.x`, `python3.13`, a custom runtime's name); absent means Architect's default, Node.js. */
+  config: { timeout: number; memory: number; runtime?: string; runtimeConfig?: { baseRuntime?: string } | null }
+}
+
 /** The slice of Architect's plugin arguments this plugin reads. */
 export interface ArcInventory {
   inv: {
-    queues?: { name: string; src: string; handlerFile: string; handlerMethod: string; config: { timeout: number; memory: number } }[] | null
-    scheduled?: ScheduledFunction[] | null
-    _project: { build?: string | null; cwd: string; env?: { local?: Record<string, Record<string, string> | null> | null } }
+    queues?: QueueLambda[] | null
+    _project: { cwd: string; env?: { local?: Record<string, Record<string, string> | null> | null } }
     aws?: { region?: string }
     app?: string
   }
@@ -31,16 +38,14 @@ export interface DeployArgs extends PluginArgs {
   stage?: string
   stackName?: string
 }
-type Invoke = (options: { pragma: string; name: string; payload: unknown }) => Promise<unknown>
+/** Sandbox's own invoker, as it hands it to plugins: the handler's response, or its error. */
+export type Invoke = (options: { pragma: string; name: string; payload: unknown }) => Promise<unknown>
 
 /** The `@queues` keys of app.arc, checked against the consumers' timeouts (their config.arc). */
 export function queueSettingsOf({ arc, inventory }: PluginArgs): QueueSettings[] {
   const consumerTimeouts = Object.fromEntries((inventory.inv.queues ?? []).map((queue) => [queue.name, queue.config.timeout]))
   return readQueueSettings({ queues: arc.queues, aws: arc.aws, consumerTimeouts })
 }
-
-/** Where local Lambdas find the sandbox's DynamoDB: ARC_TABLES_PORT, else sandbox's default. */
-const localTablesPort = (): number => Number(process.env.ARC_TABLES_PORT || 5555)
 
 /**
  * The app's name (`@app`), which the local mappings' UUIDs derive from. While
@@ -55,28 +60,30 @@ function appName({ arc, inventory }: PluginArgs): string {
 /** The region of a local run: the shell's, else the app's `@aws region`, else us-east-1. */
 const localRegion = (inventory: ArcInventory): string => process.env.AWS_REGION || inventory.inv.aws?.region || 'us-east-1'
 
-/**
- * @architect/plugin-typescript bundles handlers as CommonJS into the build
- * folder, which sits inside this ESM package: mark the folder CommonJS so Node
- * loads the bundles as what they are (a deployed Lambda zip has no package.json).
- */
-async function markBuildCommonJs(inventory: ArcInventory): Promise<void> {
-  const build = inventory.inv._project.build
-  if (!build) return
-  await mkdir(build, { recursive: true })
-  await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
+const log = {
+  info: (message: string) => console.log(`[queues] ${message}`),
+  warn: (message: string) => console.warn(`[queues] ${message}`),
 }
 
 /**
- * A warm environment for a queue's consumer. While plugins start, sandbox has put
- * the variables it gives every Lambda (ARC_*, the app's settings, the plugins'
- * set.env) into process.env: the environment gets those.
+ * Where a queue's consumer runs, one environment per poller. A Node.js consumer
+ * runs in a warm environment, as Lambda keeps one between batches (see
+ * warm-function.ts). Any other runtime (Python, Ruby, Deno, a compiled one) is
+ * invoked through sandbox's own invoker, which runs each invocation in a new
+ * process and answers the handler's response: the batch, its partial batch
+ * response and its failures are the same either way. While plugins start,
+ * sandbox has put the variables it gives every Lambda (ARC_*, the app's
+ * settings, the plugins' set.env) into process.env: the warm environment gets
+ * those.
  */
-function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<string, string | undefined>, printMetrics: boolean): WarmFunction {
-  const lambda = inventory.inv.queues?.find((queue) => queue.name === name)
-  if (!lambda) throw new Error(`@queues ${name} has no consumer function`)
+function consumerEnvironment(lambda: QueueLambda, invoke: Invoke, env: Record<string, string | undefined>, printMetrics: boolean): ConsumerEnvironment {
+  const { runtime, runtimeConfig } = lambda.config
+  // Sandbox's own rule: a custom runtime (TypeScript...) runs as its base runtime.
+  if (!(runtimeConfig?.baseRuntime ?? runtime ?? 'nodejs').startsWith('node')) {
+    return { invoke: (event) => invoke({ pragma: 'queues', name: lambda.name, payload: event }), stop: async () => {} }
+  }
   return new WarmFunction({
-    label: `@queues ${name}`,
+    label: `@queues ${lambda.name}`,
     handlerFile: lambda.handlerFile,
     handlerName: lambda.handlerMethod,
     cwd: lambda.src,
@@ -87,24 +94,33 @@ function consumerEnvironment(inventory: ArcInventory, name: string, env: Record<
   })
 }
 
-/** The ports sandbox settled on, as it tells its Lambdas (ARC_SANDBOX). */
-function sandboxPorts(): { tables?: number } {
+/** Sandbox's events port, as it tells its Lambdas (ARC_SANDBOX): where @architect/functions publishes. */
+function sandboxEventsPort(): number | undefined {
   try {
-    return (JSON.parse(process.env.ARC_SANDBOX ?? '{}') as { ports?: { tables?: number } }).ports ?? {}
+    return (JSON.parse(process.env.ARC_SANDBOX ?? '{}') as { ports?: { events?: number } }).ports?.events
   } catch {
-    return {}
+    return undefined
   }
 }
 
-const log = {
-  info: (message: string) => console.log(`[queues] ${message}`),
-  warn: (message: string) => console.warn(`[queues] ${message}`),
+/**
+ * Sandbox's event bus, which the plugin puts the local queues behind
+ * (sandbox-event-bus.ts); the plugin refuses to run without it.
+ */
+function sandboxEventBus(): Server {
+  const port = sandboxEventsPort()
+  const bus = port === undefined ? undefined : listeningServerOn(port)
+  if (bus) return bus
+  throw new Error(
+    `Sandbox's event bus (port ${port ?? 'unknown'}) was not found: arc.queues.publish would invoke consumers directly, past the local queues. ` +
+      'Is this plugin loaded through @plugins, before sandbox starts?',
+  )
 }
 
 /** The local stand-in of AWS credentials: local Lambdas never hold real ones, as with @architect/functions' own. */
 const LOCAL_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'arcDummyAccessKey', AWS_SECRET_ACCESS_KEY: 'arcDummySecretKey' }
 
-let running: { server: Server; mappings: EventSourceMapping[]; schedules: LocalSchedules } | undefined
+let running: { server: Server; mappings: EventSourceMapping[]; client: SQSClient; restoreEventBus: () => void } | undefined
 
 /**
  * `@queues` with real SQS semantics, for any Architect app (this app's own
@@ -126,10 +142,6 @@ export default {
         AWS_ENDPOINT_URL_SQS: address.endpoint,
         // The same endpoint answers Lambda's event source mapping API (local-lambda-api.ts).
         AWS_ENDPOINT_URL_LAMBDA: address.endpoint,
-        // The AWS SDK's DynamoDB client finds the sandbox's tables here (sandbox.start checks the port held).
-        AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${localTablesPort()}`,
-        // Sandbox starts a new process per invocation: V8's code cache spares each one recompiling its bundle.
-        NODE_COMPILE_CACHE: join(inventory.inv._project.cwd, 'node_modules', '.cache', 'node-compile-cache'),
       }
       for (const queue of queueKinds({ queues: arc.queues, aws: arc.aws })) {
         const variables = queueUrlVariables(queue.name)
@@ -146,16 +158,10 @@ export default {
   sandbox: {
     async start(args: PluginArgs & { invoke: Invoke }) {
       const queues = queueSettingsOf(args)
-      const tables = sandboxPorts().tables
-      if (tables !== undefined && tables !== localTablesPort()) {
-        throw new Error(
-          `Sandbox put DynamoDB on port ${tables}, not ${localTablesPort()} where the Lambdas' AWS SDK looks for it ` +
-            `(port ${localTablesPort()} is busy?): free it, or set ARC_TABLES_PORT to a free port`,
-        )
-      }
+      if (!queues.length) return
       // Read while sandbox's variables (.env included) are in process.env, and refused up front when mistyped.
       const printMetrics = readEmfLogSetting()
-      await markBuildCommonJs(args.inventory)
+      const bus = sandboxEventBus()
       const address = localQueueAddress()
       const lambdaApi = new LocalLambdaApi()
       const server = await startLocalQueues(address, queues, lambdaApi)
@@ -165,7 +171,10 @@ export default {
         region: address.region,
         credentials: { accessKeyId: LOCAL_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: LOCAL_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
       })
+      const targets = new Map<string, PublishTarget>(queues.map((queue) => [queue.name, { queueUrl: queueUrl(address, localQueueNames(queue).queue), fifo: queue.fifo !== undefined }]))
+      const restoreEventBus = takeOverQueuePublishes(bus, { targets, send: (input) => client.send(new SendMessageCommand(input)), log })
       const lambdaEnv = { ...process.env }
+      const consumers = new Map((args.inventory.inv.queues ?? []).map((lambda) => [lambda.name, lambda]))
       const mappings = queues.map(
         (queue) =>
           new EventSourceMapping({
@@ -174,7 +183,11 @@ export default {
             queueUrl: queueUrl(address, localQueueNames(queue).queue),
             queueArn: queueArn(address, localQueueNames(queue).queue),
             region: address.region,
-            environment: () => consumerEnvironment(args.inventory, queue.name, lambdaEnv, printMetrics),
+            environment: () => {
+              const lambda = consumers.get(queue.name)
+              if (!lambda) throw new Error(`@queues ${queue.name} has no consumer function`)
+              return consumerEnvironment(lambda, args.invoke, lambdaEnv, printMetrics)
+            },
             log,
             uuid: localMappingUuid(appName(args), queue.name),
             functionName: queueLogicalIds(queue.name).lambda,
@@ -184,17 +197,16 @@ export default {
         lambdaApi.register(mapping)
         mapping.start()
       }
-      const schedules = new LocalSchedules()
-      schedules.start(args.inventory.inv.scheduled ?? [], (name) => args.invoke({ pragma: 'scheduled', name, payload: {} }), log)
-      running = { server, mappings, schedules }
+      running = { server, mappings, client, restoreEventBus }
     },
 
     async end() {
       if (!running) return
-      const { server, mappings, schedules } = running
+      const { server, mappings, client, restoreEventBus } = running
       running = undefined
-      schedules.stop()
+      restoreEventBus()
       await Promise.all(mappings.map((mapping) => mapping.stop()))
+      client.destroy()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },

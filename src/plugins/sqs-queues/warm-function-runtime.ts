@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module'
+import { pathToFileURL } from 'node:url'
 import type { Context } from 'aws-lambda'
 import type { InvokeMessage, OutcomeMessage, SerializedError } from './warm-function.ts'
 
@@ -7,7 +7,10 @@ import type { InvokeMessage, OutcomeMessage, SerializedError } from './warm-func
  * handler once, then runs each invocation the host sends, one at a time, with
  * a Lambda context whose remaining time counts down to the invocation's deadline.
  *
- *   node warm-function-runtime.ts <handler file> <handler export>
+ *   node warm-function-runtime.js <handler file> <handler export>
+ *
+ * It runs as JavaScript built from this file (dist/): Node strips no types
+ * under node_modules, where an app has this package installed.
  */
 type Handler = (event: unknown, context: Context, callback: (error?: unknown, result?: unknown) => void) => unknown
 
@@ -24,15 +27,24 @@ function send(message: OutcomeMessage): Promise<void> {
   return new Promise((resolve) => process.send?.(message, undefined, {}, () => resolve()) ?? resolve())
 }
 
-let handler: Handler | undefined
-let initError: SerializedError | undefined
-try {
-  const exported = (createRequire(handlerFile)(handlerFile) as Record<string, unknown>)[handlerName]
+/**
+ * The handler, loaded as Node loads any module: import() takes an ES module
+ * (`index.mjs`, or `index.js` under `"type": "module"`, top-level await
+ * included) and a CommonJS one alike; a CommonJS module's exports are its
+ * default export.
+ */
+async function loadHandler(): Promise<Handler> {
+  const loaded = (await import(pathToFileURL(handlerFile).href)) as Record<string, unknown> & { default?: Record<string, unknown> }
+  const exported = loaded[handlerName] ?? loaded.default?.[handlerName]
   if (typeof exported !== 'function') throw new TypeError(`${handlerFile} exports no function named ${handlerName}`)
-  handler = exported as Handler
-} catch (error) {
-  initError = serialize(error)
+  return exported as Handler
 }
+
+/** Started at once, awaited by each invocation: the host's first message may come while an ES module still loads. */
+const loading: Promise<{ handler: Handler } | { initError: SerializedError }> = loadHandler().then(
+  (handler) => ({ handler }),
+  (error: unknown) => ({ initError: serialize(error) }),
+)
 
 function contextOf(message: InvokeMessage): Context {
   return {
@@ -52,9 +64,7 @@ function contextOf(message: InvokeMessage): Context {
 }
 
 /** Runs an async handler, or a callback-style one, to its one outcome. */
-function run(message: InvokeMessage): Promise<unknown> {
-  const loaded = handler
-  if (!loaded) return Promise.reject(new Error('no handler'))
+function run(loaded: Handler, message: InvokeMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const callback = (error?: unknown, result?: unknown): void => (error ? reject(error) : resolve(result))
     try {
@@ -68,13 +78,14 @@ function run(message: InvokeMessage): Promise<unknown> {
 
 process.on('message', async (message: InvokeMessage) => {
   if (message.type !== 'invoke') return
-  if (initError) {
+  const loaded = await loading
+  if ('initError' in loaded) {
     // Lambda discards an environment whose handler failed to load.
-    await send({ type: 'error', requestId: message.requestId, error: initError, init: true })
+    await send({ type: 'error', requestId: message.requestId, error: loaded.initError, init: true })
     process.exit(1)
   }
   try {
-    const result = await run(message)
+    const result = await run(loaded.handler, message)
     await send({ type: 'result', requestId: message.requestId, result: result ?? null })
   } catch (error) {
     await send({ type: 'error', requestId: message.requestId, error: serialize(error), init: false })

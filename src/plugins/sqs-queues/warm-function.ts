@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { extname, join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseEmf } from './emf.ts'
 import { localQueueEvents, type LocalQueueEvents } from './local-events.ts'
@@ -67,7 +67,13 @@ export type OutcomeMessage =
   | { type: 'result'; requestId: string; result: unknown }
   | { type: 'error'; requestId: string; error: SerializedError; init: boolean }
 
-const RUNTIME = join(import.meta.dirname, 'warm-function-runtime.ts')
+/**
+ * The runtime beside this module, as the same kind of file: the built
+ * warm-function-runtime.js when this is the package's JavaScript (an installed
+ * package cannot rely on Node stripping types under node_modules), the .ts
+ * source when this module runs from its source.
+ */
+const RUNTIME = join(import.meta.dirname, `warm-function-runtime${extname(import.meta.filename)}`)
 
 interface Pending {
   requestId: string
