@@ -32,7 +32,10 @@ export function levelingMarkdown(summary: LevelingSummary, chartPath: string, ma
             row('consumer invocations during the outage', (figures) => String(figures.invocationsDuringOutage)),
             row('breaker openings (open periods, one probe each)', (figures) => String(figures.openings)),
             row('messages moved to the DLQ', (figures) => String(figures.movedToDlq)),
-            row('time from recovery to an empty queue', (figures) => `${seconds(figures.recoveryToEmptySeconds)}${figures.movedToDlq && figures.recoveryToEmptySeconds === 0 ? ' (the rest was in the DLQ)' : ''}`),
+            row('time from recovery to an empty queue', (figures) =>
+              // Empty within a second of the recovery with messages in the DLQ: nothing was left to deliver.
+              `${seconds(figures.recoveryToEmptySeconds)}${figures.movedToDlq > 0 && figures.recoveryToEmptySeconds !== null && figures.recoveryToEmptySeconds < 1 ? ` (nothing left to deliver: ${figures.movedToDlq} in the DLQ)` : ''}`,
+            ),
             row('tasks accepted / delivered once / in DLQ / twice / missing', ({ accounting }) =>
               `${accounting.accepted} / ${accounting.deliveredOnce} / ${accounting.inDlq} / ${accounting.duplicated} / ${accounting.missing + accounting.stillQueued}`,
             ),

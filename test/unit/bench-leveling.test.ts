@@ -98,10 +98,11 @@ test('rate figures: the largest count in a sliding second and the drain rate aga
 })
 
 test('the block shows both outage runs side by side, the rate, and every measured target', (t) => {
-  const outage = [outageFigures(outageRun()), outageFigures(outageRun({ variant: 'no-breaker', breakerFailures: 0, openings: 0, accounting: accounting({ deliveredOnce: 0, inDlq: 100 }) }))]
+  const outage = [outageFigures(outageRun()), outageFigures(outageRun({ variant: 'no-breaker', breakerFailures: 0, openings: 0, emptyAt: T0 + 120_500, accounting: accounting({ deliveredOnce: 0, inDlq: 100 }) }))]
   const rate = rateFigures({ cap: 5, resumedAt: T0, calls: [call(T0, 200), call(T0 + 200, 200)], accounting: accounting(), samples: [] })
   const block = levelingMarkdown({ startedAt: new Date(T0).toISOString(), seconds: 600, settings: SETTINGS, outage, rate, targets: levelingTargets(SETTINGS, outage, rate) }, 'bench/leveling-chart.svg', '2 CPUs')
   t.match(block, /\| messages moved to the DLQ \| 0 \| 100 \|/, 'the DLQ, with and without the breaker')
+  t.match(block, /\| time from recovery to an empty queue \| 30\.0 s \| 0\.5 s \(nothing left to deliver: 100 in the DLQ\) \|/, 'a queue emptied into the DLQ says so')
   t.match(block, /\| downstream calls during the outage \| 20 \| 20 \|/)
   t.match(block, /!\[[^\]]+\]\(bench\/leveling-chart\.svg\)/, 'the chart')
   t.match(block, /largest count in any one-second window \| 2 \(cap 5\)/)
