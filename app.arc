@@ -43,7 +43,7 @@ deliveries             # the consumer's "already delivered?": one key lookup, ho
   projection keys
 
 # Every key below drives both the local emulation (npm start) and the deployed
-# CloudFormation; see src/plugins/sqs-queues/README.md.
+# CloudFormation; see packages/sqs-queues/README.md.
 @queues
 notifications
   fifo false            # standard queue (Architect defaults to FIFO)
@@ -77,7 +77,7 @@ deliveryRetentionDays 90       # TTL of delivery records
 
 @plugins
 architect/plugin-typescript
-sqs-queues             # src/plugins/sqs-queues: @queues as real SQS, locally (queues, event source mapping) and deployed
+arc-plugin-sqs-queues  # packages/sqs-queues, installed as a workspace: @queues as real SQS, locally (queues, event source mapping) and deployed
 queue-leveling         # src/plugins/queue-leveling: this app's settings checks and deploy resources
 local-schedules        # src/plugins/local-schedules: runs @scheduled rate() functions locally (LOCAL_SCHEDULE_SECONDS)
 

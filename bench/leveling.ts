@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { SQSClient } from '@aws-sdk/client-sqs'
-import { readQueueSettings, type QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
+import { readQueueSettings, type QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { ROOT } from '../scripts/lib/app-copy.ts'
 import { localConsumerTarget, pauseConsumer, resumeConsumer } from '../scripts/lib/consumer.ts'
 import { queueDepth } from '../scripts/lib/queues.ts'

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import type { CfnTemplate, Stage } from '../src/plugins/sqs-queues/template.ts'
+import type { CfnTemplate, Stage } from 'arc-plugin-sqs-queues/template'
 
 /**
  * `npm run template -- [--stage staging|production] [--issuer <url> --audience <aud>] [--out file] [--cwd dir]`:

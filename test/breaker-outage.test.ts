@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { consumerStatus, localConsumerTarget, type ConsumerTarget } from '../scripts/lib/consumer.ts'
-import { messageCounts } from '../src/plugins/sqs-queues/dlq-operations.ts'
+import { messageCounts } from 'arc-plugin-sqs-queues/dlq-operations'
 import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
 import { sleep, waitFor } from './helpers/http.ts'

@@ -8,9 +8,9 @@ import { opened } from '../src/lib/leveling/breaker.ts'
 import type { MappingSwitch } from '../src/lib/leveling/reconcile.ts'
 import { startDashboard, type Dashboard, type DashboardView } from '../src/plugins/queue-leveling/dashboard/server.ts'
 import { DashboardState } from '../src/plugins/queue-leveling/dashboard/state.ts'
-import { LocalQueueEvents } from '../src/plugins/sqs-queues/local-events.ts'
-import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
-import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
+import { LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
+import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { purgeScene, sendOne, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
 import { sleep } from './helpers/http.ts'
@@ -183,7 +183,7 @@ test('the consumer events become figures: invocations in flight, deliveries and 
     retryable: 'true',
     DeliveryFailed: 1,
   })
-  const { parseEmf } = await import('../src/plugins/sqs-queues/emf.ts')
+  const { parseEmf } = await import('arc-plugin-sqs-queues/emf')
   const output = (line: string, fn = '@queues notifications') => {
     const parsed = parseEmf(line)
     events.emit({ type: 'output', function: fn, stream: 'stdout', line, ...(parsed && { emf: parsed }), at: Date.now() })

@@ -14,8 +14,8 @@ import {
 import test from 'tape'
 import { purgeScene, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
-import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from '../src/plugins/sqs-queues/local-queues.ts'
-import type { QueueSettings } from '../src/plugins/sqs-queues/settings.ts'
+import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 
 /**
  * `npm run dlq` against a real local SQS server (the one `npm start` runs),

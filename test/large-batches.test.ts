@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
-import { inChunks } from '../src/plugins/sqs-queues/event-source-mapping.ts'
+import { inChunks } from 'arc-plugin-sqs-queues/event-source-mapping'
 import { startTestApp, type TestApp } from './helpers/app.ts'
 import { sleep, waitFor } from './helpers/http.ts'
 import { createdMessage, queueDepth, sendRaw } from './helpers/queue.ts'

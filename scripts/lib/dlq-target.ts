@@ -1,8 +1,8 @@
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
-import { dlqName, localQueueAddress, queueArn, queueUrl } from '../../src/plugins/sqs-queues/local-queues.ts'
-import { queueLogicalIds, stackName as deployedStackName } from '../../src/plugins/sqs-queues/names.ts'
+import { dlqName, localQueueAddress, queueArn, queueUrl } from 'arc-plugin-sqs-queues/local-queues'
+import { queueLogicalIds, stackName as deployedStackName } from 'arc-plugin-sqs-queues/names'
 import type { DeployedEnv } from './command-line.ts'
 
 /**

@@ -8,12 +8,12 @@ import {
   purgeCounted,
   purgeQuestion,
   replayDlq,
-} from '../../src/plugins/sqs-queues/dlq-operations.ts'
+} from 'arc-plugin-sqs-queues/dlq-operations'
 import { formatMessage } from './dlq-format.ts'
 import { ProgressLine } from './dlq-progress.ts'
 import type { DlqTarget } from './dlq-target.ts'
 
-export { messageCounts, type MessageCounts } from '../../src/plugins/sqs-queues/dlq-operations.ts'
+export { messageCounts, type MessageCounts } from 'arc-plugin-sqs-queues/dlq-operations'
 
 /**
  * The four DLQ commands. Each takes a resolved target (local or deployed),

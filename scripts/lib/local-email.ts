@@ -1,7 +1,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import startSes from 'aws-ses-v2-local'
-import { guardServer } from '../../src/plugins/sqs-queues/local-only.ts'
+import { guardServer } from 'arc-plugin-sqs-queues/local-only'
 
 /**
  * The email stand-in for local runs: aws-ses-v2-local, which by itself

@@ -2,7 +2,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { toLogicalId } from '../../src/plugins/sqs-queues/names.ts'
+import { toLogicalId } from 'arc-plugin-sqs-queues/names'
 import type { DeployedEnv } from './command-line.ts'
 import { appName, stackName } from './dlq-target.ts'
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { refuseForeign } from '../../src/plugins/sqs-queues/local-only.ts'
+import { refuseForeign } from 'arc-plugin-sqs-queues/local-only'
 
 /** One call the downstream received. */
 export interface WebhookCall {

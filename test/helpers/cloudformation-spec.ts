@@ -1,5 +1,5 @@
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec'
-import { isObject, type CfnTemplate, type CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { isObject, type CfnTemplate, type CfnValue } from 'arc-plugin-sqs-queues/template'
 
 /**
  * A deployable template checked against AWS's own resource specification:

@@ -1,8 +1,8 @@
 import { SQSClient, type Message, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-sqs'
 import type { SQSRecord } from 'aws-lambda'
 import test from 'tape'
-import { deletedAfterFailureInGroup, describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
-import { LocalQueueEvents, type LocalQueueEvent } from '../../src/plugins/sqs-queues/local-events.ts'
+import { deletedAfterFailureInGroup, describeNotDeleted, EventSourceMapping, inChunks, recordsToDelete } from 'arc-plugin-sqs-queues/event-source-mapping'
+import { LocalQueueEvents, type LocalQueueEvent } from 'arc-plugin-sqs-queues/local-events'
 
 const record = (messageId: string): SQSRecord => ({ messageId }) as SQSRecord
 const batch = [record('a'), record('b'), record('c')]

@@ -1,9 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join } from 'node:path'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
-import type { CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
+import type { CfnTemplate, CfnValue } from 'arc-plugin-sqs-queues/template'
 import { ROOT } from '../helpers/app.ts'
 import { cloudFormationSpec } from '../helpers/cloudformation-spec.ts'
 
@@ -16,7 +16,6 @@ import { cloudFormationSpec } from '../helpers/cloudformation-spec.ts'
  * against AWS's resource specification.
  */
 
-const PLUGIN = join(ROOT, 'src/plugins/sqs-queues')
 const DAY = 86_400
 const dir = join(ROOT, '.tmp', `fifo-template-${process.pid}`)
 await rm(dir, { recursive: true, force: true })
@@ -42,8 +41,7 @@ events
   batchWindow 2
 
 @plugins
-sqs-queues
-  src ${relative(dir, PLUGIN)}
+arc-plugin-sqs-queues
 `,
 )
 const template = await buildTemplate({ cwd: dir, stage: 'staging' })

@@ -9,12 +9,12 @@ import {
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs'
 import type { SQSEvent } from 'aws-lambda'
 import test from 'tape'
-import { EventSourceMapping } from '../../src/plugins/sqs-queues/event-source-mapping.ts'
-import { LocalQueueEvents, type MappingStateChanged } from '../../src/plugins/sqs-queues/local-events.ts'
-import { LocalLambdaApi, localMappingUuid, mappingVariable } from '../../src/plugins/sqs-queues/local-lambda-api.ts'
-import { localQueueAddress, queueArn, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
-import queuesPlugin from '../../src/plugins/sqs-queues/plugin.ts'
-import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
+import { EventSourceMapping } from 'arc-plugin-sqs-queues/event-source-mapping'
+import { LocalQueueEvents, type MappingStateChanged } from 'arc-plugin-sqs-queues/local-events'
+import { LocalLambdaApi, localMappingUuid, mappingVariable } from 'arc-plugin-sqs-queues/local-lambda-api'
+import { localQueueAddress, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
+import queuesPlugin from 'arc-plugin-sqs-queues'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { queueDepth } from '../../scripts/lib/queues.ts'
 
 /**

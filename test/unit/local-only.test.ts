@@ -1,5 +1,5 @@
 import test from 'tape'
-import { foreignRequestReason, fromOwnPage } from '../../src/plugins/sqs-queues/local-only.ts'
+import { foreignRequestReason, fromOwnPage } from 'arc-plugin-sqs-queues/local-only'
 
 /** The local-only guard's judgement, header by header (each server's own test sends these over HTTP). */
 const judged = (headers: Record<string, string>) => foreignRequestReason({ headers })

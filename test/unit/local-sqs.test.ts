@@ -11,8 +11,8 @@ import {
   type ReceiveMessageCommandInput,
 } from '@aws-sdk/client-sqs'
 import test from 'tape'
-import { localQueueAddress, queueUrl, startLocalQueues } from '../../src/plugins/sqs-queues/local-queues.ts'
-import type { QueueSettings } from '../../src/plugins/sqs-queues/settings.ts'
+import { localQueueAddress, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { checkLocalOnly, rawRequest, type RawRequest } from '../helpers/local-only-probes.ts'
 import { sdkRefusal as refusal } from '../helpers/refusal.ts'
 

@@ -1,5 +1,5 @@
 import test from 'tape'
-import { queueKinds, readQueueSettings, type QueueSource } from '../../src/plugins/sqs-queues/settings.ts'
+import { queueKinds, readQueueSettings, type QueueSource } from 'arc-plugin-sqs-queues/settings'
 
 const valid = { fifo: false, batchSize: 10, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: 60, retentionDays: 4, dlqRetentionDays: 14 }
 

@@ -10,9 +10,9 @@ import { DEPLOY_DEFAULTS } from '../../src/plugins/queue-leveling/deploy-setting
 import { ACCESS_LOG_FORMAT, CATCH_ALL_PATH, CORS_RULES, JWT_AUTHORIZER } from '../../src/plugins/queue-leveling/http-api.ts'
 import { roleLogicalId, SHARED_ROLE, withFunctionRoles } from '../../src/plugins/queue-leveling/roles.ts'
 import { PLACEHOLDER_AUDIENCE, PLACEHOLDER_ISSUER } from '../../src/plugins/queue-leveling/stage-settings.ts'
-import { queuePolicyLogicalId, SQS_ACTIONS } from '../../src/plugins/sqs-queues/cloudformation.ts'
-import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
-import { isObject, referencesIn, type CfnTemplate, type CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { queuePolicyLogicalId, SQS_ACTIONS } from 'arc-plugin-sqs-queues/cloudformation'
+import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
+import { isObject, referencesIn, type CfnTemplate, type CfnValue } from 'arc-plugin-sqs-queues/template'
 import { appWith, problemOf, SKIP_BUILD } from '../helpers/template-fixture.ts'
 
 /**

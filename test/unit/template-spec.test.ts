@@ -1,7 +1,7 @@
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
-import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
-import type { CfnTemplate, CfnValue } from '../../src/plugins/sqs-queues/template.ts'
+import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
+import type { CfnTemplate, CfnValue } from 'arc-plugin-sqs-queues/template'
 import { cloudFormationSpec } from '../helpers/cloudformation-spec.ts'
 import { appWith, SKIP_BUILD } from '../helpers/template-fixture.ts'
 

@@ -5,8 +5,8 @@ import { PowertoolsRelayMetrics, RELAY_METRICS } from '../../src/lib/adapters/po
 import { TRACING_VARIABLE } from '../../src/lib/tracing.ts'
 import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-leveling/cloudwatch-dashboard.ts'
 import { alarmLogicalIds, BREAKER_PAUSE_ALARM, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
-import { referencesIn, type CfnResource, type CfnTemplate, type CfnValue } from '../../src/plugins/sqs-queues/template.ts'
-import { queueLogicalIds } from '../../src/plugins/sqs-queues/names.ts'
+import { referencesIn, type CfnResource, type CfnTemplate, type CfnValue } from 'arc-plugin-sqs-queues/template'
+import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
 import type { QueueOverrides } from '../helpers/app.ts'
 import { appWith, problemOf as fixtureProblem, SKIP_BUILD, type FixtureOptions } from '../helpers/template-fixture.ts'
 

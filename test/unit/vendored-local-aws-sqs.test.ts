@@ -11,7 +11,7 @@ import { ROOT } from '../helpers/app.ts'
  * with the README's diff blocks applied, is the vendored file byte for byte.
  */
 
-const VENDOR = join(ROOT, 'src/plugins/sqs-queues/vendor/local-aws-sqs')
+const VENDOR = join(ROOT, 'packages/sqs-queues/vendor/local-aws-sqs')
 const upstreamDir = dirname(dirname(createRequire(import.meta.url).resolve('local-aws-sqs')))
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex')
 

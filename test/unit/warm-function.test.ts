@@ -1,8 +1,8 @@
 import { mkdir, rm, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
-import { LocalQueueEvents, type ConsumerOutput, type HeldBackLine } from '../../src/plugins/sqs-queues/local-events.ts'
-import { readEmfLogSetting, WarmFunction, type WarmFunctionOptions } from '../../src/plugins/sqs-queues/warm-function.ts'
+import { LocalQueueEvents, type ConsumerOutput, type HeldBackLine } from 'arc-plugin-sqs-queues/local-events'
+import { readEmfLogSetting, WarmFunction, type WarmFunctionOptions } from 'arc-plugin-sqs-queues/warm-function'
 import { ROOT } from '../helpers/app.ts'
 
 const DIR = join(ROOT, '.tmp', 'warm-function-test')

@@ -13,10 +13,10 @@ import type { DeploySettings } from './deploy-settings.ts'
 import { withAccessLogs, withCors, withJwtAuthorizer, type GatewayAuth } from './http-api.ts'
 import { withFunctionRoles } from './roles.ts'
 import { TRACING_VARIABLE } from '../../lib/tracing.ts'
-import { withMappingVariables } from '../sqs-queues/cloudformation.ts'
-import { queueLogicalIds, toLogicalId } from '../sqs-queues/names.ts'
-import type { QueueSettings } from '../sqs-queues/settings.ts'
-import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from '../sqs-queues/template.ts'
+import { withMappingVariables } from 'arc-plugin-sqs-queues/cloudformation'
+import { queueLogicalIds, toLogicalId } from 'arc-plugin-sqs-queues/names'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
+import { functionsOf, isObject, ref, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type Stage } from 'arc-plugin-sqs-queues/template'
 
 export interface TransformOptions {
   stage: Stage

@@ -10,9 +10,9 @@
  * queues (`${Queue.QueueName}`), functions and API (`${Ref}`) and region; the
  * stage is written in as a literal, as the EMF `stage` dimension carries it.
  */
-import { queueLogicalIds } from '../sqs-queues/names.ts'
-import type { QueueSettings } from '../sqs-queues/settings.ts'
-import type { CfnTemplate, CfnValue, Stage } from '../sqs-queues/template.ts'
+import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
+import type { CfnTemplate, CfnValue, Stage } from 'arc-plugin-sqs-queues/template'
 import type { DeploySettings } from './deploy-settings.ts'
 
 export const DASHBOARD = 'Dashboard'

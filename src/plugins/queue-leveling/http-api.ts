@@ -5,7 +5,7 @@
  * 401s included, are readable by browsers), and JSON access logs in a log
  * group the stack owns. Pure: each returns a changed copy.
  */
-import { isObject, TemplateError, type CfnProperties, type CfnTemplate } from '../sqs-queues/template.ts'
+import { isObject, TemplateError, type CfnProperties, type CfnTemplate } from 'arc-plugin-sqs-queues/template'
 
 /** Whose tokens the gateway accepts, and the scope each kind of route needs (empty: none), as the Lambdas read them. */
 export interface GatewayAuth {

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, SignJWT, type JWK } from 'jose'
-import { refuseForeign } from '../sqs-queues/local-only.ts'
+import { refuseForeign } from 'arc-plugin-sqs-queues/local-only'
 
 /**
  * A local OpenID Connect issuer, so a local run needs no account anywhere: it

@@ -5,9 +5,9 @@
  * changed copy.
  */
 import { emailAddressOf } from '../../lib/config.ts'
-import { mappingAccess, queueAccess, withMappingDependencies } from '../sqs-queues/cloudformation.ts'
-import { toLogicalId } from '../sqs-queues/names.ts'
-import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from '../sqs-queues/template.ts'
+import { mappingAccess, queueAccess, withMappingDependencies } from 'arc-plugin-sqs-queues/cloudformation'
+import { toLogicalId } from 'arc-plugin-sqs-queues/names'
+import { arnOf, functionsOf, isObject, policyDocument, ref, referencesIn, resource, TemplateError, variablesOf, type CfnResource, type CfnTemplate, type CfnValue, type IamStatement } from 'arc-plugin-sqs-queues/template'
 import { accessKey, type FunctionAccess, type TableAccess } from './access.ts'
 import { literalVariables } from './stage-settings.ts'
 import { parameterArn, WEBHOOK_SECRET_VARIABLE, WEBHOOK_URL_VARIABLE } from './webhook-secret.ts'

@@ -6,7 +6,7 @@
  */
 import { readAuthSettings } from '../../lib/config.ts'
 import { insecureUrlReason } from '../../lib/secure-url.ts'
-import { functionsOf, isObject, type CfnTemplate } from '../sqs-queues/template.ts'
+import { functionsOf, isObject, type CfnTemplate } from 'arc-plugin-sqs-queues/template'
 import type { GatewayAuth } from './http-api.ts'
 import { exposedParameterReason, suggestedWebhookUrlParameter } from './webhook-secret.ts'
 

@@ -6,7 +6,7 @@
  * per stage (`npx arc env ... NOTIFY_WEBHOOK_URL_PARAMETER`). The consumer
  * alone may read either (roles.ts).
  */
-import type { CfnValue } from '../sqs-queues/template.ts'
+import type { CfnValue } from 'arc-plugin-sqs-queues/template'
 import { DeploySettingsError } from './deploy-settings.ts'
 
 /** The setting that tells the consumer which parameter holds the signing secret (src/lib/config.ts). */

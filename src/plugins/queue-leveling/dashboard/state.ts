@@ -1,9 +1,9 @@
 import { METRIC } from '../../../lib/adapters/powertools-metrics.ts'
 import type { BreakerStatus, LevelingStatus } from '../../../lib/leveling/operator.ts'
 import type { PausedBy } from '../../../lib/leveling/reconcile.ts'
-import type { EmfRecord } from '../../sqs-queues/emf.ts'
-import type { BatchFinished, LocalQueueEvent, LocalQueueEvents } from '../../sqs-queues/local-events.ts'
-import type { QueueSettings } from '../../sqs-queues/settings.ts'
+import type { EmfRecord } from 'arc-plugin-sqs-queues/emf'
+import type { BatchFinished, LocalQueueEvent, LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
+import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 
 /**
  * What the dashboard shows, gathered from the local queue's events: the

@@ -1,5 +1,5 @@
 import { Agent, createServer, request, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http'
-import { createRequestHandler, type ISqsServerOptions } from './vendor/local-aws-sqs/index.cjs'
+import { createRequestHandler, type ISqsServerOptions } from '../vendor/local-aws-sqs/index.cjs'
 import type { LocalLambdaApi } from './local-lambda-api.ts'
 import { foreignRequestReason } from './local-only.ts'
 import { judgeSend, type Verdict } from './sqs-contents.ts'

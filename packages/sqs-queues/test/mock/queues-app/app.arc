@@ -1,0 +1,34 @@
+# A small Architect app in plain JavaScript, as a user of the plugin writes one:
+# a route that publishes with @architect/functions, and three queues with keys of their own.
+@app
+mock-queues
+
+@http
+post /publish          # { type: "queues" | "events", name, payload, delaySeconds?, groupID? } -> arc.<type>.publish
+
+@events
+ping
+
+@queues
+orders                 # FIFO: Architect's default, with content-based deduplication
+  batchSize 5
+  maxReceiveCount 3
+  visibilityTimeout 30
+  retentionDays 2
+jobs                   # a consumer written with arc.queues.subscribe that throws for { fail: true }
+  fifo false
+  batchSize 1
+  maxConcurrency 2
+  maxReceiveCount 2
+  visibilityTimeout 1
+  retentionDays 1
+  dlqRetentionDays 3
+reports                # a Python consumer reporting partial batch failures
+  fifo false
+  batchSize 10
+  batchWindow 1
+  maxReceiveCount 3
+  visibilityTimeout 4     # the batch window, a Python process's start and the handler fit well inside it
+
+@plugins
+arc-plugin-sqs-queues
