@@ -5,8 +5,10 @@ import { join, relative } from 'node:path'
 import { ROOT } from './helpers/app.ts'
 
 /**
- * `npm test`: the strict type check, then every test file in its own Node
- * process (each sandbox test starts its own app); closes with `N passed, N failed`.
+ * `npm test`: the strict type checks, then every test file (test/, and each
+ * workspace's packages/<name>/test/) in its own Node process (each sandbox test
+ * starts its own app); closes with `N passed, N failed`. npm runs `pretest`
+ * first, which builds the workspaces: the app uses them as built JavaScript.
  * `npm test -- unit` runs only the files whose path contains "unit".
  *
  * Most of a sandbox test's time is waiting (visibility timeouts, backoff, a slow
@@ -26,12 +28,24 @@ const ALONE = ['leveling.test.ts', 'dashboard.test.ts']
 const SETTLE_MAX_MS = 20_000
 const SETTLED_IDLE_SHARE = 0.85
 
+/** The workspaces (packages/*), each with its own tests under its test/ folder and its own type check. */
+async function packageDirs(): Promise<string[]> {
+  const entries = await readdir(join(ROOT, 'packages'), { withFileTypes: true }).catch(() => [])
+  return entries.filter((entry) => entry.isDirectory()).map((entry) => join(ROOT, 'packages', entry.name))
+}
+
 async function testFiles(): Promise<string[]> {
   const found: string[] = []
   for (const dir of ['test/unit', 'test']) {
     for (const entry of (await readdir(join(ROOT, dir))).sort()) {
       if (entry.endsWith('.test.ts')) found.push(join(ROOT, dir, entry))
     }
+  }
+  for (const dir of await packageDirs()) {
+    const tests = join(dir, 'test')
+    const entries = await readdir(tests, { recursive: true }).catch(() => [])
+    // A package's mock apps are apps, not tests.
+    for (const entry of entries.sort()) if (entry.endsWith('.test.ts') && !entry.startsWith('mock/')) found.push(join(tests, entry))
   }
   const filters = process.argv.slice(2)
   return filters.length ? found.filter((file) => filters.some((filter) => file.includes(filter))) : found
@@ -67,10 +81,10 @@ function runFile(file: string, portOffset: number): Promise<FileResult> {
   })
 }
 
-/** The strict type check is the first test: a type error fails the suite like any other. */
-function typeCheck(): Promise<boolean> {
+/** The strict type check of a project (tsconfig.json in `dir`). */
+function typeCheck(dir: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', ROOT], { cwd: ROOT, stdio: 'inherit' })
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: ROOT, stdio: 'inherit' })
     child.on('close', (code) => resolve(code === 0))
   })
 }
@@ -99,13 +113,17 @@ async function settle(): Promise<void> {
 let passed = 0
 let failed = 0
 const started = Date.now()
-console.log('### tsc -p . (strict type check)')
-if (await typeCheck()) {
-  console.log('ok - type check')
-  passed++
-} else {
-  console.log('not ok - type check')
-  failed++
+// The strict type checks are the first tests (the app's, then each package's): a type error fails the suite like any other.
+for (const dir of [ROOT, ...(await packageDirs())]) {
+  const name = relative(ROOT, dir) || '.'
+  console.log(`### tsc -p ${name} (strict type check)`)
+  if (await typeCheck(dir)) {
+    console.log(`ok - type check ${name}`)
+    passed++
+  } else {
+    console.log(`not ok - type check ${name}`)
+    failed++
+  }
 }
 
 const files = await testFiles()
