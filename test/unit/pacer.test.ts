@@ -83,7 +83,7 @@ class LatentCounter implements SlotCounter {
  * moment within that time: a trickle keeps the counter near the clock, where
  * slow writes make slots lapse.
  */
-async function burst(options: { cap: number; callers: number; maxLatencyMs: number; seed: number; latestStartMs?: number; spreadMs?: number; maxOverrunMs?: number }) {
+async function burst(options: { cap: number; callers: number; maxLatencyMs: number; seed: number; latestStartMs?: number; spreadMs?: number; maxOverrunMs?: number; maxPrepareMs?: number }) {
   const time = new VirtualTime()
   const random = seeded(options.seed)
   if (options.maxOverrunMs) time.overrun = () => (random() < 0.3 ? random() * (options.maxOverrunMs ?? 0) : 0)
@@ -92,10 +92,16 @@ async function burst(options: { cap: number; callers: number; maxLatencyMs: numb
   const starts: number[] = []
   let tooLate = 0
   const began = time.now
+  const prepared: number[] = []
+  const prepare = options.maxPrepareMs === undefined ? undefined : async () => {
+    // The last look at the breaker: a read that takes its time.
+    await time.sleep(random() * (options.maxPrepareMs ?? 0))
+    prepared.push(time.now)
+  }
   const calls = Array.from({ length: options.callers }, async () => {
     if (options.spreadMs) await time.sleep(random() * options.spreadMs)
     try {
-      await pacer.wait('webhook', began + (options.latestStartMs ?? Number.POSITIVE_INFINITY))
+      await pacer.wait('webhook', began + (options.latestStartMs ?? Number.POSITIVE_INFINITY), prepare)
       // The call goes when the pacer lets it: that moment, on the virtual clock.
       starts.push(time.now)
     } catch (error) {
@@ -104,7 +110,7 @@ async function burst(options: { cap: number; callers: number; maxLatencyMs: numb
     }
   })
   await time.run(Promise.all(calls))
-  return { starts, tooLate, began }
+  return { starts, tooLate, began, prepared }
 }
 
 test('concurrent callers never start two calls closer than the gap, so no one-second window holds more than the cap', async (t) => {
@@ -138,6 +144,18 @@ test('a caller woken late after its slot does not call in it: it reserves again,
     // One woken late at every try is told so (its record waits for a later invocation): never a call out of its slot.
     t.ok(starts.length + tooLate === 20 && starts.length >= 18, `seed ${seed}: ${starts.length} callers called, ${tooLate} were told to wait`)
     t.ok(closest >= slotGapMs(cap) - LATE_START_MS - 1e-9, `seed ${seed}: the closest two starts are ${closest.toFixed(1)} ms apart (gap ${slotGapMs(cap)} ms less ${LATE_START_MS} ms of lateness)`)
+    t.ok(mostInWindow(starts, 1000) <= cap, `seed ${seed}: at most ${cap} in any second (${mostInWindow(starts, 1000)})`)
+  }
+})
+
+test('the caller prepares its call (the last look at the breaker) before its slot, so even a slow read never makes the call late', async (t) => {
+  for (const seed of [41, 42, 43]) {
+    const cap = 5
+    const { starts, tooLate, prepared } = await burst({ cap, callers: 25, maxLatencyMs: 20, seed, maxPrepareMs: 300 })
+    const sorted = [...starts].sort((a, b) => a - b)
+    const closest = Math.min(...sorted.slice(1).map((start, index) => start - (sorted[index] ?? 0)))
+    t.ok(prepared.length >= starts.length, `seed ${seed}: every call was prepared first (${prepared.length} preparations, ${starts.length} calls, ${tooLate} told to wait)`)
+    t.ok(closest >= slotGapMs(cap) - LATE_START_MS - 1e-9, `seed ${seed}: the closest two starts are ${closest.toFixed(1)} ms apart`)
     t.ok(mostInWindow(starts, 1000) <= cap, `seed ${seed}: at most ${cap} in any second (${mostInWindow(starts, 1000)})`)
   }
 })

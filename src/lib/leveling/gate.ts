@@ -84,9 +84,11 @@ export class LevelingGate implements ChannelGate {
         if (round >= MAX_ROUNDS) throw this.#deferred(channel, heldUntil(held, now), 'another record holds its probe')
         continue
       }
-      await this.#paced(channel, attempt)
-      // A breaker may have opened while this record waited for its slot.
-      const current = await this.#breaker(channel)
+      // A breaker may open while this record waits for its slot: the last look is taken just before the slot.
+      let current = breaker
+      await this.#paced(channel, attempt, async () => {
+        current = await this.#breaker(channel)
+      })
       if (passage(current, this.#now()).kind !== 'call') continue
       return this.#call(current, attempt, call)
     }
@@ -197,12 +199,15 @@ export class LevelingGate implements ChannelGate {
     })
   }
 
-  /** Waits for the channel's rate slot; one too late for this invocation holds the record back a moment. */
-  async #paced(channel: ChannelName, attempt: DeliveryAttempt): Promise<void> {
+  /** Waits for the channel's rate slot (running `prepare` just before it); one too late for this invocation holds the record back a moment. */
+  async #paced(channel: ChannelName, attempt: DeliveryAttempt, prepare?: () => Promise<void>): Promise<void> {
     const { pacer, callBudgetMs } = this.#options
-    if (!pacer?.paces(channel)) return
+    if (!pacer?.paces(channel)) {
+      await prepare?.()
+      return
+    }
     try {
-      await pacer.wait(channel, attempt.deadline - (callBudgetMs[channel] ?? 0))
+      await pacer.wait(channel, attempt.deadline - (callBudgetMs[channel] ?? 0), prepare)
     } catch (error) {
       if (error instanceof SlotTooLateError) throw this.#deferred(channel, this.#now() + SLOT_RETRY_MS, 'its next rate slot is too late', error)
       throw error

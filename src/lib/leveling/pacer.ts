@@ -20,6 +20,9 @@ export const SLOT_MARGIN = 1.08
  */
 export const LATE_START_MS = 20
 
+/** How long before its slot a caller wakes to prepare its call. */
+const PREPARE_LEAD_MS = 150
+
 export const slotGapMs = (perSecond: number): number => (1000 / perSecond) * SLOT_MARGIN
 
 /** The shared counter of a channel's next free slot (epoch ms). */
@@ -75,19 +78,30 @@ export class Pacer {
   /**
    * Reserves the channel's next slot and waits for it; resolves to the slot
    * (epoch ms; now for a channel without a cap). A slot after `latestStart`
-   * (epoch ms) is not used: SlotTooLateError.
+   * (epoch ms) is not used: SlotTooLateError. `prepare` (the last look at the
+   * breaker, say) runs just before the slot, not after it: I/O after the
+   * lateness check would make the call late again.
    */
-  async wait(channel: ChannelName, latestStart: number): Promise<number> {
+  async wait(channel: ChannelName, latestStart: number, prepare?: () => Promise<void>): Promise<number> {
     const cap = this.#caps[channel]
-    if (cap === undefined) return this.#now()
+    if (cap === undefined) {
+      await prepare?.()
+      return this.#now()
+    }
     for (let attempt = 1; ; attempt++) {
       const slot = await this.#reserve(channel, slotGapMs(cap))
       if (slot > latestStart) throw new SlotTooLateError(`The next ${channel} slot is ${slot - this.#now()} ms away, later than this invocation can wait`)
-      const waitMs = slot - this.#now()
-      if (waitMs > 0) await this.#sleep(waitMs)
+      await this.#sleepUntil(slot - PREPARE_LEAD_MS)
+      await prepare?.()
+      await this.#sleepUntil(slot)
       if (this.#now() - slot <= LATE_START_MS) return slot
       if (attempt >= MAX_RESERVATIONS) throw new SlotTooLateError(`No ${channel} slot after ${attempt} reservations: this caller woke too late for each`)
     }
+  }
+
+  async #sleepUntil(at: number): Promise<void> {
+    const waitMs = at - this.#now()
+    if (waitMs > 0) await this.#sleep(waitMs)
   }
 
   /**
