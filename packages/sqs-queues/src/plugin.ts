@@ -162,7 +162,8 @@ export default {
       // Read while sandbox's variables (.env included) are in process.env, and refused up front when mistyped.
       const printMetrics = readEmfLogSetting()
       const bus = sandboxEventBus()
-      const address = localQueueAddress()
+      // The region set.env gave the Lambdas, so a record's eventSourceARN names the region they run in.
+      const address = localQueueAddress(process.env, localRegion(args.inventory))
       const lambdaApi = new LocalLambdaApi()
       const server = await startLocalQueues(address, queues, lambdaApi)
       log.info(`Local SQS listening on ${address.endpoint}: ${queues.map((queue) => Object.values(localQueueNames(queue)).join(', ')).join(', ')}`)
