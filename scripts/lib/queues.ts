@@ -14,18 +14,16 @@ export interface QueueDepth {
   delayed: number
 }
 
-/**
- * Depth of a local queue. local-aws-sqs counts the in-flight (received, not yet
- * visible) messages inside ApproximateNumberOfMessages too, while on AWS that
- * attribute holds only the visible ones; so visible is the difference here.
- */
+/** Depth of a queue, as SQS counts it (the local queue counts the same way). */
 export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<QueueDepth> {
   const { Attributes = {} } = await sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
   )
-  const messages = Number(Attributes.ApproximateNumberOfMessages ?? 0)
-  const notVisible = Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
-  return { visible: Math.max(0, messages - notVisible), inFlight: notVisible, delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0) }
+  return {
+    visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+    inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+    delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+  }
 }
 
 /** Reads every message of a queue without deleting it (each becomes visible again after `visibilitySeconds`). */

@@ -2,6 +2,7 @@ import {
   ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   DeleteMessageCommand,
+  GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
@@ -328,6 +329,24 @@ const form = (fields: Record<string, string>): RawRequest => ({
   method: 'POST',
   headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(fields).toString(),
+})
+
+test('the queue counts as SQS does: ApproximateNumberOfMessages is the visible messages only, in flight and delayed ones apart', async (t) => {
+  await takeAll()
+  for (const body of ['one', 'two', 'three']) await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: body }))
+  await sqs.send(new SendMessageCommand({ QueueUrl: QUEUE_URL, MessageBody: 'later', DelaySeconds: 30 }))
+  const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 1, WaitTimeSeconds: 0, VisibilityTimeout: 30 }))
+  t.equal(Messages.length, 1, 'one received, now in flight')
+  const { Attributes = {} } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: QUEUE_URL, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+  )
+  t.deepEqual(
+    [Attributes.ApproximateNumberOfMessages, Attributes.ApproximateNumberOfMessagesNotVisible, Attributes.ApproximateNumberOfMessagesDelayed],
+    ['2', '1', '1'],
+    '2 visible, 1 in flight, 1 delayed',
+  )
+  await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE_URL, ReceiptHandle: Messages[0]?.ReceiptHandle }))
+  await takeAll()
 })
 
 test('a web page cannot drive the endpoint: a cross-site form post of SendMessage is refused with AccessDenied and sends nothing', async (t) => {

@@ -166,14 +166,10 @@ function shown(message: Message): { id: string; event: string | null; receiveCou
   }
 }
 
-/**
- * local-aws-sqs counts received (in-flight) messages inside
- * ApproximateNumberOfMessages, which on AWS holds the visible ones only: the
- * waiting ones are the difference.
- */
+/** Waiting (visible) and in-flight messages, as SQS counts them (the local queue counts the same way). */
 async function depth(queues: DlqQueues, url: string): Promise<Depth> {
   const counts = await messageCounts(queues.sqs, url)
-  return { waiting: Math.max(0, counts.messages - counts.inFlight), inFlight: counts.inFlight }
+  return { waiting: counts.messages, inFlight: counts.inFlight }
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
