@@ -154,7 +154,6 @@ async function main(): Promise<number> {
   const progress = async (phase: string): Promise<{ queue: QueueDepth; dlq: QueueDepth } | undefined> => {
     const seen = await depths()
     const s = producer.stats
-    // local-aws-sqs counts in-flight messages in ApproximateNumberOfMessages too: waiting = that - not visible.
     const depth = seen
       ? `queue ${pad(seen.queue.visible, 4)} waiting ${pad(seen.queue.inFlight, 3)} in flight  DLQ ${pad(seen.dlq.visible, 3)}`
       : 'queue ?'
