@@ -111,7 +111,10 @@ export class Notifier {
     // The guard's claim expires with the invocation that took it: one cut off after its
     // delivery was recorded, before the guard stored completion, leaves the record as proof.
     // The record is looked up while the claim is made, not after: a claim succeeds only once
-    // the earlier holder's deadline has passed, so its record, if any, is already written.
+    // the earlier holder's deadline has passed, so its record, if any, is already written. The
+    // lookup reads an index (eventually consistent, usually within a second): a record written
+    // in the very last moment before that deadline may be missed, the at-least-once edge
+    // X-Notification-Id is there for (docs/scale.md).
     const recorded = this.#deliveries.isRecorded(notification.taskId, notification.id, channel.name)
     // Read inside the guard; a claim refused first must not leave it rejecting unobserved.
     recorded.catch(() => undefined)
