@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { BENCH_RESULTS_DOC } from './report.ts'
 
 /** Everything a bench run can be told; `npm run bench -- --help` lists it. */
 export interface BenchOptions {
@@ -25,7 +26,8 @@ export interface BenchOptions {
   phases: Set<Phase>
   out: string
   chart: string
-  readme: boolean
+  /** Rewrite the run's marked blocks of the results document (BENCH_RESULTS_DOC). */
+  doc: boolean
 }
 
 export const PHASES = ['cost', 'queue', 'baseline', 'outage', 'rate'] as const
@@ -61,7 +63,7 @@ const OPTIONS = {
   phases: { type: 'string', default: DEFAULT_PHASES.join(','), help: `which phases to run, of ${PHASES.join(',')}` },
   out: { type: 'string', default: 'bench/results.json', help: 'results file' },
   chart: { type: 'string', default: 'bench/chart.svg', help: 'chart file' },
-  readme: { type: 'boolean', default: true, help: "rewrite the run's marked blocks of the results document, README.md (--no-readme to leave it)" },
+  doc: { type: 'boolean', default: true, help: `rewrite the run's marked blocks of the results document, ${BENCH_RESULTS_DOC} (--no-doc to leave it)` },
   help: { type: 'boolean', default: false, help: 'print this list' },
 } as const
 
@@ -114,6 +116,6 @@ export function readOptions(argv: string[]): BenchOptions | undefined {
     phases: phases as Set<Phase>,
     out: values.out,
     chart: values.chart,
-    readme: values.readme,
+    doc: values.doc,
   }
 }

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
 import { fmtMs, type Summary } from './summary.ts'
 import type { LatencySummary } from './stats.ts'
 
@@ -10,7 +11,10 @@ import type { LatencySummary } from './stats.ts'
  * only by a run of its phases.
  */
 /** Where the bench writes its figures: the one place that names the document (paths from the project's root). */
-export const BENCH_RESULTS_DOC = 'README.md'
+export const BENCH_RESULTS_DOC = 'docs/benchmark.md'
+
+/** A file as the results document links to it (a chart under bench/, seen from the document's own folder). */
+export const linkFromResultsDoc = (root: string, file: string): string => relative(dirname(join(root, BENCH_RESULTS_DOC)), file)
 
 export interface BlockMarkers {
   start: string

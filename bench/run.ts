@@ -19,14 +19,14 @@ import { levelingChartSpec, type OutageChartRun } from './chart.ts'
 import { appQueueSettings, runOutage, runRate, type LevelingContext } from './leveling.ts'
 import { LEVELING_MARKERS, levelingMarkdown } from './leveling-report.ts'
 import { levelingTargets, outageFigures, rateFigures, type LevelingSettings, type LevelingSummary, type OutageRun, type RateRun } from './leveling-summary.ts'
-import { BENCH_RESULTS_DOC, markdown, rewriteBlock } from './report.ts'
+import { BENCH_RESULTS_DOC, linkFromResultsDoc, markdown, rewriteBlock } from './report.ts'
 import { queueDepth } from '../scripts/lib/queues.ts'
 import { Sampler } from './sampler.ts'
 import { summarize, fmtMs, type RunResult } from './summary.ts'
 
 /**
  * `npm run bench`: the queue against a synchronous baseline under the same
- * burst, in figures and a chart. See the README's "Benchmark" section.
+ * burst, in figures and a chart. See docs/benchmark.md.
  */
 let options: BenchOptions | undefined
 try {
@@ -212,12 +212,12 @@ async function levelingPhases(): Promise<void> {
   const spec = levelingChartSpec(chartRuns, { outageSeconds: opts.outageSeconds, rate: rateRun ? { cap: rateRun.cap, callsAt: rateRun.calls.map((call) => call.receivedAt), resumedAt: rateRun.resumedAt } : null })
   await writeFile(chart, await renderChart(spec))
   const machine = `${cpus().length} CPUs, load average ${loadAverageAtStart.map((value) => value.toFixed(1)).join(' / ')} at the bench's start, Node ${process.version}`
-  const block = levelingMarkdown(summary, relative(ROOT, chart), machine)
-  if (opts.readme) await rewriteBlock(join(ROOT, BENCH_RESULTS_DOC), block, LEVELING_MARKERS)
-  progress.update(1, `${relative(ROOT, out)}, ${relative(ROOT, chart)}${opts.readme ? `, ${BENCH_RESULTS_DOC}` : ''}`)
+  const block = levelingMarkdown(summary, linkFromResultsDoc(ROOT, chart), machine)
+  if (opts.doc) await rewriteBlock(join(ROOT, BENCH_RESULTS_DOC), block, LEVELING_MARKERS)
+  progress.update(1, `${relative(ROOT, out)}, ${relative(ROOT, chart)}${opts.doc ? `, ${BENCH_RESULTS_DOC}` : ''}`)
   progress.done()
   console.log(`\n${block}\n`)
-  console.log(`Results: ${relative(ROOT, out)}  Chart: ${relative(ROOT, chart)}${opts.readme ? `  ${BENCH_RESULTS_DOC}: adaptive leveling block rewritten` : ''}`)
+  console.log(`Results: ${relative(ROOT, out)}  Chart: ${relative(ROOT, chart)}${opts.doc ? `  ${BENCH_RESULTS_DOC}: adaptive leveling block rewritten` : ''}`)
   const unmet = summary.targets.filter((target) => target.met === false)
   console.log(unmet.length ? `Targets not met: ${unmet.map((target) => target.name).join('; ')}` : 'Every measured leveling target met.')
 }
@@ -381,7 +381,7 @@ try {
       await stopFixtureIssuer()
     }
 
-    progress.step('results, chart, README')
+    progress.step(`results, chart, ${BENCH_RESULTS_DOC}`)
     const summary = summarize({ options: opts, startedAt, loadAverageAtStart, runs, accounting, costs, profile })
     const out = resolve(ROOT, opts.out)
     const chart = resolve(ROOT, opts.chart)
@@ -399,13 +399,13 @@ try {
     })
     await mkdir(dirname(chart), { recursive: true })
     await writeFile(chart, await renderChart(spec))
-    const block = markdown(summary, relative(ROOT, chart))
-    if (opts.readme) await rewriteBlock(join(ROOT, BENCH_RESULTS_DOC), block)
-    progress.update(1, `${relative(ROOT, out)}, ${relative(ROOT, chart)}${opts.readme ? `, ${BENCH_RESULTS_DOC}` : ''}`)
+    const block = markdown(summary, linkFromResultsDoc(ROOT, chart))
+    if (opts.doc) await rewriteBlock(join(ROOT, BENCH_RESULTS_DOC), block)
+    progress.update(1, `${relative(ROOT, out)}, ${relative(ROOT, chart)}${opts.doc ? `, ${BENCH_RESULTS_DOC}` : ''}`)
     progress.done()
 
     console.log(`\n${block}\n`)
-    console.log(`Results: ${relative(ROOT, out)}  Chart: ${relative(ROOT, chart)}${opts.readme ? `  ${BENCH_RESULTS_DOC}: Benchmark block rewritten` : ''}`)
+    console.log(`Results: ${relative(ROOT, out)}  Chart: ${relative(ROOT, chart)}${opts.doc ? `  ${BENCH_RESULTS_DOC}: Benchmark block rewritten` : ''}`)
     const unmet = summary.targets.filter((target) => target.met === false)
     console.log(unmet.length ? `Targets not met: ${unmet.map((target) => target.name).join('; ')}` : 'Every measured target met.')
   }
