@@ -2,7 +2,7 @@ import { InvalidCursorError, type StoredPage } from '../paging.ts'
 import type { OutboxEvent, TaskEvents } from '../tasks/outbox.ts'
 import type { TaskRecord, TaskStore } from '../tasks/store.ts'
 import type { Task } from '../tasks/task.ts'
-import { appTables, isConditionFailure, isKeyValue } from './tables.ts'
+import { appTables, conditionalWrite, isKeyValue } from './tables.ts'
 import { eventAttributes, eventsUpdate, oldestFirst, type OutboxPlacement, outboxIndexKeys, OWNER_INDEX, ownerOf, PENDING_INDEX, type TaskItem, toRecord, toTask, unchangedSince } from './task-item.ts'
 
 /** Tasks in the `tasks` table, one item per task, its events in the same item (see task-item.ts). */
@@ -45,10 +45,10 @@ export class DynamoTaskStore implements TaskStore {
     const condition = unchangedSince(record)
     const write = { TableName: data.name('tasks'), Key: { id: record.id } }
     if (record.task === undefined && events.outbox.length === 0 && events.parked.length === 0) {
-      return this.#conditional(() => data._client.DeleteItem({ ...write, ...condition }))
+      return conditionalWrite(() => data._client.DeleteItem({ ...write, ...condition }))
     }
     const update = eventsUpdate(events, now(), this.#placement(record.id))
-    return this.#conditional(() =>
+    return conditionalWrite(() =>
       data._client.UpdateItem({
         ...write,
         UpdateExpression: update.UpdateExpression,
@@ -131,17 +131,7 @@ export class DynamoTaskStore implements TaskStore {
 
   async #putIfUnchanged(item: TaskItem, expected: TaskRecord): Promise<boolean> {
     const data = await appTables()
-    return this.#conditional(() => data._client.PutItem({ TableName: data.name('tasks'), Item: item, ...unchangedSince(expected) }))
-  }
-
-  async #conditional(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write()
-      return true
-    } catch (error) {
-      if (isConditionFailure(error)) return false
-      throw error
-    }
+    return conditionalWrite(() => data._client.PutItem({ TableName: data.name('tasks'), Item: item, ...unchangedSince(expected) }))
   }
 }
 
