@@ -6,8 +6,8 @@ import { insecureUrlReason } from './secure-url.ts'
  * function: each function reads (and so validates) only the settings it uses,
  * so a mistake in a consumer-only setting cannot take an HTTP route down.
  * `validateSettings` checks every setting at once, for `npm start` and deploy.
- * Every setting is documented in the README's settings table; the queue's own
- * keys live in app.arc instead.
+ * Every setting is documented in SETTING_DOCS, from which docs/settings.md is
+ * generated (`npm run docs:settings`); the queue's own keys live in app.arc instead.
  */
 const optionalText = z.pipe(
   z.optional(z.string()),
@@ -123,11 +123,83 @@ const SETTINGS = {
   NOTIFICATIONS_EVENT_SOURCE_MAPPING: optionalText,
   POWERTOOLS_LOG_LEVEL: optionalText,
 }
-type SettingName = keyof typeof SETTINGS
+export type SettingName = keyof typeof SETTINGS
 type Settings<Names extends SettingName> = { [Name in Names]: z.output<(typeof SETTINGS)[Name]> }
 
 /** Every runtime setting's name: `npm start` forwards these from its environment to the Lambdas. */
 export const SETTING_NAMES = Object.keys(SETTINGS) as SettingName[]
+
+/** The value a setting takes when it is unset: docs/settings.md prints it as the default unless the setting's doc says it in words. */
+export const settingDefault = (name: SettingName): unknown => SETTINGS[name].parse(undefined)
+
+/**
+ * What docs/settings.md says of each setting (a test fails when the page and
+ * this table differ). `default` only where the rule's own default needs words;
+ * a range written `min..max` is the rule's (the test checks both ends).
+ */
+export interface SettingDoc {
+  doc: string
+  default?: string
+}
+
+export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
+  CORS_ALLOW_ORIGIN: { doc: '`Access-Control-Allow-Origin` on every response' },
+  AUTH_ISSUER: {
+    default: 'the local issuer (local runs); unset: every request refused',
+    doc: 'the OpenID Connect issuer whose tokens are accepted (`https`; plain `http` only on loopback)',
+  },
+  AUTH_AUDIENCE: {
+    default: '`queue-leveling-local` (local runs with the local issuer); unset: every request refused',
+    doc: "accepted audiences, comma-separated (`aud`, or `client_id` of Cognito access tokens)",
+  },
+  AUTH_JWKS_URL: {
+    default: 'unset: OpenID discovery (local runs with the local issuer: its JWKS)',
+    doc: "the issuer's JWKS, fetched once per process, again after 10 minutes and for a key it lacks (one fetch at a time, none within 30 s of the last; keys kept through failed refreshes for a day)",
+  },
+  AUTH_SCOPE_READ: { doc: 'the scope the `GET` routes need; set but empty: none needed' },
+  AUTH_SCOPE_WRITE: { doc: 'the scope `POST`, `PUT` and `DELETE` need; set but empty: none needed' },
+  NOTIFICATIONS_QUEUE_URL: {
+    default: 'set by the sqs-queues plugin',
+    doc: 'where the producer publishes; locally the plugin sets it (and `AWS_ENDPOINT_URL_SQS`), deployed the stack',
+  },
+  SQS_TIMEOUT_MS: { doc: 'connect and request timeout of each publish attempt, 1..60000' },
+  SQS_MAX_ATTEMPTS: { doc: 'publish attempts, 1..5; after that the event waits in the outbox for the relay' },
+  OUTBOX_SHARDS: { doc: 'partition keys the outbox indexes spread over, 1..256 (sized for 10,000 task writes a second; may only grow: [scale](scale.md))' },
+  NOTIFY_WEBHOOK_URL: { doc: 'the webhook channel, on when set (`https`; plain `http` only to a loopback address)' },
+  NOTIFY_WEBHOOK_URL_PARAMETER: { doc: 'deployed: the SSM SecureString holding a webhook URL with credentials (instead of `NOTIFY_WEBHOOK_URL`; never both)' },
+  NOTIFY_WEBHOOK_SECRET: { doc: 'locally: signs webhook calls when set (refused on deploy)' },
+  NOTIFY_WEBHOOK_SECRET_PARAMETER: { default: 'set on deploy', doc: 'deployed: the SSM SecureString holding the signing secret' },
+  NOTIFY_WEBHOOK_TIMEOUT_MS: { doc: "webhook call timeout, 1..900000; must stay below the consumer's timeout" },
+  NOTIFY_EMAIL_TO: {
+    doc: 'the email channel, on when set with `NOTIFY_EMAIL_FROM`: recipients, comma-separated (`a@example.com` or `Name <a@example.com>`); one of the two without the other is a settings error',
+  },
+  NOTIFY_EMAIL_FROM: { doc: "the email's sender (on AWS an SES-verified identity)" },
+  NOTIFY_LOG: { default: '`true` locally when no other channel is set, else `false`', doc: 'the log channel: one structured line per notification' },
+  AWS_ENDPOINT_URL_SESV2: {
+    default: 'unset (SES of the region)',
+    doc: 'where the AWS SDK sends SES calls: for `npm start`, the local SES of `npm run email -- [--port 8005]` (`aws-ses-v2-local` on 127.0.0.1 behind the local-only guard) and `http://127.0.0.1:8005` (its inbox at that address)',
+  },
+  RETRY_BASE_SECONDS: { doc: 'backoff of a retryable failure: base x 2^(receives-1) seconds, 0..43200 (see [the retry budget](#retry-budget))' },
+  RETRY_MAX_SECONDS: { doc: 'cap of that backoff, 0..43200' },
+  DELIVERY_DEDUP_DAYS: { doc: 'how long a delivery is remembered against duplicates, 1..365 (longer than queue + DLQ retention)' },
+  DELIVERY_RETENTION_DAYS: { doc: 'expiry (TTL) of delivery records, 1..3650; set on AWS from `deliveryRetentionDays`' },
+  BREAKER_FAILURES: {
+    doc: 'different notifications failing in a row on a channel that open its breaker, 0..1000; 0: no breaker ([adaptive leveling](adaptive-leveling.md))',
+  },
+  BREAKER_OPEN_SECONDS: { doc: "the breaker's first open period, 1..86400" },
+  BREAKER_MAX_OPEN_SECONDS: { doc: 'each failed probe doubles the period up to this, 1..86400 (not below `BREAKER_OPEN_SECONDS`)' },
+  NOTIFY_WEBHOOK_MAX_PER_SECOND: { default: 'unset: no cap', doc: 'webhook calls per second over all invocations: a positive number, whole or decimal (`0.5`: one every 2 s)' },
+  NOTIFY_EMAIL_MAX_PER_SECOND: { default: 'unset: no cap', doc: "SES sends per second over all invocations (e.g. the account's send rate)" },
+  CONSUMER_CONTROL_QUEUE_URL: {
+    default: 'set by the sqs-queues plugin',
+    doc: 'where the consumer asks to be paused or resumed (the `consumer-control` queue)',
+  },
+  NOTIFICATIONS_EVENT_SOURCE_MAPPING: {
+    default: 'set by the sqs-queues plugin',
+    doc: "the UUID of the consumer's event source mapping, for the control function (locally with `AWS_ENDPOINT_URL_LAMBDA`, the plugin's Lambda API)",
+  },
+  POWERTOOLS_LOG_LEVEL: { default: '`INFO`', doc: 'log level of the Lambdas' },
+}
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError'

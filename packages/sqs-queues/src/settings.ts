@@ -71,7 +71,7 @@ export const QUEUE_KEYS = {
       default: 10,
       range: [1, 10_000],
       fifo: { range: [1, 10], why: 'AWS allows at most 10 records per batch from a FIFO queue' },
-      doc: 'records per invocation; above 10 only with batchWindow >= 1',
+      doc: 'records per invocation; above 10 only with batchWindow >= 1 (a standard queue)',
     },
     batchWindow: {
       default: 0,
@@ -80,10 +80,10 @@ export const QUEUE_KEYS = {
       doc: 'seconds to wait to fill a batch',
     },
     maxConcurrency: { default: 2, range: [2, 1000], doc: 'concurrent consumer invocations at most (ScalingConfig.MaximumConcurrency)' },
-    maxReceiveCount: { default: 5, range: [1, 1000], doc: 'receives before a message moves to the DLQ' },
-    visibilityTimeout: { range: [0, 43_200], doc: "seconds; default AWS's guidance, 6x the consumer's timeout plus batchWindow" },
+    maxReceiveCount: { default: 5, range: [1, 1000], doc: "receives before a message moves to the DLQ (AWS's guidance: at least 5)" },
+    visibilityTimeout: { range: [0, 43_200], doc: "seconds a received message stays hidden; default AWS's guidance, 6x the consumer's timeout plus batchWindow; only a value below the consumer's timeout is refused, so tests can use short ones" },
     retentionDays: { default: 4, range: [1, 14], doc: 'days a message is kept in the queue' },
-    dlqRetentionDays: { default: 14, range: [1, 14], doc: 'days a message is kept in the DLQ' },
+    dlqRetentionDays: { default: 14, range: [1, 14], doc: 'days a message is kept in the DLQ, not below retentionDays' },
   } satisfies Record<NumericKey, NumericRule>,
 } as const
 

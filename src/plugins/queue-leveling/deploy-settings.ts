@@ -70,7 +70,7 @@ const BOOLEAN_KEYS: readonly string[] = ['tracing', 'dashboard'] satisfies Boole
 type NumericKey = Exclude<keyof DeploySettings, 'alarmEmail' | 'webhookSecretParameter' | BooleanKey>
 
 /** [min, max, whole number?] of each numeric setting, as AWS accepts it (account default quotas for throttling). */
-const RANGES: Record<NumericKey, [number, number, boolean]> = {
+export const DEPLOY_RANGES: Record<NumericKey, [number, number, boolean]> = {
   // SQS keeps a message at most 14 days; CloudWatch alarm thresholds need a positive age.
   alarmOldestMessageSeconds: [60, 1_209_600, true],
   // The pause gauge has a data point at least every 15 minutes: below that the alarm cannot tell. CloudWatch
@@ -81,6 +81,28 @@ const RANGES: Record<NumericKey, [number, number, boolean]> = {
   throttleBurst: [1, 5_000, true],
   logRetentionDays: [1, 3653, true],
   deliveryRetentionDays: [1, 3650, true],
+}
+
+/**
+ * What docs/settings.md says of each key (generated: `npm run docs:settings`). The
+ * default shown is DEPLOY_DEFAULTS' unless given here in words, the range DEPLOY_RANGES'.
+ */
+export const DEPLOY_SETTING_DOCS: Record<keyof DeploySettings, { doc: string; default?: string }> = {
+  alarmEmail: { default: 'unset: no topic', doc: 'alarms go to an SNS topic with this email subscription (quote it: `"ops@example.com"`; confirm the subscription mail)' },
+  alarmOldestMessageSeconds: { doc: 'age of the oldest queued message that raises the age alarm' },
+  alarmPausedMinutes: {
+    doc: 'minutes a breaker may keep the consumer paused before `ConsumerPausedByBreakerAlarm` fires (the gauge\'s resolution is 15 minutes; CloudWatch evaluates at most a day of such periods): [adaptive leveling](adaptive-leveling.md)',
+  },
+  throttleRate: { doc: 'HTTP API steady requests per second (fractions allowed)' },
+  throttleBurst: { doc: 'HTTP API burst' },
+  logRetentionDays: { doc: `log retention of every function and of the API's access logs, one of CloudWatch's values (${LOG_RETENTION_DAYS.join(', ')})` },
+  deliveryRetentionDays: { doc: 'days a delivery record lives before its TTL; the consumer gets it as `DELIVERY_RETENTION_DAYS`' },
+  webhookSecretParameter: {
+    default: '`/secrets/<app>/{stage}/webhook-signing-secret`',
+    doc: "the SSM `SecureString` of the webhook signing secret; `{stage}` becomes the stage (quote the value: Architect's parser refuses bare braces). A name starting with `aws` or `ssm`, or under `/<app>/` or `/<stack>/`, is refused ([deploy](deploy.md#the-webhook-signing-secret))",
+  },
+  tracing: { doc: "X-Ray active tracing on every function, the tracer's setting and each role's X-Ray permission; `false` turns all three off" },
+  dashboard: { doc: "the stage's CloudWatch dashboard and its `DashboardUrl` output; `false` leaves both out" },
 }
 
 const EMAIL = /^[^\s@"]+@[^\s@"]+\.[^\s@"]+$/
@@ -134,12 +156,12 @@ export function readDeploySettings(pragma: ArcValue[] | undefined): DeploySettin
       else settings[key as BooleanKey] = value
       continue
     }
-    if (!(key in RANGES)) {
+    if (!(key in DEPLOY_RANGES)) {
       problems.push(`${where}: unknown key "${key}" (known: ${Object.keys(DEPLOY_DEFAULTS).join(', ')})`)
       continue
     }
     const name = key as NumericKey
-    const [min, max, whole] = RANGES[name]
+    const [min, max, whole] = DEPLOY_RANGES[name]
     if (typeof value !== 'number' || !Number.isFinite(value) || (whole && !Number.isInteger(value)) || value < min || value > max) {
       problems.push(`${where}: ${name} must be ${whole ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`)
       continue
