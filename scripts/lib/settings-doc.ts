@@ -22,6 +22,8 @@ type ArcValue = string | number | boolean | ArcValue[] | { [key: string]: ArcVal
 interface AppValues {
   queues: QueueSettings[]
   deploy: DeploySettings
+  /** `@aws timeout`: the HTTP functions' timeout, seconds. */
+  httpTimeout: number
 }
 
 async function appValues(): Promise<AppValues> {
@@ -29,6 +31,7 @@ async function appValues(): Promise<AppValues> {
     inv: {
       _project: { arc: { queues?: Parameters<typeof readQueueSettings>[0]['queues']; aws?: unknown } & Record<string, unknown> }
       queues?: { name: string; config: { timeout: number } }[] | null
+      aws: { timeout: number }
     }
   }
   const arc = inv._project.arc
@@ -36,6 +39,7 @@ async function appValues(): Promise<AppValues> {
   return {
     queues: readQueueSettings({ queues: arc.queues, aws: arc.aws, consumerTimeouts }),
     deploy: readDeploySettings(arc[DEPLOY_SETTINGS_PRAGMA] as ArcValue[] | undefined),
+    httpTimeout: inv.aws.timeout,
   }
 }
 
@@ -161,9 +165,10 @@ export async function settingsDocument(): Promise<string> {
     '`packages/sqs-queues/src/settings.ts`; its [README](../packages/sqs-queues/README.md)). A',
     'combination AWS would refuse, or one that would lose messages, stops the build with a',
     'message naming the key, in `npm start` as in `npx arc deploy`. `fifo`, `batchSize` and',
-    '`batchWindow` are Architect\'s own keys, with Architect\'s defaults. The consumer\'s own',
-    'timeout is `timeout` in its `config.arc` (`src/queues/notifications/config.arc`); the HTTP',
-    'functions use the `@aws timeout` of `app.arc`.',
+    '`batchWindow` are Architect\'s own keys, with Architect\'s defaults. A consumer\'s own',
+    `timeout is \`timeout\` in its \`config.arc\` (${app.queues.map((queue) => `\`${queue.name}\` ${queue.consumerTimeout} s`).join(', ')}); the HTTP`,
+    `functions use the \`@aws timeout\` of \`app.arc\` (${app.httpTimeout} s; the sandbox starts a process per request, which can`,
+    'take seconds on a loaded laptop).',
     '',
     queues,
     '',

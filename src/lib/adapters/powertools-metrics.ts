@@ -4,7 +4,7 @@ import type { DeliveryMetrics } from '../notifications/delivery-metrics.ts'
 import type { LevelingMetrics } from '../leveling/metrics.ts'
 import type { PausedBy } from '../leveling/reconcile.ts'
 
-/** The CloudWatch metric names, as the README lists them. */
+/** The CloudWatch metric names, as docs/operations.md lists them. */
 export const METRIC = {
   delivered: 'Delivered',
   deliveryLatency: 'DeliveryLatency',

@@ -48,7 +48,7 @@ const lambdaUrlProblem = (value: string): string | null => {
  * Whether a webhook URL carries credentials, by one rule that needs no guess
  * about what a service calls its token: a user or password (`https://user:pass@host/`)
  * or any query string (`?token=...`, `?code=...`). A token in the path (e.g.
- * Slack's `/services/T0/B0/XXXX`) cannot be told from a route; the README
+ * Slack's `/services/T0/B0/XXXX`) cannot be told from a route; docs/deploy.md
  * says to keep such a URL in SSM too.
  */
 export function carriesCredentials(value: string): boolean {

@@ -22,7 +22,7 @@ export const WEBHOOK_URL_VARIABLE = 'NOTIFY_WEBHOOK_URL_PARAMETER'
  * (@architect/functions' service discovery).
  */
 export const defaultWebhookSecretParameter = (app: string): string => `/secrets/${app}/{stage}/webhook-signing-secret`
-/** The name the README and the deploy's refusal suggest for a webhook URL with credentials, out of the same two paths. */
+/** The name docs/deploy.md and the deploy's refusal suggest for a webhook URL with credentials, out of the same two paths. */
 export const suggestedWebhookUrlParameter = (app: string, stage: string): string => `/secrets/${app}/${stage}/webhook-url`
 
 const ARN_PREFIX = /^arn:[^:]+:ssm:[^:]*:[^:]*:parameter(?=\/)/
