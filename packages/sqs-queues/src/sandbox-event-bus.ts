@@ -79,15 +79,18 @@ function readBody(request: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
-    request.on('data', (chunk: Buffer) => {
+    const collect = (chunk: Buffer): void => {
       size += chunk.length
-      if (size > MAX_REQUEST_BYTES) {
-        reject(new PublishRefused(413, `publish request over ${MAX_REQUEST_BYTES} bytes`))
-        request.destroy()
+      if (size <= MAX_REQUEST_BYTES) {
+        chunks.push(chunk)
         return
       }
-      chunks.push(chunk)
-    })
+      // The rest is read and dropped, so the 413 reaches the caller.
+      request.off('data', collect)
+      request.resume()
+      reject(new PublishRefused(413, `publish request over ${MAX_REQUEST_BYTES} bytes`))
+    }
+    request.on('data', collect)
     request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
     request.on('error', reject)
   })
