@@ -1,6 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import type { WebhookCall } from '../scripts/lib/webhook-receiver.ts'
-import { drainView, queueDepth } from '../scripts/lib/queues.ts'
+import { drainView, queueDepth, type WebhookCall } from '../scripts/lib/harness/index.ts'
 
 /** Every task the queue app accepted: delivered once, parked in the DLQ, or neither (the failure to report). */
 export interface Accounting {

@@ -3,8 +3,7 @@ import { createWriteStream } from 'node:fs'
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { prepareAppCopy, ROOT, type QueueOverrides } from '../scripts/lib/app-copy.ts'
-import type { PortSet } from './ports.ts'
+import { type PortSet, prepareAppCopy, type QueueOverrides, ROOT } from '../scripts/lib/harness/index.ts'
 
 /**
  * The apps a bench run measures, each started exactly as `npm start` starts the

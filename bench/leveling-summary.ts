@@ -1,5 +1,4 @@
-import { mostInWindow } from '../scripts/lib/stats.ts'
-import type { WebhookCall } from '../scripts/lib/webhook-receiver.ts'
+import { mostInWindow, type WebhookCall } from '../scripts/lib/harness/index.ts'
 import type { Accounting } from './accounting.ts'
 import type { Sample } from './sampler.ts'
 import type { Target } from './summary.ts'

@@ -5,9 +5,8 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build, type BuildOptions } from 'esbuild'
 import { localIssuerSettings } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { ROOT } from '../scripts/lib/app-copy.ts'
+import { type PortSet, ROOT } from '../scripts/lib/harness/index.ts'
 import { COMPILE_CACHE } from './apps.ts'
-import type { PortSet } from './ports.ts'
 import { median } from './stats.ts'
 
 /**

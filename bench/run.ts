@@ -4,15 +4,13 @@ import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 import { SQSClient } from '@aws-sdk/client-sqs'
 import { localIssuerDir, localIssuerSettings, localIssuerUrl, mintToken, startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { ROOT } from '../scripts/lib/app-copy.ts'
-import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
+import { offsetPorts, queueDepth, ROOT, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 import { account, timedOutDeliveries, type Accounting } from './accounting.ts'
 import { fixtureCopy, productCopy, startApp, type RunningApp } from './apps.ts'
 import { readOptions, usage, type BenchOptions } from './args.ts'
 import { chartSpec, renderChart, type ChartRun } from './chart.ts'
 import { measureRouteCosts, type RouteCost } from './cost.ts'
 import { closedLoopBurst, replaySchedule, timedRequest, type BurstObserver, type RequestRecord, type Target } from './load.ts'
-import { benchPorts } from './ports.ts'
 import { profileSandboxCost, type ProfileFindings } from './profile.ts'
 import { Progress } from './progress.ts'
 import { levelingChartSpec, type OutageChartRun } from './chart.ts'
@@ -20,7 +18,6 @@ import { appQueueSettings, runOutage, runRate, type LevelingContext } from './le
 import { LEVELING_MARKERS, levelingMarkdown } from './leveling-report.ts'
 import { levelingTargets, outageFigures, rateFigures, type LevelingSettings, type LevelingSummary, type OutageRun, type RateRun } from './leveling-summary.ts'
 import { BENCH_RESULTS_DOC, linkFromResultsDoc, markdown, rewriteBlock } from './report.ts'
-import { queueDepth } from '../scripts/lib/queues.ts'
 import { Sampler } from './sampler.ts'
 import { summarize, fmtMs, type RunResult } from './summary.ts'
 
@@ -52,8 +49,8 @@ if (webhookTimeoutMs >= CONSUMER_TIMEOUT_MS) {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const startedAt = new Date()
 const loadAverageAtStart = loadavg()
-const ports = benchPorts(opts.portOffset)
-const noopPorts = benchPorts(opts.portOffset, 20)
+const ports = offsetPorts(opts.portOffset)
+const noopPorts = offsetPorts(opts.portOffset + 20)
 const runQueue = opts.phases.has('queue')
 const runCost = opts.phases.has('cost')
 const runBaseline = opts.phases.has('baseline')

@@ -1,6 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs'
-import { queueDepth, type QueueDepth } from '../scripts/lib/queues.ts'
-import type { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import { type QueueDepth, queueDepth, type WebhookReceiver } from '../scripts/lib/harness/index.ts'
 import type { BurstObserver } from './load.ts'
 
 /** One look at the system, every `intervalMs`. */

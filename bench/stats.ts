@@ -1,4 +1,4 @@
-import { percentile } from '../scripts/lib/stats.ts'
+import { percentile } from '../scripts/lib/harness/index.ts'
 import type { RequestRecord } from './load.ts'
 import type { Sample } from './sampler.ts'
 

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { startTestApp, TEST_PORTS } from '../test/helpers/app.ts'
-import { queueDepth } from './lib/queues.ts'
-import { WebhookReceiver } from './lib/webhook-receiver.ts'
+import { percentile, queueDepth, sleep, startSandboxApp, WebhookReceiver } from './lib/harness/index.ts'
 
 /**
  * `node scripts/dashboard-overhead.ts [--rounds 8] [--count 60] [--concurrency 8] [--client browser|sse]`:
  * what an open dashboard costs the producer. Starts the app (a copy under
- * .tmp/dashboard-overhead, test ports), then sends bursts of creates, each
+ * .tmp/test-apps, free ports), then sends bursts of creates, each
  * round either with no dashboard page open or with one open (headless
  * Chromium, or an SSE client reading the stream as the page does), in the
  * order none, page, page, none, ... so that a drift of the machine over the
@@ -46,12 +44,10 @@ const median = (items: number[]): number => {
   const middle = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2
 }
-const percentile = (items: number[], p: number): number => [...items].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * items.length) - 1)] ?? 0
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 const receiver = new WebhookReceiver()
-const app = await startTestApp({ name: 'dashboard-overhead', env: { NOTIFY_WEBHOOK_URL: await receiver.listen(), NOTIFY_WEBHOOK_SECRET: 'overhead-signing-secret' } })
-const dashboardUrl = `http://localhost:${TEST_PORTS.DASHBOARD_PORT}`
+const app = await startSandboxApp({ name: 'dashboard-overhead', env: { NOTIFY_WEBHOOK_URL: await receiver.listen(), NOTIFY_WEBHOOK_SECRET: 'overhead-signing-secret' } })
+const dashboardUrl = `http://localhost:${app.ports.DASHBOARD_PORT}`
 const chromium = client === 'browser' ? (await import('playwright-core')).chromium : undefined
 const browser = await chromium?.launch({
   executablePath: '/usr/bin/chromium',

@@ -19,7 +19,8 @@ export interface SandboxOptions {
   lambdaEnv?: Record<string, string>
 }
 
-export async function startSandbox(options: SandboxOptions = {}): Promise<void> {
+/** Resolves to the Lambdas' user environment it gave sandbox (what sandbox.start's `env` option replaces .env with). */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Record<string, string>> {
   const cwd = options.cwd ?? process.cwd()
   // A port given explicitly is one sandbox will not move off when it is busy: the
   // plugin has told the Lambdas where the tables are (AWS_ENDPOINT_URL_DYNAMODB).
@@ -32,12 +33,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<void> 
   const fromEnvironment = Object.fromEntries(
     SETTING_NAMES.flatMap((name) => (process.env[name] !== undefined ? [[name, process.env[name] as string]] : [])),
   )
-  await sandbox.start({
-    cwd,
-    port: options.port ?? Number(process.env.PORT || 3333),
-    quiet: options.quiet ?? false,
-    env: { ...fromArchitect, ...fromEnvironment, ...options.lambdaEnv },
-  })
+  const env = { ...fromArchitect, ...fromEnvironment, ...options.lambdaEnv }
+  await sandbox.start({ cwd, port: options.port ?? Number(process.env.PORT || 3333), quiet: options.quiet ?? false, env })
+  return env
 }
 
 export async function stopSandbox(): Promise<void> {

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ROOT, startTestApp, TEST_PORTS } from '../test/helpers/app.ts'
-import { sendRaw } from '../test/helpers/queue.ts'
-import { WebhookReceiver } from './lib/webhook-receiver.ts'
+import { ROOT, sendRaw, startSandboxApp, WebhookReceiver } from './lib/harness/index.ts'
 
 /**
- * `npm run screenshot`: starts the app (a copy under .tmp/screenshot, on the
- * test ports, so a running `npm start` is left alone), opens its dashboard in
+ * `npm run screenshot`: starts the app (a copy under .tmp/test-apps, on free
+ * ports, so a running `npm start` is left alone), opens its dashboard in
  * headless Chromium, sends a small burst from the page against a slow local
  * downstream plus one poison message, and once the queue has drained writes
  * docs/dashboard.png, the README's picture.
@@ -31,8 +29,8 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) =>
 const receiver = new WebhookReceiver()
 receiver.behaviour = { delayMs: 1500, status: () => 200 }
 const url = await receiver.listen()
-say('starting the app (.tmp/screenshot)')
-const app = await startTestApp({
+say('starting the app (a copy under .tmp/test-apps)')
+const app = await startSandboxApp({
   name: 'screenshot',
   queue: { batchSize: 2, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 3, visibilityTimeout: 20 },
   consumerTimeout: 10,
@@ -46,7 +44,7 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } })
   const read = (id: string): Promise<string> => page.evaluate((element) => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById(element)?.textContent ?? '', id)
-  await page.goto(`http://localhost:${TEST_PORTS.DASHBOARD_PORT}/`)
+  await page.goto(`http://localhost:${app.ports.DASHBOARD_PORT}/`)
   await page.waitForFunction(() => (globalThis as unknown as { document: { getElementById(id: string): { textContent: string | null } | null } }).document.getElementById('connection')?.textContent === 'live')
   say(`a burst of ${BURST} creates from the page, and one poison message`)
   await page.fill('#burst-count', String(BURST))

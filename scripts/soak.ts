@@ -1,13 +1,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { queueDepth, type QueueDepth } from './lib/queues.ts'
+import { queueDepth, ROOT, type QueueDepth, type SandboxApp } from './lib/harness/index.ts'
 import { parseSoakArgs, type SoakOptions } from './lib/soak-args.ts'
 import { LATE_GUARD_MS, SoakDownstream } from './lib/soak-downstream.ts'
 import { AppLogCapture, say } from './lib/soak-log.ts'
 import { Producer, percentile } from './lib/soak-producer.ts'
 import { deliveryEvidence, listAllTaskIds, readDlq, reconcile, type DlqEntry, type Reconciliation } from './lib/soak-reconcile.ts'
 import { formatSummary, producerFigures, verdict, type SoakResult } from './lib/soak-report.ts'
-import { WebhookReceiver } from './lib/webhook-receiver.ts'
+import { soakPorts, startSoakApp } from './lib/soak-app.ts'
+import { WebhookReceiver } from './lib/harness/index.ts'
 
 // `npm run soak -- --count 2000 --rate 4 --fail-rate 0.2 --seed 42`: starts the
 // app (a copy under .tmp/soak, ports + 600), a flaky and sometimes slow webhook
@@ -23,11 +24,8 @@ try {
   process.exit(2)
 }
 
-// The test helper reads the port offset when it loads, so it is loaded after this.
-process.env.TEST_PORT_OFFSET = String(options.portOffset)
 process.env.LOCAL_SCHEDULE_SECONDS = String(options.relaySeconds)
-const { ROOT, TEST_PORTS, startSoakApp } = await import('./lib/soak-app.ts')
-type TestApp = Awaited<ReturnType<typeof startSoakApp>>
+const PORTS = soakPorts(options.portOffset)
 
 const QUEUE = { visibilityTimeout: 10, maxReceiveCount: 3 }
 const CONSUMER_TIMEOUT_SECONDS = 8
@@ -45,7 +43,7 @@ const capture = new AppLogCapture(LOG_FILE)
 const receiver = new WebhookReceiver()
 const downstream = new SoakDownstream(options)
 receiver.behaviour = downstream
-let app: TestApp | undefined
+let app: SandboxApp | undefined
 let stopping = false
 
 async function shutdown(): Promise<void> {
@@ -116,11 +114,11 @@ async function main(): Promise<number> {
         .join(' or ')}; none within ${LATE_GUARD_MS} ms below the ${options.webhookTimeoutMs} ms timeout), ` +
       `${options.brownouts} brownout(s) of ${options.brownoutSeconds} s at ${options.brownoutMs} ms`,
   )
-  say(`soak: starting the app from .tmp/${APP_NAME} on port ${TEST_PORTS.PORT} (SQS ${TEST_PORTS.ARC_SQS_PORT}, tables ${TEST_PORTS.ARC_TABLES_PORT}); app output: ${LOG_FILE}`)
+  say(`soak: starting the app (a copy under .tmp/test-apps) on port ${PORTS.PORT} (SQS ${PORTS.ARC_SQS_PORT}, tables ${PORTS.ARC_TABLES_PORT}); app output: ${LOG_FILE}`)
   capture.install()
-  app = await startSoakApp({ name: APP_NAME, queue: QUEUE, consumerTimeout: CONSUMER_TIMEOUT_SECONDS, env })
+  app = await startSoakApp({ name: APP_NAME, queue: QUEUE, consumerTimeout: CONSUMER_TIMEOUT_SECONDS, env, ports: PORTS })
   takeOverSignals()
-  const keys = queueKeys(await readFile(join(ROOT, '.tmp', APP_NAME, 'app.arc'), 'utf8'))
+  const keys = queueKeys(await readFile(join(app.cwd, 'app.arc'), 'utf8'))
   const bound = (keys.maxConcurrency ?? 2) * (keys.batchSize ?? 10)
   // One token for the whole run, valid past its longest planned end: every request acts as one caller, whose tasks the listing sees.
   const ttlSeconds = Math.ceil(options.count / options.rate + options.drainTimeoutSeconds + 3600)
@@ -179,13 +177,13 @@ async function main(): Promise<number> {
   const probe = async () => {
     let listed: { ids: string[]; pages: number } | undefined
     try {
-      listed = await listAllTaskIds((app as TestApp).baseUrl, auth)
+      listed = await listAllTaskIds((app as SandboxApp).baseUrl, auth)
     } catch (error) {
       say(`soak: GET /tasks listing failed: ${error instanceof Error ? error.message : String(error)}`)
     }
     let dlq: DlqEntry[] = []
     try {
-      dlq = await readDlq((app as TestApp).sqs, (app as TestApp).dlqUrl)
+      dlq = await readDlq((app as SandboxApp).sqs, (app as SandboxApp).dlqUrl)
     } catch (error) {
       say(`soak: reading the DLQ failed: ${error instanceof Error ? error.message : String(error)}`)
     }
@@ -250,7 +248,7 @@ async function main(): Promise<number> {
   const notes = downstream.notes
   const partial: Omit<SoakResult, 'ok' | 'verdict'> = {
     options,
-    app: { ports: { ...TEST_PORTS }, queue: keys, consumerTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS, env: { ...env, LOCAL_SCHEDULE_SECONDS: String(options.relaySeconds) } },
+    app: { ports: { ...PORTS }, queue: keys, consumerTimeoutSeconds: CONSUMER_TIMEOUT_SECONDS, env: { ...env, LOCAL_SCHEDULE_SECONDS: String(options.relaySeconds) } },
     startedAt: new Date(startedAt).toISOString(),
     seconds: { startup: startupSeconds, send: sendSeconds, drain: drainSeconds, reconcile: since(reconcileStartedAt), total: since(startedAt) },
     drained,

@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { localIssuerDir, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { prepareAppCopy, TEST_CALLER, TEST_PORTS } from './helpers/app.ts'
-import { apiClient, waitFor } from './helpers/http.ts'
+import { apiClient } from './helpers/http.ts'
+import { freePorts, prepareAppCopy, TEST_CALLER, waitFor, WebhookReceiver, type PortSet } from '../scripts/lib/harness/index.ts'
 
 /**
  * `npx arc sandbox`, the way Architect users start an app, with a shell that
@@ -22,12 +21,12 @@ interface ArcSandbox {
   stop(): Promise<void>
 }
 
-async function arcSandbox(cwd: string): Promise<ArcSandbox> {
+async function arcSandbox(cwd: string, ports: PortSet): Promise<ArcSandbox> {
   // Only what a shell always has, and ports off the defaults: no AWS_*, no NOTIFY_*.
   const env = {
     PATH: SYSTEM_PATH,
     HOME: process.env.HOME ?? '/root',
-    ...Object.fromEntries(Object.entries(TEST_PORTS).map(([name, port]) => [name, String(port)])),
+    ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])),
   }
   for (const name of Object.keys(env)) if (/^(AWS_|NOTIFY_)/.test(name)) throw new Error(`${name} leaked into the shell`)
   const child = spawn('npx', ['arc', 'sandbox'], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -48,18 +47,19 @@ async function arcSandbox(cwd: string): Promise<ArcSandbox> {
 }
 
 /** A client with a token of the local issuer that `npx arc sandbox` runs for the app copy in `cwd`. */
-async function apiFor(cwd: string): Promise<ReturnType<typeof apiClient>> {
-  const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT), sub: TEST_CALLER })
-  return apiClient(`http://localhost:${TEST_PORTS.PORT}`, token)
+async function apiFor(cwd: string, ports: PortSet): Promise<ReturnType<typeof apiClient>> {
+  const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER })
+  return apiClient(`http://localhost:${ports.PORT}`, token)
 }
 
 test('npx arc sandbox with an empty shell: a webhook from .env gets the notification', async (t) => {
   const receiver = new WebhookReceiver()
   const url = await receiver.listen()
-  const cwd = await prepareAppCopy({ name: 'arc-sandbox-dotenv', queue: { visibilityTimeout: 30 } })
+  const cwd = await prepareAppCopy({ name: `test-apps/arc-sandbox-dotenv-${process.pid}`, queue: { visibilityTimeout: 30 } })
   await writeFile(join(cwd, '.env'), `NOTIFY_WEBHOOK_URL=${url}\n`)
-  const sandbox = await arcSandbox(cwd)
-  const api = await apiFor(cwd)
+  const ports = await freePorts()
+  const sandbox = await arcSandbox(cwd, ports)
+  const api = await apiFor(cwd, ports)
   try {
     const created = await api('POST', '/tasks', { body: { title: 'started the Architect way' } })
     t.equal(created.status, 201, 'the task is created')
@@ -74,19 +74,21 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
     t.doesNotMatch(sandbox.output(), /CredentialsProviderError|Could not load credentials|Region is missing/, 'no credential or region errors')
     t.match(sandbox.output(), /\[queues\] @queues notifications: batch #1 \(poller \d, 1 record\): all done/, 'through the local queue and the event source mapping')
     t.doesNotMatch(sandbox.output(), /"message":"Delivered"/, 'the delivery line goes to the dashboard, not the terminal: one line per batch')
-    const state = await fetch(`http://127.0.0.1:${TEST_PORTS.DASHBOARD_PORT}/api/state`)
+    const state = await fetch(`http://127.0.0.1:${ports.DASHBOARD_PORT}/api/state`)
     const numbers = (await state.json()) as { queue: { name: string }; deliveries: { total: number } }
     t.deepEqual([state.status, numbers.queue.name, numbers.deliveries.total], [200, 'notifications', 1], 'the dashboard serves too, and counted the delivery')
   } finally {
     await sandbox.stop()
     await receiver.close()
+    await rm(cwd, { recursive: true, force: true })
   }
 })
 
 test('npx arc sandbox with no channel configured: the log channel is the local default', async (t) => {
-  const cwd = await prepareAppCopy({ name: 'arc-sandbox-log', queue: { visibilityTimeout: 30 } })
-  const sandbox = await arcSandbox(cwd)
-  const api = await apiFor(cwd)
+  const cwd = await prepareAppCopy({ name: `test-apps/arc-sandbox-log-${process.pid}`, queue: { visibilityTimeout: 30 } })
+  const ports = await freePorts()
+  const sandbox = await arcSandbox(cwd, ports)
+  const api = await apiFor(cwd, ports)
   try {
     const created = await api('POST', '/tasks', { body: { title: 'logged locally' } })
     t.equal(created.status, 201)
@@ -98,5 +100,6 @@ test('npx arc sandbox with no channel configured: the log channel is the local d
     t.match(sandbox.output(), /"message":"Notification"/, 'one structured log line per notification')
   } finally {
     await sandbox.stop()
+    await rm(cwd, { recursive: true, force: true })
   }
 })

@@ -1,16 +1,22 @@
 import { createHmac } from 'node:crypto'
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import test from 'tape'
-import { startTestApp, type TestApp } from './helpers/app.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
 import { newTestKey, signedToken, startTestIssuer } from './helpers/test-issuer.ts'
+import { type SandboxApp, startSandboxApp } from '../scripts/lib/harness/index.ts'
 
 /**
- * Who may call the API, against the running sandbox trusting a test issuer of
+ * Who may call the API, against the running app trusting a test issuer of
  * its own (AUTH_ISSUER, found by OpenID discovery): every kind of bad token is
  * a 401 with the right WWW-Authenticate, a missing scope a 403, both decided
  * before the body is read; an issuer whose key set is cut off is a prompt 503;
  * and no token ever reaches a log line.
+ *
+ * The many requests of the token and scope matrices go to the app's API with
+ * its Lambdas kept warm (scripts/lib/harness/warm-api.ts: the same handlers
+ * and issuer, a warm environment per route); a few of them, the catch-all,
+ * and the cut-off key set, which a cold Lambda meets on its first fetch, go
+ * through the sandbox itself.
  */
 const AUDIENCE = 'tasks-api-test'
 const key = await newTestKey('auth-test')
@@ -26,14 +32,18 @@ function token(claims: JWTPayload = {}): Promise<string> {
 
 const base64url = (value: string | Buffer): string => Buffer.from(value).toString('base64url')
 
-let app: TestApp
+let app: SandboxApp
+/** Through the sandbox, a process per request. */
 let api: ReturnType<typeof apiClient>
+/** The same API with its Lambdas kept warm. */
+let warm: ReturnType<typeof apiClient>
 const logged: string[] = []
 const tokensSent: string[] = []
 
-function send(method: string, path: string, bearer: string | null, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<any>> {
+function send(method: string, path: string, bearer: string | null, options: { body?: unknown; headers?: Record<string, string>; via?: 'sandbox' | 'warm' } = {}): Promise<ApiResponse<any>> {
   if (bearer) tokensSent.push(bearer)
-  return api(method, path, { ...options, token: bearer })
+  const { via = 'warm', ...rest } = options
+  return (via === 'sandbox' ? api : warm)(method, path, { ...rest, token: bearer })
 }
 
 test('start the app trusting the test issuer', async (t) => {
@@ -45,9 +55,10 @@ test('start the app trusting the test issuer', async (t) => {
       return write(chunk, ...rest)
     }) as typeof stream.write
   }
-  app = await startTestApp({ name: 'auth', quiet: false, env: { AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: `other-api, ${AUDIENCE}`, POWERTOOLS_LOG_LEVEL: 'INFO' } })
+  app = await startSandboxApp({ name: 'auth', quiet: false, env: { AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: `other-api, ${AUDIENCE}`, POWERTOOLS_LOG_LEVEL: 'INFO' } })
   api = apiClient(app.baseUrl)
-  const created = await send('POST', '/tasks', await token(), { body: { title: 'signed in' } })
+  warm = apiClient((await app.warm()).url)
+  const created = await send('POST', '/tasks', await token(), { body: { title: 'signed in' }, via: 'sandbox' })
   t.equal(created.status, 201, 'a valid token of the configured issuer is accepted')
   t.equal(created.headers.get('access-control-expose-headers'), 'ETag, Location, Link, WWW-Authenticate', 'responses expose WWW-Authenticate')
 })
@@ -77,13 +88,17 @@ test('no token, or a bad one: 401 with WWW-Authenticate, whatever the route', as
     ['a subject over 255 bytes', await token({ sub: 'é'.repeat(128) }), 'Bearer error="invalid_token"'],
     ['no expiry', await new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice', scope: 'tasks:read' }).setProtectedHeader({ alg: 'RS256', kid: key.kid }).sign(key.privateKey), 'Bearer error="invalid_token"'],
   ]
-  for (const [what, bearer, challenge] of cases) {
-    for (const [method, path] of [['GET', '/tasks'], ['POST', '/tasks'], ['GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications']] as const) {
-      const basic = bearer?.startsWith('Basic ') === true || bearer === 'Bearer'
-      const answer = await send(method, path, basic ? null : bearer, { ...(basic && { headers: { authorization: bearer ?? '' } }), ...(method === 'POST' && { body: { title: 'should not be stored' } }) })
-      t.equal(answer.status, 401, `${what}: ${method} ${path} is 401`)
-      t.deepEqual(answer.body, { message: 'Unauthorized' }, `${what}: the body`)
-      t.equal(answer.headers.get('www-authenticate'), challenge ?? null, `${what}: WWW-Authenticate`)
+  // Every case on every kind of route through the warm API; the first few through the sandbox too.
+  for (const [index, [what, bearer, challenge]] of cases.entries()) {
+    for (const via of index < 3 ? (['warm', 'sandbox'] as const) : (['warm'] as const)) {
+      for (const [method, path] of [['GET', '/tasks'], ['POST', '/tasks'], ['GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications']] as const) {
+        const basic = bearer?.startsWith('Basic ') === true || bearer === 'Bearer'
+        const answer = await send(method, path, basic ? null : bearer, { via, ...(basic && { headers: { authorization: bearer ?? '' } }), ...(method === 'POST' && { body: { title: 'should not be stored' } }) })
+        const where = via === 'sandbox' ? ' (through the sandbox)' : ''
+        t.equal(answer.status, 401, `${what}: ${method} ${path} is 401${where}`)
+        t.deepEqual(answer.body, { message: 'Unauthorized' }, `${what}: the body${where}`)
+        t.equal(answer.headers.get('www-authenticate'), challenge ?? null, `${what}: WWW-Authenticate${where}`)
+      }
     }
   }
   const listed = await send('GET', '/tasks', await token())
@@ -126,9 +141,9 @@ test('401 and 403 come before the body is looked at (before 415, 413 and 400)', 
     ['too large', { 'content-type': 'application/json' }, JSON.stringify({ title: 'x'.repeat(70 * 1024) })],
     ['invalid JSON', { 'content-type': 'application/json' }, '{'],
   ] as const) {
-    const anonymous = await api('POST', '/tasks', { headers, rawBody, token: null })
+    const anonymous = await warm('POST', '/tasks', { headers, rawBody, token: null })
     t.equal(anonymous.status, 401, `${what} without a token: 401`)
-    const forbidden = await api('POST', '/tasks', { headers, rawBody, token: reader })
+    const forbidden = await warm('POST', '/tasks', { headers, rawBody, token: reader })
     t.equal(forbidden.status, 403, `${what} without the write scope: 403`)
   }
 })
@@ -143,7 +158,7 @@ test('CORS preflight and the JSON 404 need no token; preflight allows Authorizat
 })
 
 test('no token and no Authorization header ever reaches a log line; of the claims only sub does', async (t) => {
-  await send('POST', '/tasks', await token({ sub: 'log-checker' }), { body: { title: 'leaves a log line' } })
+  await send('POST', '/tasks', await token({ sub: 'log-checker' }), { body: { title: 'leaves a log line' }, via: 'sandbox' })
   await new Promise((resolve) => setTimeout(resolve, 500))
   // The Lambdas' structured lines (Powertools Logger and EMF), not the test's own report.
   const output = logged.join('').split('\n').filter((line) => line.startsWith('{"')).join('\n')
@@ -157,7 +172,8 @@ test('no token and no Authorization header ever reaches a log line; of the claim
 test('a key set cut off mid-body is a 503 with Retry-After within about 4 s, never a hang', async (t) => {
   issuer.jwks = 'cut-off'
   try {
-    const answer = await send('GET', '/tasks', await token())
+    // A cold Lambda (the sandbox's process per request) fetches the key set; a warm one would still hold it.
+    const answer = await send('GET', '/tasks', await token(), { via: 'sandbox' })
     t.equal(answer.status, 503, 'the token is unchecked, not bad')
     t.deepEqual(answer.body, { message: 'Service Unavailable' })
     t.equal(answer.headers.get('retry-after'), '5', 'with Retry-After')
@@ -165,7 +181,7 @@ test('a key set cut off mid-body is a 503 with Retry-After within about 4 s, nev
   } finally {
     issuer.jwks = 'keys'
   }
-  t.equal((await send('GET', '/tasks', await token())).status, 200, 'the issuer whole again: served')
+  t.equal((await send('GET', '/tasks', await token(), { via: 'sandbox' })).status, 200, 'the issuer whole again: served')
 })
 
 test('stop', async (t) => {

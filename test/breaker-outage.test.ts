@@ -2,10 +2,7 @@ import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { consumerStatus, localConsumerTarget, type ConsumerTarget } from '../scripts/lib/consumer.ts'
 import { messageCounts } from 'arc-plugin-sqs-queues/dlq-operations'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
-import { sleep, waitFor } from './helpers/http.ts'
-import { createdMessage, sendRaw } from './helpers/queue.ts'
+import { createdMessage, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * The circuit breaker end to end, in the sandbox: a downstream that is down
@@ -29,7 +26,7 @@ receiver.behaviour = {
   delayMs: 0,
   status: (call) => (call.receivedAt < outageEnds || poisonTasks.has(call.body.taskId) ? 503 : 200),
 }
-let app: TestApp
+let app: SandboxApp
 let consumer: ConsumerTarget
 
 /** Everything still on the queue: waiting, in flight, and the copies sent again for later. */
@@ -40,7 +37,7 @@ async function queueHolds(): Promise<number> {
 
 test('start the app with a breaker of 3 failures, open 2 s doubling to 4 s, and maxReceiveCount 2', async (t) => {
   const url = await receiver.listen()
-  app = await startTestApp({
+  app = await startSandboxApp({
     name: 'breaker-outage',
     queue: QUEUE,
     consumerTimeout: 10,

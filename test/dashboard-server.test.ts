@@ -13,8 +13,8 @@ import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from
 import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { purgeScene, sendOne, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
-import { sleep } from './helpers/http.ts'
 import { MemoryBreakerStore, RecordingControl, RecordingLevelingMetrics } from './helpers/memory-breaker-store.ts'
+import { sleep } from '../scripts/lib/harness/index.ts'
 
 /**
  * The dashboard server on its own, beside a real local SQS server (no

@@ -1,19 +1,17 @@
 import { createHmac, randomUUID } from 'node:crypto'
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
-import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { createdMessage, queueDepth, sendRaw } from './helpers/queue.ts'
-import { localTables } from './helpers/tables.ts'
-import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
+import { apiClient } from './helpers/http.ts'
+import { localTables, type LocalTables } from './helpers/tables.ts'
+import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // Created, completed, updated and deleted notifications reach a real webhook,
 // signed, once each, and the delivery log reads them back oldest first; a copy
 // that gets past the idempotency guard is still stopped by the delivery record.
 const SECRET = 'test-webhook-secret'
 const receiver = new WebhookReceiver()
-const tables = localTables()
-let app: TestApp
+let tables: LocalTables
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 
 const callFor = (notificationId: string) => () => receiver.calls.find((call) => call.body.id === notificationId)
@@ -25,8 +23,9 @@ function expectedSignature(call: WebhookCall): string {
 
 test('start the app with a signed webhook downstream', async (t) => {
   const url = await receiver.listen()
-  app = await startTestApp({ name: 'delivery', env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: SECRET } })
+  app = await startSandboxApp({ name: 'delivery', env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: SECRET } })
   api = apiClient(app.baseUrl, app.token)
+  tables = localTables(app.ports.ARC_TABLES_PORT)
   t.pass('sandbox started')
 })
 

@@ -1,11 +1,9 @@
 import type { Server } from 'node:http'
 import sesLocal from 'aws-ses-v2-local'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startTestApp, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { queueDepth } from './helpers/queue.ts'
+import { apiClient } from './helpers/http.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
+import { queueDepth, type SandboxApp, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // The email channel against a real local SES (aws-ses-v2-local), next to a
 // webhook: each notification reaches both once, and an SES outage is retried
@@ -30,7 +28,7 @@ interface StoredEmail {
 const receiver = new WebhookReceiver()
 const proxy = new TcpProxy(SES_PORT + 1, { host: '127.0.0.1', port: SES_PORT })
 let ses: Server
-let app: TestApp
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 
 async function emails(): Promise<StoredEmail[]> {
@@ -54,7 +52,7 @@ test('start a local SES, a webhook and the app with both channels', async (t) =>
   ses = await sesLocal.default({ host: '127.0.0.1', port: SES_PORT })
   await proxy.up()
   const url = await receiver.listen()
-  app = await startTestApp({
+  app = await startSandboxApp({
     name: 'email',
     queue: { batchSize: 10, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 5, visibilityTimeout: VISIBILITY_SECONDS },
     consumerTimeout: 15,

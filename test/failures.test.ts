@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
-import { startTestApp, TEST_CALLER, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { createdMessage, drainView, queueDepth, sendRaw } from './helpers/queue.ts'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import { apiClient } from './helpers/http.ts'
+import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // A record whose delivery fails is retried alone, maxReceiveCount times, then
 // parked in the DLQ; its batch-mates are delivered once; malformed messages
@@ -11,11 +9,11 @@ import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 const MAX_RECEIVE_COUNT = 3
 const receiver = new WebhookReceiver()
 receiver.behaviour = { delayMs: 0, status: (call) => (call.body.task.title.startsWith('poison') ? 500 : 200) }
-let app: TestApp
+let app: SandboxApp
 
 test('start the app with short visibility and a downstream that refuses "poison" tasks', async (t) => {
   const url = await receiver.listen()
-  app = await startTestApp({
+  app = await startSandboxApp({
     name: 'failures',
     queue: { batchSize: 10, batchWindow: 1, visibilityTimeout: 8, maxReceiveCount: MAX_RECEIVE_COUNT },
     consumerTimeout: 8,
@@ -61,7 +59,7 @@ test('one failing record goes to the DLQ after maxReceiveCount receives; its bat
     t.deepEqual(log.body.map((record) => record.receiveCount), [1], 'delivered on its first receive, not held back by the failing one')
   }
 
-  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0 }, 'nothing is left on the main queue')
+  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'nothing is left on the main queue')
   const parked = await drainView(app.sqs, app.dlqUrl)
   t.equal(parked.length, 4, 'the DLQ holds exactly the four bad messages')
   t.ok(parked.some((message) => message.body.includes(poison)), 'the failing record is in the DLQ')

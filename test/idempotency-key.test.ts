@@ -1,14 +1,15 @@
 import { DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb'
 import test from 'tape'
-import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { TcpProxy } from './helpers/tcp-proxy.ts'
+import { apiClient } from './helpers/http.ts'
+import { startAppBehindProxy } from './helpers/proxied-app.ts'
+import type { TcpProxy } from './helpers/tcp-proxy.ts'
+import { type SandboxApp, sleep, waitFor } from '../scripts/lib/harness/index.ts'
 
 // Idempotency-Key on POST /tasks (IETF httpapi-idempotency-key): replays, 422,
 // 409 while in flight, failures not stored, 24 h expiry checked on read.
 // Publishing goes through a proxy that can be made slow, to hold a create in flight.
-const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 2, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
-let app: TestApp
+let proxy: TcpProxy
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 
 const withKey = (key: string) => ({ 'Idempotency-Key': key })
@@ -19,12 +20,10 @@ async function tasksTitled(title: string): Promise<{ id: string }[]> {
 }
 
 test('start the app (log channel) publishing through a proxy', async (t) => {
-  await proxy.up()
-  app = await startTestApp({
-    name: 'idempotency-key',
-    env: { NOTIFY_WEBHOOK_URL: '' },
-    lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications` },
-  })
+  // Publish attempts get 10 s here, so that a create held at the proxy stays in flight while the test retries it.
+  const started = await startAppBehindProxy('idempotency-key', '', { lambdaEnv: { SQS_TIMEOUT_MS: '10000' } })
+  app = started.app
+  proxy = started.proxy
   api = apiClient(app.baseUrl, app.token)
   t.pass('sandbox started')
 })
@@ -78,8 +77,10 @@ test('a request that failed is not stored: the key is free for a correct retry',
 
 test('a retry while the first request is still in flight is 409', async (t) => {
   proxy.delayMs = 3000
+  const before = proxy.accepted
   const first = api('POST', '/tasks', { body: { title: 'Slow create' }, headers: withKey('in-flight') })
-  await sleep(700)
+  // The first create is in flight once its publish reaches the proxy (held there for delayMs, within SQS_TIMEOUT_MS).
+  await waitFor('the first create publishing', async () => (proxy.accepted > before ? true : undefined), 10_000, 20)
   const second = await api('POST', '/tasks', { body: { title: 'Slow create' }, headers: withKey('in-flight') })
   proxy.delayMs = 0
   t.equal(second.status, 409)
@@ -95,7 +96,7 @@ test('a key older than 24 h is expired when read, even if the table still holds 
   const first = await api('POST', '/tasks', { body: { title: 'Yesterday' }, headers: withKey('old-key') })
   t.equal(first.status, 201)
   // Age every stored record by a day, as DynamoDB TTL would have (the local one never deletes).
-  const db = new DynamoDBClient({ endpoint: `http://127.0.0.1:${TEST_PORTS.ARC_TABLES_PORT}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  const db = new DynamoDBClient({ endpoint: `http://127.0.0.1:${app.ports.ARC_TABLES_PORT}`, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   const table = 'queue-leveling-staging-idempotency'
   const { Items = [] } = await db.send(new ScanCommand({ TableName: table }))
   t.ok(Items.length > 0, 'records are stored')

@@ -1,11 +1,11 @@
 import test from 'tape'
-import { startTestApp } from './helpers/app.ts'
+import { startSandboxApp } from '../scripts/lib/harness/index.ts'
 
 // The build refuses queue settings AWS would refuse, with a message naming the
 // key, before anything runs (the same check guards `arc deploy`).
 test('npm start refuses a batchSize above 10 without a batch window', async (t) => {
   try {
-    const app = await startTestApp({ name: 'invalid-settings', queue: { batchSize: 11, batchWindow: 0 } })
+    const app = await startSandboxApp({ name: 'invalid-settings', queue: { batchSize: 11, batchWindow: 0 } })
     await app.stop()
     t.fail('the sandbox started')
   } catch (error) {
@@ -15,7 +15,7 @@ test('npm start refuses a batchSize above 10 without a batch window', async (t) 
 
 test('npm start refuses a visibility timeout below the consumer timeout', async (t) => {
   try {
-    const app = await startTestApp({ name: 'invalid-settings', queue: { visibilityTimeout: 20 }, consumerTimeout: 30 })
+    const app = await startSandboxApp({ name: 'invalid-settings', queue: { visibilityTimeout: 20 }, consumerTimeout: 30 })
     await app.stop()
     t.fail('the sandbox started')
   } catch (error) {
@@ -25,7 +25,7 @@ test('npm start refuses a visibility timeout below the consumer timeout', async 
 
 test('npm start refuses an invalid runtime setting before anything runs, naming it', async (t) => {
   try {
-    const app = await startTestApp({ name: 'invalid-settings', env: { RETRY_BASE_SECONDS: 'soon', NOTIFY_WEBHOOK_URL: 'http://example.com/hook' } })
+    const app = await startSandboxApp({ name: 'invalid-settings', env: { RETRY_BASE_SECONDS: 'soon', NOTIFY_WEBHOOK_URL: 'http://example.com/hook' } })
     await app.stop()
     t.fail('the sandbox started')
   } catch (error) {

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { inChunks } from 'arc-plugin-sqs-queues/event-source-mapping'
-import { startTestApp, type TestApp } from './helpers/app.ts'
-import { sleep, waitFor } from './helpers/http.ts'
-import { createdMessage, queueDepth, sendRaw } from './helpers/queue.ts'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
+import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // batchSize above 10 (valid on AWS with a batch window) works locally: SQS
 // deletes at most 10 messages per request, so a batch of 20 must be deleted in
@@ -13,7 +10,7 @@ import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 const BATCH_SIZE = 20
 const MESSAGES = 45
 const receiver = new WebhookReceiver()
-let app: TestApp
+let app: SandboxApp
 
 // The plugin runs in this process and logs each batch with console.log
 // ("[queues] @queues notifications: batch #3 (poller 1, 20 records): all done in 80 ms").
@@ -29,7 +26,7 @@ const BATCH_DONE = /batch #\d+ \(poller \d+, (\d+) records?\): all done/
 
 test(`start the app with batchSize ${BATCH_SIZE} and a 1 s batch window`, async (t) => {
   const url = await receiver.listen()
-  app = await startTestApp({
+  app = await startSandboxApp({
     name: 'large-batches',
     queue: { batchSize: BATCH_SIZE, batchWindow: 1, maxConcurrency: 2, maxReceiveCount: 2, visibilityTimeout: 30 },
     consumerTimeout: 10,
@@ -75,8 +72,8 @@ test(`${MESSAGES} messages are delivered once each, in batches of more than 10, 
     [],
     'no delete failed',
   )
-  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0 }, 'the queue is empty, nothing in flight')
-  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
+  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'the queue is empty, nothing in flight')
+  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'the DLQ is empty')
 })
 
 test('stop', async (t) => {

@@ -5,10 +5,9 @@ import { join } from 'node:path'
 import { SendEmailCommand, SESv2Client } from '@aws-sdk/client-sesv2'
 import test from 'tape'
 import { startLocalEmail, type LocalEmail } from '../scripts/lib/local-email.ts'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { startLocalIssuer } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { ROOT } from './helpers/app.ts'
 import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
+import { ROOT, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * The local-only guard (SPEC "Operations") on the local servers that are not

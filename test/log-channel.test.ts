@@ -1,12 +1,12 @@
 import test from 'tape'
-import { startTestApp, type TestApp } from './helpers/app.ts'
-import { apiClient, waitFor } from './helpers/http.ts'
+import { startSandboxApp, waitFor, type SandboxApp } from '../scripts/lib/harness/index.ts'
+import { apiClient } from './helpers/http.ts'
 
 // With no webhook or email configured, notifications go to the log channel.
-let app: TestApp
+let app: SandboxApp
 
 test('without a configured channel, a notification is logged and recorded', async (t) => {
-  app = await startTestApp({ name: 'log-channel', env: { NOTIFY_WEBHOOK_URL: '' } })
+  app = await startSandboxApp({ name: 'log-channel', env: { NOTIFY_WEBHOOK_URL: '' } })
   const api = apiClient(app.baseUrl, app.token)
   const created = await api('POST', '/tasks', { body: { title: 'Logged only' } })
   t.equal(created.status, 201)

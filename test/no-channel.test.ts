@@ -2,10 +2,8 @@ import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { replay } from '../scripts/lib/dlq.ts'
 import { localTarget } from '../scripts/lib/dlq-target.ts'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
-import { startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, waitFor } from './helpers/http.ts'
-import { queueDepth } from './helpers/queue.ts'
+import { apiClient } from './helpers/http.ts'
+import { queueDepth, type SandboxApp, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * A consumer with no notification channel (the log channel explicitly off, as
@@ -19,18 +17,18 @@ const SHORT_RETRIES = {
   queue: { maxReceiveCount: 2, visibilityTimeout: 10, batchWindow: 0 },
   consumerTimeout: 10,
 }
-let app: TestApp
+let app: SandboxApp
 const parked: { body: string; event: string }[] = []
 
 test('no channel: the notification is not recorded as delivered and ends in the DLQ', async (t) => {
-  app = await startTestApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: '', RETRY_BASE_SECONDS: '1' } })
+  app = await startSandboxApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: '', RETRY_BASE_SECONDS: '1' } })
   const api = apiClient(app.baseUrl, app.token)
   const created = await api('POST', '/tasks', { body: { title: 'nobody to tell yet' } })
   t.equal(created.status, 201)
   await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible === 1 ? true : undefined), 30_000)
   const records = await api<unknown[]>('GET', `/tasks/${created.body.id}/notifications`)
   t.deepEqual(records.body, [], 'no delivery record: nothing was delivered')
-  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0 }, 'nothing left in the queue')
+  t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'nothing left in the queue')
   const { Messages = [] } = await app.sqs.send(new ReceiveMessageCommand({ QueueUrl: app.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }))
   for (const message of Messages) parked.push({ body: message.Body ?? '', event: message.MessageAttributes?.event?.StringValue ?? '' })
   t.equal(parked.length, 1, 'the DLQ holds the task_created message')
@@ -41,12 +39,12 @@ test('no channel: the notification is not recorded as delivered and ends in the 
 test('a channel configured, the DLQ replayed: the notification is delivered and recorded', async (t) => {
   const receiver = new WebhookReceiver()
   const url = await receiver.listen()
-  app = await startTestApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: url, RETRY_BASE_SECONDS: '1' } })
+  app = await startSandboxApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: url, RETRY_BASE_SECONDS: '1' } })
   for (const message of parked) {
     await app.sqs.send(new SendMessageCommand({ QueueUrl: app.dlqUrl, MessageBody: message.body, MessageAttributes: { event: { DataType: 'String', StringValue: message.event } } }))
   }
   const taskId = (JSON.parse(parked[0]?.body ?? '{}') as { task?: { id?: string } }).task?.id ?? ''
-  t.equal(await replay(localTarget('notifications', { ARC_SQS_PORT: String(TEST_PORTS.ARC_SQS_PORT) })), 0, 'npm run dlq -- replay moved it back')
+  t.equal(await replay(localTarget('notifications', { ARC_SQS_PORT: String(app.ports.ARC_SQS_PORT) })), 0, 'npm run dlq -- replay moved it back')
   const id = `task_created:${taskId}:1`
   await waitFor('the delivery', () => (receiver.deliveredIds().includes(id) ? true : undefined), 30_000)
   t.deepEqual(receiver.deliveredIds(), [id], 'delivered once to the newly configured webhook')
@@ -55,7 +53,7 @@ test('a channel configured, the DLQ replayed: the notification is delivered and 
     return response.body.length ? response.body : undefined
   })
   t.deepEqual(records.map((record) => record.channel), ['webhook'], 'and recorded')
-  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
+  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'the DLQ is empty')
   await app.stop()
   await receiver.close()
 })

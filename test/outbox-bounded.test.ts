@@ -1,23 +1,24 @@
 import { GetItemCommand } from '@aws-sdk/client-dynamodb'
 import test from 'tape'
-import { WebhookReceiver, type WebhookCall } from '../scripts/lib/webhook-receiver.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
-import { startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { queueDepth } from './helpers/queue.ts'
-import { localTables } from './helpers/tables.ts'
-import { TcpProxy } from './helpers/tcp-proxy.ts'
+import { apiClient } from './helpers/http.ts'
+import { localTables, type LocalTables } from './helpers/tables.ts'
+import type { TcpProxy } from './helpers/tcp-proxy.ts'
+import { startAppBehindProxy } from './helpers/proxied-app.ts'
+import { queueDepth, type SandboxApp, sleep, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // What SQS would refuse never reaches it, and an outbox cannot outgrow its item:
 // text with U+FFFE and U+FFFF is stored, published and notified exactly; many
 // large updates written while the queue is unreachable keep the item small and
 // end in one notification of the latest state (the relay runs every 2 s here,
-// over 4 outbox shards).
+// over 4 outbox shards). The 60 updates go to the app's API with its Lambdas
+// kept warm (scripts/lib/harness/warm-api.ts: the same handler, table and
+// proxied queue, without a process start per request).
 process.env.OUTBOX_SHARDS = '4'
 const receiver = new WebhookReceiver()
-const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 2, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
-const tables = localTables()
-let app: TestApp
+let proxy: TcpProxy
+let tables: LocalTables
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 
 type Notified = WebhookCall['body'] & { task: Task }
@@ -25,7 +26,10 @@ const notificationsOf = (taskId: string): Notified[] => receiver.calls.filter((c
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  app = await startAppBehindProxy('outbox-bounded', proxy, url)
+  const started = await startAppBehindProxy('outbox-bounded', url, { relaySeconds: 2 })
+  app = started.app
+  proxy = started.proxy
+  tables = localTables(app.ports.ARC_TABLES_PORT)
   api = apiClient(app.baseUrl, app.token)
   t.pass('started')
 })
@@ -47,7 +51,7 @@ test('a task whose text holds U+FFFE and U+FFFF is stored, published and notifie
   t.deepEqual([first?.task.title, first?.task.detail], [title, detail], 'the created notification carries the exact text')
   t.deepEqual([second?.task.title, second?.task.detail], [updatedTitle, detail], 'and the updated one')
   t.equal(second?.subject, `Task updated: ${updatedTitle}`, 'subject too')
-  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0 }, 'nothing in the DLQ')
+  t.deepEqual(await queueDepth(app.sqs, app.dlqUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'nothing in the DLQ')
 })
 
 test('60 large updates while the queue is down: every write succeeds, the item stays small, one update is notified after', async (t) => {
@@ -55,12 +59,13 @@ test('60 large updates while the queue is down: every write succeeds, the item s
   const created = await api<Task>('POST', '/tasks', { body: { title: 'written over and over' } })
   t.equal(created.status, 201)
   const id = created.body.id
+  const warm = apiClient((await app.warm()).url, app.token)
   const statuses: number[] = []
   let last: Task | undefined
   for (let i = 1; i <= 60; i++) {
     // 1000 characters, different each time: nothing for a compression or dedup to hide.
     const detail = `${i}:`.padEnd(1000, String.fromCharCode(97 + (i % 26)))
-    const response = await api<Task>('PUT', `/tasks/${id}`, { body: { title: `title ${i}`, detail, isComplete: i === 60 } })
+    const response = await warm<Task>('PUT', `/tasks/${id}`, { body: { title: `title ${i}`, detail, isComplete: i === 60 } })
     statuses.push(response.status)
     last = response.body
   }
@@ -78,7 +83,13 @@ test('60 large updates while the queue is down: every write succeeds, the item s
   t.deepEqual(notificationsOf(id), [], 'nothing delivered while the queue is down')
   await proxy.up()
   await waitFor('the created and the merged update', () => (notificationsOf(id).length >= 2 ? true : undefined), 30_000)
-  await sleep(5000)
+  // Room for a wrong third notification: the outbox cleared, the queue empty, and one more relay run.
+  await waitFor('the outbox cleared and the queue empty', async () => {
+    const { Item: now } = await tables.raw.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } }, ConsistentRead: true }))
+    const depth = await queueDepth(app.sqs, app.queueUrl)
+    return now?.outbox === undefined && depth.visible + depth.inFlight + depth.delayed === 0 ? true : undefined
+  })
+  await sleep(2500)
   const notified = notificationsOf(id)
   // A standard queue may deliver them in either order.
   t.deepEqual(

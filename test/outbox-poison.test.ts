@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { LEGACY_OUTBOX_KEY, outboxIndexKeys, outboxShard, type TaskItem } from '../src/lib/adapters/task-item.ts'
-import { ROOT, startAppBehindProxy, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { localTables } from './helpers/tables.ts'
-import { TcpProxy } from './helpers/tcp-proxy.ts'
+import { apiClient } from './helpers/http.ts'
+import { localTables, type LocalTables } from './helpers/tables.ts'
+import type { TcpProxy } from './helpers/tcp-proxy.ts'
+import { startAppBehindProxy } from './helpers/proxied-app.ts'
+import { ROOT, type SandboxApp, sleep, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // One event SQS refuses never blocks the others: more poisoned items than one
 // relay run takes are the oldest pending (an `event` attribute holding U+FFFF,
@@ -21,13 +21,13 @@ import { TcpProxy } from './helpers/tcp-proxy.ts'
 const SHARDS = 4
 process.env.OUTBOX_SHARDS = String(SHARDS)
 const receiver = new WebhookReceiver()
-const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 3, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
-const tables = localTables()
+let proxy: TcpProxy
+let tables: LocalTables
 /** One more than a relay run looks at: before isolation, these alone stalled the relay for everyone. */
 const POISONED = 101
 const poisonIds = Array.from({ length: POISONED }, (_, index) => `poison-${String(index).padStart(3, '0')}`)
 const legacyParkedId = randomUUID()
-let app: TestApp
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 let table: string
 
@@ -36,7 +36,7 @@ const item = async (id: string): Promise<TaskItem | undefined> => (await tables.
 /** `npm run outbox -- <args>` against the test's sandbox tables. */
 function outboxCommand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', 'outbox', '--', ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(TEST_PORTS.ARC_TABLES_PORT) } })
+    const child = spawn('npm', ['run', '--silent', 'outbox', '--', ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -47,7 +47,10 @@ function outboxCommand(...args: string[]): Promise<{ code: number | null; stdout
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  app = await startAppBehindProxy('outbox-poison', proxy, url)
+  const started = await startAppBehindProxy('outbox-poison', url, { relaySeconds: 2 })
+  app = started.app
+  proxy = started.proxy
+  tables = localTables(app.ports.ARC_TABLES_PORT)
   api = apiClient(app.baseUrl, app.token)
   table = await tables.name('tasks')
   t.pass('started')

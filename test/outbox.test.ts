@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { LEGACY_OUTBOX_KEY, outboxIndexKeys, outboxShard, type TaskItem } from '../src/lib/adapters/task-item.ts'
-import { startAppBehindProxy, TEST_CALLER, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
-import { localTables } from './helpers/tables.ts'
-import { TcpProxy } from './helpers/tcp-proxy.ts'
+import { apiClient } from './helpers/http.ts'
+import { localTables, type LocalTables } from './helpers/tables.ts'
+import type { TcpProxy } from './helpers/tcp-proxy.ts'
+import { startAppBehindProxy } from './helpers/proxied-app.ts'
+import { type SandboxApp, sleep, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // No lost notifications: with the queue unreachable, writes still succeed at
 // once; their events wait in the task's outbox and are delivered once the
@@ -16,14 +16,17 @@ import { TcpProxy } from './helpers/tcp-proxy.ts'
 const SHARDS = 4
 process.env.OUTBOX_SHARDS = String(SHARDS)
 const receiver = new WebhookReceiver()
-const tables = localTables()
-const proxy = new TcpProxy(TEST_PORTS.ARC_SQS_PORT + 1, { host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
-let app: TestApp
+let tables: LocalTables
+let proxy: TcpProxy
+let app: SandboxApp
 let api: ReturnType<typeof apiClient>
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  app = await startAppBehindProxy('outbox', proxy, url)
+  const started = await startAppBehindProxy('outbox', url, { relaySeconds: 2 })
+  app = started.app
+  proxy = started.proxy
+  tables = localTables(app.ports.ARC_TABLES_PORT)
   api = apiClient(app.baseUrl, app.token)
   const warm = await api('POST', '/tasks', { body: { title: 'before the outage' } })
   await waitFor('the first delivery', () => (receiver.deliveredIds().includes(`task_created:${warm.body.id}:1`) ? true : undefined))

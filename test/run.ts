@@ -1,32 +1,33 @@
 import { spawn } from 'node:child_process'
-import { readdir } from 'node:fs/promises'
-import { cpus } from 'node:os'
+import { existsSync } from 'node:fs'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { ROOT } from './helpers/app.ts'
+import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../scripts/lib/harness/index.ts'
 
 /**
  * `npm test`: the strict type checks, then every test file (test/, and each
- * workspace's packages/<name>/test/) in its own Node process (each sandbox test
- * starts its own app); closes with `N passed, N failed`. npm runs `pretest`
+ * workspace's packages/<name>/test/) in its own Node process; closes with
+ * `N passed, N failed` and exits non-zero on any failure. npm runs `pretest`
  * first, which builds the workspaces: the app uses them as built JavaScript.
  * `npm test -- unit` runs only the files whose path contains "unit".
  *
- * Most of a sandbox test's time is waiting (visibility timeouts, backoff, a slow
- * downstream), so files run in TEST_LANES lanes at once (default 2), each lane on
- * ports of its own (TEST_PORT_OFFSET moved by 1000 per lane). Files that measure
- * latency run alone at the end, with nothing beside them, each once the CPUs
- * are quiet. Each file's output is printed whole when it ends, so lanes do not
- * interleave.
+ * The handlers are built once, beside the type checks, and every app a test
+ * starts links to that build (scripts/lib/harness/handler-build.ts). Most of a
+ * sandbox test's time is waiting (visibility timeouts, backoff, a slow
+ * downstream), so files run in TEST_LANES lanes at once, longest first (by the
+ * times the last full run recorded, else test/durations.json), each lane with
+ * a TEST_PORT_OFFSET of its own for the few servers still on fixed ports (the
+ * harness gives apps free ports). Latency comparisons are made robust to a
+ * busy machine in the tests themselves, so every file runs in the lanes. Each
+ * file's output is printed whole when it ends, so lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 2))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 3))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
-/** Their assertions compare latencies: another test's load beside them would make them flaky. In this order. */
-const ALONE = ['leveling.test.ts', 'dashboard.test.ts']
-/** Before a file that runs alone, wait (up to this long) for the CPUs to be mostly idle: processes of the files before it may still be ending. */
-const SETTLE_MAX_MS = 20_000
-const SETTLED_IDLE_SHARE = 0.85
+/** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
+const RECORDED_TIMES = join(ROOT, '.tmp', 'test-durations.json')
+const COMMITTED_TIMES = join(ROOT, 'test', 'durations.json')
 
 /** The workspaces (packages/*), each with its own tests under its test/ folder and its own type check. */
 async function packageDirs(): Promise<string[]> {
@@ -47,8 +48,14 @@ async function testFiles(): Promise<string[]> {
     // A package's mock apps are apps, not tests.
     for (const entry of entries.sort()) if (entry.endsWith('.test.ts') && !entry.startsWith('mock/')) found.push(join(tests, entry))
   }
-  const filters = process.argv.slice(2)
-  return filters.length ? found.filter((file) => filters.some((filter) => file.includes(filter))) : found
+  return found
+}
+
+async function durations(): Promise<Record<string, number>> {
+  for (const file of [RECORDED_TIMES, COMMITTED_TIMES]) {
+    if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Record<string, number>
+  }
+  return {}
 }
 
 interface FileResult {
@@ -57,10 +64,10 @@ interface FileResult {
   seconds: number
 }
 
-function runFile(file: string, portOffset: number): Promise<FileResult> {
+function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TEST_PORT_OFFSET: String(portOffset) } })
+    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -70,78 +77,77 @@ function runFile(file: string, portOffset: number): Promise<FileResult> {
     }, FILE_TIMEOUT_MS)
     child.on('close', (code) => {
       clearTimeout(timer)
-      const seconds = Math.round((Date.now() - started) / 1000)
+      const seconds = (Date.now() - started) / 1000
       const passed = Number(/^# pass\s+(\d+)/m.exec(output)?.[1] ?? 0)
       let failed = Number(/^# fail\s+(\d+)/m.exec(output)?.[1] ?? 0)
       // A crash or a timeout counts as a failure even when tape printed no count.
       if (code !== 0 && failed === 0) failed = 1
-      process.stdout.write(`\n### ${relative(ROOT, file)} (${seconds} s)\n${output}`)
+      process.stdout.write(`\n### ${relative(ROOT, file)} (${Math.round(seconds)} s)\n${output}`)
       resolve({ passed, failed, seconds })
     })
   })
 }
 
-/** The strict type check of a project (tsconfig.json in `dir`). */
-function typeCheck(dir: string): Promise<boolean> {
+/** The strict type check of a project (tsconfig.json in `dir`), its output kept until it ends. */
+function typeCheck(dir: string): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: ROOT, stdio: 'inherit' })
-    child.on('close', (code) => resolve(code === 0))
+    const child = spawn(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    child.on('close', (code) => resolve({ ok: code === 0, output }))
   })
-}
-
-function idleTimes(): { idle: number; total: number } {
-  let idle = 0
-  let total = 0
-  for (const cpu of cpus()) {
-    idle += cpu.times.idle
-    total += Object.values(cpu.times).reduce((sum, value) => sum + value, 0)
-  }
-  return { idle, total }
-}
-
-/** Waits until the CPUs were idle for SETTLED_IDLE_SHARE of a second, or SETTLE_MAX_MS. */
-async function settle(): Promise<void> {
-  const deadline = Date.now() + SETTLE_MAX_MS
-  while (Date.now() < deadline) {
-    const before = idleTimes()
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-    const after = idleTimes()
-    if ((after.idle - before.idle) / Math.max(1, after.total - before.total) >= SETTLED_IDLE_SHARE) return
-  }
 }
 
 let passed = 0
 let failed = 0
 const started = Date.now()
+const filters = process.argv.slice(2)
+const all = await testFiles()
+const files = filters.length ? all.filter((file) => filters.some((filter) => file.includes(filter))) : all
+
 // The strict type checks are the first tests (the app's, then each package's): a type error fails the suite like any other.
+// The handlers' build runs beside them.
+const building = buildHandlers(`handlers-build-run-${process.pid}`).then(
+  (build) => ({ build }),
+  (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
+)
 for (const dir of [ROOT, ...(await packageDirs())]) {
   const name = relative(ROOT, dir) || '.'
-  console.log(`### tsc -p ${name} (strict type check)`)
-  if (await typeCheck(dir)) {
-    console.log(`ok - type check ${name}`)
-    passed++
-  } else {
-    console.log(`not ok - type check ${name}`)
-    failed++
-  }
+  const { ok, output } = await typeCheck(dir)
+  process.stdout.write(`### tsc -p ${name} (strict type check)\n${output}`)
+  console.log(`${ok ? 'ok' : 'not ok'} - type check ${name}`)
+  if (ok) passed++
+  else failed++
+}
+const built = await building
+if ('error' in built) {
+  console.log(`not ok - the handlers' build failed: ${built.error}`)
+  failed++
+} else {
+  console.log(`ok - handlers built once for this run (${relative(ROOT, built.build)})`)
 }
 
-const files = await testFiles()
-const alone = ALONE.flatMap((name) => files.filter((file) => file.endsWith(`/${name}`)))
-const queue = files.filter((file) => !alone.includes(file))
-const count = (result: FileResult): void => {
-  passed += result.passed
-  failed += result.failed
+const recorded = await durations()
+const secondsOf = (file: string): number => recorded[relative(ROOT, file)] ?? 0
+const queue = [...files].sort((a, b) => secondsOf(b) - secondsOf(a))
+const times: Record<string, number> = {}
+if (!('error' in built)) {
+  await Promise.all(
+    Array.from({ length: LANES }, async (_, lane) => {
+      const env = { ...process.env, TEST_PORT_OFFSET: String(BASE_OFFSET + lane * LANE_PORT_STEP), [HANDLERS_BUILD_VARIABLE]: built.build }
+      for (let file = queue.shift(); file; file = queue.shift()) {
+        const result = await runFile(file, env)
+        passed += result.passed
+        failed += result.failed
+        times[relative(ROOT, file)] = Math.round(result.seconds * 10) / 10
+      }
+    }),
+  )
+  await removeBuild(built.build)
 }
-await Promise.all(
-  Array.from({ length: LANES }, async (_, lane) => {
-    for (let file = queue.shift(); file; file = queue.shift()) count(await runFile(file, BASE_OFFSET + lane * LANE_PORT_STEP))
-  }),
-)
-for (const file of alone) {
-  await settle()
-  count(await runFile(file, BASE_OFFSET))
-}
+// A full run records its times for the next one's order.
+if (!filters.length) await writeFile(RECORDED_TIMES, `${JSON.stringify(times, null, 2)}\n`)
 
 console.log(`\nTotal time ${Math.round((Date.now() - started) / 1000)} s`)
 console.log(`${passed} passed, ${failed} failed`)

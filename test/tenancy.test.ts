@@ -2,14 +2,12 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { DELIVERY_INDEX } from '../src/lib/adapters/delivery-item.ts'
 import type { Task } from '../src/lib/tasks/task.ts'
-import { ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, type ApiResponse, sleep, waitFor } from './helpers/http.ts'
-import { createdMessage, sendRaw } from './helpers/queue.ts'
+import { apiClient, type ApiResponse } from './helpers/http.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
-import { localTables } from './helpers/tables.ts'
+import { localTables, type LocalTables } from './helpers/tables.ts'
+import { createdMessage, freePorts, ROOT, type SandboxApp, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * Tenancy end to end (SPEC "Who may call what"): alice and bob, two callers of
@@ -20,13 +18,21 @@ import { localTables } from './helpers/tables.ts'
  * before tasks had owners to one caller, `migrate-deliveries` gives old
  * delivery records their lookup key. The producer publishes through a
  * recorder, so the messages are seen exactly as they went onto the queue.
+ *
+ * alice's and bob's requests go to the app's API with its Lambdas kept warm
+ * (scripts/lib/harness/warm-api.ts: the same handlers, tables, recorder and
+ * issuer, a warm environment per route); their first tasks and bob's attempts
+ * on alice's task go through the sandbox itself too.
  */
 const receiver = new WebhookReceiver()
-const recorder = new SqsRecorder({ host: '127.0.0.1', port: TEST_PORTS.ARC_SQS_PORT })
-const tables = localTables()
-let app: TestApp
+let recorder: SqsRecorder
+let tables: LocalTables
+let app: SandboxApp
 let alice: ReturnType<typeof apiClient>
 let bob: ReturnType<typeof apiClient>
+/** alice and bob through the sandbox, a process per request. */
+let aliceSandbox: ReturnType<typeof apiClient>
+let bobSandbox: ReturnType<typeof apiClient>
 
 const TASK_KEYS = ['createdAt', 'id', 'isComplete', 'title', 'updatedAt', 'version']
 const NOT_FOUND = JSON.stringify({ message: 'Task not found' })
@@ -51,7 +57,7 @@ const sorted = (ids: string[]): string[] => [...ids].sort()
 /** `node scripts/<script> ...` against the test's sandbox tables. */
 function migration(script: 'migrate-owner' | 'migrate-deliveries', ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(TEST_PORTS.ARC_TABLES_PORT) } })
+    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
@@ -65,24 +71,31 @@ const bobTasks: Task[] = []
 
 test('start the app, publishing through a recorder, with a webhook downstream; tokens for alice and bob', async (t) => {
   const url = await receiver.listen()
+  const ports = await freePorts()
+  recorder = new SqsRecorder({ host: '127.0.0.1', port: ports.ARC_SQS_PORT })
   const sqs = await recorder.listen()
-  app = await startTestApp({
+  app = await startSandboxApp({
     name: 'tenancy',
+    ports,
     env: { NOTIFY_WEBHOOK_URL: url },
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: sqs, NOTIFICATIONS_QUEUE_URL: `${sqs}/000000000000/notifications` },
   })
-  alice = apiClient(app.baseUrl, await app.mint({ sub: 'alice' }))
-  bob = apiClient(app.baseUrl, await app.mint({ sub: 'bob' }))
+  tables = localTables(app.ports.ARC_TABLES_PORT)
+  const [aliceToken, bobToken, warm] = await Promise.all([app.mint({ sub: 'alice' }), app.mint({ sub: 'bob' }), app.warm()])
+  alice = apiClient(warm.url, aliceToken)
+  bob = apiClient(warm.url, bobToken)
+  aliceSandbox = apiClient(app.baseUrl, aliceToken)
+  bobSandbox = apiClient(app.baseUrl, bobToken)
   t.pass('started')
 })
 
 test('alice and bob each list only their own tasks, in one page and page by page', async (t) => {
   for (let i = 0; i < 5; i++) {
-    const created = await alice<Task>('POST', '/tasks', { body: { title: `alice ${i}` } })
+    const created = await (i === 0 ? aliceSandbox : alice)<Task>('POST', '/tasks', { body: { title: `alice ${i}` } })
     t.equal(created.status, 201, `alice created "alice ${i}"`)
     aliceTasks.push(created.body)
     if (i < 3) {
-      const theirs = await bob<Task>('POST', '/tasks', { body: { title: `bob ${i}` } })
+      const theirs = await (i === 0 ? bobSandbox : bob)<Task>('POST', '/tasks', { body: { title: `bob ${i}` } })
       t.equal(theirs.status, 201, `bob created "bob ${i}"`)
       bobTasks.push(theirs.body)
     }
@@ -129,6 +142,10 @@ test("bob gets 404 for alice's task on GET, PUT and DELETE, with any If-Match; h
     t.equal(response.status, 404, `${what}: 404`)
     t.equal(response.text, NOT_FOUND, `${what}: {"message":"Task not found"}, as for a task that does not exist`)
     t.equal(response.headers.get('etag'), null, `${what}: no ETag`)
+  }
+  for (const [method, options] of [['GET', {}], ['PUT', { body, headers: { 'if-match': '"1"' } }], ['DELETE', { headers: { 'if-match': '*' } }]] as const) {
+    const response = await bobSandbox(method, path, options)
+    t.deepEqual([response.status, response.text], [404, NOT_FOUND], `${method} through the sandbox: 404 too`)
   }
   const unknown = await bob('GET', `/tasks/${randomUUID()}`)
   t.deepEqual([unknown.status, unknown.text], [404, NOT_FOUND], 'the same answer as for an id that is nobody’s')

@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process'
+import { rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { ReceiveMessageCommand, StartMessageMoveTaskCommand, type Message } from '@aws-sdk/client-sqs'
 import test from 'tape'
-import { WebhookReceiver } from '../scripts/lib/webhook-receiver.ts'
 import { localIssuerDir, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
-import { prepareAppCopy, ROOT, startTestApp, TEST_PORTS, type TestApp } from './helpers/app.ts'
-import { apiClient, sleep, waitFor } from './helpers/http.ts'
+import { apiClient } from './helpers/http.ts'
+import { freePorts, prepareAppCopy, queueUrlOf, ROOT, type SandboxApp, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * Tracing, run for real: the app with the tracer forced on as a deployed stage
@@ -49,19 +49,20 @@ const ROOT_ID = `1-${Math.floor(Date.now() / 1000).toString(16)}-${randomBytes(1
 const INVOCATION_PARENT = randomBytes(8).toString('hex')
 const TRACE_HEADER = /^Root=(1-[0-9a-f]{8}-[0-9a-f]{24});Parent=([0-9a-f]{16});Sampled=1$/
 
-const sqsEndpoint = `http://127.0.0.1:${TEST_PORTS.ARC_SQS_PORT}/000000000000`
 const ARN = (queue: string) => `arn:aws:sqs:us-east-1:000000000000:${queue}`
 // Secrets a webhook URL may hold, in its credentials, path and query: none may reach a trace.
 const SECRETS = ['hookuser', 'hookpass', 'PATH-T0KEN-9f3', 'QUERY-SIG-7c1']
 
 const receiver = new WebhookReceiver()
-let app: TestApp
+let app: SandboxApp
 
 test('start the app with the tracer forced on, its daemon this test, and a webhook URL holding secrets', async (t) => {
   const hook = new URL(await receiver.listen())
   const webhookUrl = `http://${SECRETS[0]}:${SECRETS[1]}@${hook.host}/hooks/${SECRETS[2]}?sig=${SECRETS[3]}`
-  app = await startTestApp({
+  const ports = await freePorts()
+  app = await startSandboxApp({
     name: 'tracing',
+    ports,
     env: { NOTIFY_WEBHOOK_URL: webhookUrl },
     lambdaEnv: {
       // What turns the tracer on: Lambda's AWS_EXECUTION_ENV and the template's POWERTOOLS_TRACE_ENABLED.
@@ -72,7 +73,7 @@ test('start the app with the tracer forced on, its daemon this test, and a webho
       AWS_XRAY_DAEMON_ADDRESS: daemonAddress,
       AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
       // The producers publish to the DLQ, which nothing consumes: the message waits there for this test to read.
-      NOTIFICATIONS_QUEUE_URL: `${sqsEndpoint}/notifications-dlq`,
+      NOTIFICATIONS_QUEUE_URL: queueUrlOf(ports, 'notifications-dlq'),
     },
   })
   t.pass('sandbox started')
@@ -134,21 +135,22 @@ test('stop the traced app', async (t) => {
 const XRAY_LINE = /x-?ray|_X_AMZN_TRACE_ID|AWS_XRAY|segment|context missing|daemon|trace header/i
 
 test('npm start, untouched: tracing is off and not one line of its output is about X-Ray', async (t) => {
-  const cwd = await prepareAppCopy({ name: 'tracing-start' })
+  const cwd = await prepareAppCopy({ name: `test-apps/tracing-start-${process.pid}` })
   const env: Record<string, string | undefined> = { ...process.env }
   // This file's shell holds nothing of the above; npm start gets the test ports and nothing else.
   for (const name of Object.keys(env)) if (/^(POWERTOOLS_|AWS_XRAY|_X_AMZN|AWS_EXECUTION_ENV|NOTIFY_|AUTH_)/.test(name)) delete env[name]
-  for (const [name, value] of Object.entries(TEST_PORTS)) env[name] = String(value)
+  const ports = await freePorts()
+  for (const [name, value] of Object.entries(ports)) env[name] = String(value)
   const child = spawn(process.execPath, [join(ROOT, 'scripts/start.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
   try {
-    await waitFor('npm start to serve', () => (output.includes(localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT)) && /\[queues\]|@queues/.test(output) ? true : undefined), 60_000)
-    await waitFor('the API', async () => (await fetch(`http://localhost:${TEST_PORTS.PORT}/nothing`).catch(() => undefined))?.status === 404 || undefined, 60_000)
-    const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(TEST_PORTS.LOCAL_ISSUER_PORT), sub: 'tracing-user' })
-    const api = apiClient(`http://localhost:${TEST_PORTS.PORT}`, token)
+    await waitFor('npm start to serve', () => (output.includes(localIssuerUrl(ports.LOCAL_ISSUER_PORT)) && /\[queues\]|@queues/.test(output) ? true : undefined), 60_000)
+    await waitFor('the API', async () => (await fetch(`http://localhost:${ports.PORT}/nothing`).catch(() => undefined))?.status === 404 || undefined, 60_000)
+    const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: 'tracing-user' })
+    const api = apiClient(`http://localhost:${ports.PORT}`, token)
     const created = await api('POST', '/tasks', { body: { title: 'Untraced' } })
     t.equal(created.status, 201, 'a task is created')
     // The log channel (the local default) prints the delivery: the consumer ran, its output is in.
@@ -157,6 +159,7 @@ test('npm start, untouched: tracing is off and not one line of its output is abo
   } finally {
     child.kill('SIGINT')
     await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))])
+    await rm(cwd, { recursive: true, force: true })
   }
   const lines = output.split('\n')
   t.ok(lines.length > 5, `npm start printed ${lines.length} lines`)

@@ -16,11 +16,29 @@ declare module '@architect/sandbox' {
 }
 
 declare module '@architect/inventory' {
-  interface Inventory {
+  export interface Lambda {
+    name: string
+    pragma: string
+    src: string
+    build?: string
+    handlerFile: string
+    config: { runtime: string; timeout: number; memory: number }
+  }
+  export interface Inventory {
     inv: {
-      _project: { env: { local: Record<string, Record<string, string> | null> | null } }
+      _project: { cwd: string; build?: string | null; env: { local: Record<string, Record<string, string> | null> | null } }
+      lambdasBySrcDir: Record<string, Lambda>
     }
   }
   function inventory(options: { cwd?: string; env?: boolean }): Promise<Inventory>
   export default inventory
+}
+
+declare module '@architect/plugin-typescript' {
+  import type { Inventory } from '@architect/inventory'
+  const typescript: {
+    set: { runtimes(args: { inventory: Inventory }): unknown }
+    sandbox: { start(args: { inventory: Inventory }): Promise<void> }
+  }
+  export default typescript
 }

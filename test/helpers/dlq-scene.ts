@@ -1,5 +1,5 @@
 import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { sleep } from './http.ts'
+import { sleep } from '../../scripts/lib/harness/index.ts'
 
 /**
  * What a purge must tell apart, set up in a DLQ: two visible messages (the

@@ -1,6 +1,5 @@
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { TEST_PORTS } from './app.ts'
 
 /** The sandbox's own DynamoDB, read and written directly: what an item really holds, and items no API call could make. */
 export interface LocalTables {
@@ -11,9 +10,10 @@ export interface LocalTables {
   close(): void
 }
 
-export function localTables(): LocalTables {
+/** The tables of the sandbox whose DynamoDB listens on `port` (an app's ports.ARC_TABLES_PORT). */
+export function localTables(port: number): LocalTables {
   const raw = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${TEST_PORTS.ARC_TABLES_PORT}`,
+    endpoint: `http://127.0.0.1:${port}`,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   })

@@ -8,6 +8,8 @@ export class TcpProxy {
   #server: Server | undefined
   /** Each new connection waits this long before it is forwarded: a slow service. */
   delayMs = 0
+  /** Connections accepted so far: a test waits on this rather than on a guess of time. */
+  accepted = 0
 
   constructor(port: number, target: { host: string; port: number }) {
     this.port = port
@@ -21,6 +23,7 @@ export class TcpProxy {
   async up(): Promise<void> {
     if (this.#server) return
     const server = createServer((client) => {
+      this.accepted++
       client.pause()
       setTimeout(() => this.#forward(client), this.delayMs)
     })

@@ -1,13 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildTemplate, type BuildOptions } from '../../scripts/template.ts'
-import { prepareAppCopy, type TestAppOptions } from './app.ts'
+import { prepareAppCopy, type AppCopyOptions } from '../../scripts/lib/harness/index.ts'
 
 /**
  * Copies of the app for template tests, with changed @queues keys, consumer
  * timeout or @queue-leveling lines, and the build's answer for one of them.
  */
-export type FixtureOptions = Omit<TestAppOptions, 'name'> & {
+export type FixtureOptions = Omit<AppCopyOptions, 'name'> & {
   /** The fixture's @queue-leveling section, exactly (app.arc's own is replaced). */
   pragma?: string
 }

@@ -14,8 +14,8 @@ import { EventSourceMapping } from 'arc-plugin-sqs-queues/event-source-mapping'
 import { LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
 import { localQueueAddress, localQueueNames, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
 import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
-import { sleep, waitFor } from '../helpers/http.ts'
 import { sdkRefusal as refusal } from '../helpers/refusal.ts'
+import { sleep, waitFor } from '../../scripts/lib/harness/index.ts'
 
 /**
  * FIFO queues locally as on AWS, against the plugin's local SQS and its event

@@ -4,8 +4,8 @@ import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
 import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
 import type { CfnTemplate, CfnValue } from 'arc-plugin-sqs-queues/template'
-import { ROOT } from '../helpers/app.ts'
 import { cloudFormationSpec } from '../helpers/cloudformation-spec.ts'
+import { ROOT } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The deploy of a small app of several queues, each with its own keys, through

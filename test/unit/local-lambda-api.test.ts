@@ -15,7 +15,7 @@ import { LocalLambdaApi, localMappingUuid, mappingVariable } from 'arc-plugin-sq
 import { localQueueAddress, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
 import queuesPlugin from 'arc-plugin-sqs-queues'
 import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
-import { queueDepth } from '../../scripts/lib/queues.ts'
+import { queueDepth } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The local Lambda API against the real local SQS server and a real event
@@ -181,13 +181,13 @@ test('Enabled=false: the batch under way finishes (Disabling), then nothing is r
   release()
   hold = undefined
   await waitFor('Disabled', async () => (await stateOf()) === 'Disabled')
-  t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 0, inFlight: 0 }, 'the batch under way was deleted after it finished')
+  t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 0, inFlight: 0, delayed: 0 }, 'the batch under way was deleted after it finished')
 
   const before = invoked.length
   await send('waits-1', 'waits-2')
   await sleep(1500)
   t.equal(invoked.length, before, 'a disabled mapping invokes nothing')
-  t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 2, inFlight: 0 }, 'the messages wait in the queue, not received (no receive spent)')
+  t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 2, inFlight: 0, delayed: 0 }, 'the messages wait in the queue, not received (no receive spent)')
   const again = await lambda.send(new UpdateEventSourceMappingCommand({ UUID, Enabled: false }))
   t.equal(again.State, 'Disabled', 'disabling a disabled mapping changes nothing')
   t.deepEqual(

@@ -1,7 +1,7 @@
 import test from 'tape'
 import { LATE_START_MS, Pacer, SlotTooLateError, slotGapMs, type SlotCounter } from '../../src/lib/leveling/pacer.ts'
 import type { ChannelName } from '../../src/lib/notifications/delivery-log.ts'
-import { mostInWindow } from '../helpers/rate.ts'
+import { mostInWindow } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The rate cap's slots, shared by concurrent invocations through one counter

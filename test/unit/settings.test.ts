@@ -3,6 +3,7 @@ import { refusalOf } from '../helpers/refusal.ts'
 import { readConsumerSettings, readHttpSettings, readProducerSettings, SettingsError, validateSettings } from '../../src/lib/config.ts'
 import { retryBudgetSeconds } from '../../src/lib/notifications/retry.ts'
 import appPlugin from '../../src/plugins/queue-leveling/plugin.ts'
+import { freePort } from '../../scripts/lib/harness/index.ts'
 
 
 test('each function reads only its own settings: a bad consumer setting does not stop the HTTP routes', (t) => {
@@ -58,7 +59,12 @@ test('local runs turn the log channel on when no other channel is configured, an
     process.env.NOTIFY_EMAIL_TO = 'ops@example.com'
     process.env.AUTH_ISSUER = 'https://issuer.example'
     const fromShell = appPlugin.set.env(setEnvArgs({})).testing
-    t.deepEqual(fromShell, {}, 'an email channel and an issuer in the environment of npm start: nothing added')
+    // What the plugin always gives local Lambdas (the tables' endpoint, the code cache) stays; neither the log channel nor the local issuer is added.
+    t.deepEqual(
+      [fromShell.NOTIFY_LOG, fromShell.AUTH_ISSUER, fromShell.AUTH_AUDIENCE, fromShell.AUTH_JWKS_URL],
+      [undefined, undefined, undefined, undefined],
+      'an email channel and an issuer in the environment of npm start: no log channel, no local issuer added',
+    )
   } finally {
     process.env = saved
   }
@@ -74,7 +80,10 @@ test('npm start refuses a webhook timeout that does not fit in the consumer time
   try {
     // Off the default ports of a developer's npm start; the issuer only when the Lambdas would trust it.
     process.env.AUTH_ISSUER = 'https://issuer.example'
-    process.env.DASHBOARD_PORT = String(3434 + 900 + Number(process.env.TEST_PORT_OFFSET || 0))
+    process.env.DASHBOARD_PORT = String(await freePort())
+    // What sandbox and the sqs-queues plugin give the plugins at start, for the dashboard's consumer box.
+    process.env.ARC_APP_NAME = 'queue-leveling'
+    process.env.NOTIFICATIONS_EVENT_SOURCE_MAPPING = 'mapping-uuid'
     process.env.NOTIFY_WEBHOOK_URL = 'http://127.0.0.1:4000/hook'
     process.env.NOTIFY_WEBHOOK_TIMEOUT_MS = '5000'
     const refused = await appPlugin.sandbox.start(args).then(() => 'accepted', (error: unknown) => (error instanceof SettingsError ? error.message : String(error)))

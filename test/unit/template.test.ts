@@ -7,7 +7,7 @@ import { DASHBOARD, DASHBOARD_URL_OUTPUT } from '../../src/plugins/queue-levelin
 import { alarmLogicalIds, BREAKER_PAUSE_ALARM, OUTBOX_PARKED_ALARM } from '../../src/plugins/queue-leveling/cloudformation.ts'
 import { referencesIn, type CfnResource, type CfnTemplate, type CfnValue } from 'arc-plugin-sqs-queues/template'
 import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
-import type { QueueOverrides } from '../helpers/app.ts'
+import type { QueueOverrides } from '../../scripts/lib/harness/index.ts'
 import { appWith, problemOf as fixtureProblem, SKIP_BUILD, type FixtureOptions } from '../helpers/template-fixture.ts'
 
 /**

@@ -2,8 +2,8 @@ import test from 'tape'
 import { JoseTokenVerifier, type VerifierOptions } from '../../src/lib/adapters/jose-token-verifier.ts'
 import { AuthUnavailableError, UnauthorizedError } from '../../src/lib/auth/caller.ts'
 import type { AuthSettings } from '../../src/lib/config.ts'
-import { waitFor } from '../helpers/http.ts'
 import { newTestKey, signedToken, startTestIssuer, type TestKey } from '../helpers/test-issuer.ts'
+import { waitFor } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The verifier against a real issuer on loopback: how often it fetches the

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import test from 'tape'
-import { ROOT } from '../helpers/app.ts'
+import { ROOT } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The plugin's local-aws-sqs is upstream's file plus exactly the changes its

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import test from 'tape'
 import { LocalQueueEvents, type ConsumerOutput, type HeldBackLine } from 'arc-plugin-sqs-queues/local-events'
 import { readEmfLogSetting, WarmFunction, type WarmFunctionOptions } from 'arc-plugin-sqs-queues/warm-function'
-import { ROOT } from '../helpers/app.ts'
+import { ROOT } from '../../scripts/lib/harness/index.ts'
 
 const DIR = join(ROOT, '.tmp', 'warm-function-test')
 

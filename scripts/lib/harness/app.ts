@@ -1,0 +1,120 @@
+import { rm } from 'node:fs/promises'
+import { SQSClient } from '@aws-sdk/client-sqs'
+import { localIssuerDir, localIssuerUrl, mintToken, type MintOptions } from '../../../src/plugins/queue-leveling/local-issuer.ts'
+import { prepareAppCopy, type AppCopyOptions } from '../app-copy.ts'
+import { startSandbox, stopSandbox } from '../../sandbox.ts'
+import { prebuiltHandlers, usePrebuiltHandlers } from './handler-build.ts'
+import { freePorts, type PortSet } from './ports.ts'
+import { startWarmApi, type WarmApi } from './warm-api.ts'
+
+/**
+ * Starts the real app in the Architect sandbox, in this process, from a copy of
+ * the project (.tmp/test-apps/<name>-<pid>, removed on stop) whose @queues keys, consumer timeout and settings the caller
+ * picks, on ports of its own (free ones unless given), so a developer's `npm
+ * start` and other runs keep running beside it. The handlers are the shared
+ * prebuilt bundles (handler-build.ts).
+ */
+
+/** The caller every test acts as unless it says otherwise. */
+export const TEST_CALLER = 'test-user'
+
+/** Mints a token of the local issuer an app trusts (its key pair under the app copy's .tmp/). */
+export type Mint = (options?: Partial<Omit<MintOptions, 'dir'>>) => Promise<string>
+
+export interface SandboxAppOptions extends AppCopyOptions {
+  /** Runtime settings (NOTIFY_*, CORS_ALLOW_ORIGIN...) for the Lambdas, as `npm start`'s environment gives them. */
+  env?: Record<string, string>
+  /** Lambda environment over everything else, e.g. AWS_ENDPOINT_URL_SQS of a proxy. */
+  lambdaEnv?: Record<string, string>
+  /** Sandbox's own output (a Lambda cut off at its timeout...); off by default. */
+  quiet?: boolean
+  /** The app's ports; free ones by default. */
+  ports?: PortSet
+}
+
+export interface SandboxApp {
+  /** The app copy's folder. */
+  cwd: string
+  ports: PortSet
+  baseUrl: string
+  /** The local SQS endpoint, e.g. for a proxy in front of it. */
+  sqsEndpoint: string
+  sqs: SQSClient
+  queueUrl: string
+  dlqUrl: string
+  /** A token of TEST_CALLER with both scopes, valid for an hour. */
+  token: string
+  mint: Mint
+  /**
+   * The same API with its Lambdas kept warm (warm-api.ts): started on first
+   * call, stopped with the app. For the many requests of property tests.
+   */
+  warm(): Promise<WarmApi>
+  stop(): Promise<void>
+}
+
+/** The local SQS endpoint of an app on `ports`, and its queues' URLs. */
+export const sqsEndpointOf = (ports: PortSet): string => `http://127.0.0.1:${ports.ARC_SQS_PORT}`
+export const queueUrlOf = (ports: PortSet, queue: string): string => `${sqsEndpointOf(ports)}/000000000000/${queue}`
+
+/**
+ * The local queue runs in the test's own process, beside dynalite and the
+ * sandbox, on a machine that runs several test files at once: a publish can
+ * take longer there than SQS_TIMEOUT_MS's 500 ms default allows, and a create
+ * whose publish times out waits in the outbox for the relay's next minute. The
+ * tests give publishes more time; a test of the outbox takes the queue away
+ * (a refused connection fails at once) or sets its own.
+ */
+const SLOW_MACHINE_ENV = { SQS_TIMEOUT_MS: '5000' }
+
+export async function startSandboxApp(options: SandboxAppOptions): Promise<SandboxApp> {
+  const ports = options.ports ?? (await freePorts())
+  // One copy per process and name: two runs of one file (two people, two suites) never share a folder.
+  const cwd = await prepareAppCopy({ ...options, name: `test-apps/${options.name}-${process.pid}` })
+  await prebuiltHandlers()
+  await usePrebuiltHandlers(cwd)
+  // The plugins read their ports and the settings from the environment, as under `npm start`; put back what was there on stop.
+  const given: Record<string, string> = { ...Object.fromEntries(Object.entries(ports).map(([name, port]) => [name, String(port)])), ...options.env }
+  const before = Object.fromEntries(Object.keys(given).map((name) => [name, process.env[name]]))
+  Object.assign(process.env, given)
+  process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
+  const restore = (): void => {
+    for (const [name, value] of Object.entries(before)) {
+      if (value === undefined) delete process.env[name]
+      else process.env[name] = value
+    }
+  }
+  let lambdaUserEnv: Record<string, string>
+  try {
+    lambdaUserEnv = await startSandbox({ cwd, port: ports.PORT, quiet: options.quiet ?? true, lambdaEnv: { ...SLOW_MACHINE_ENV, ...options.lambdaEnv } })
+  } catch (error) {
+    restore()
+    throw error
+  }
+  const endpoint = sqsEndpointOf(ports)
+  const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
+  let warm: Promise<WarmApi> | undefined
+  const mint: Mint = (mintOptions = {}) => mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER, ...mintOptions })
+  return {
+    cwd,
+    ports,
+    baseUrl: `http://localhost:${ports.PORT}`,
+    sqsEndpoint: endpoint,
+    sqs,
+    queueUrl: queueUrlOf(ports, 'notifications'),
+    dlqUrl: queueUrlOf(ports, 'notifications-dlq'),
+    token: await mint(),
+    mint,
+    warm: () => (warm ??= startWarmApi({ cwd, ports, lambdaUserEnv })),
+    async stop() {
+      sqs.destroy()
+      await warm?.then((api) => api.stop(), () => undefined)
+      try {
+        await stopSandbox()
+      } finally {
+        restore()
+      }
+      await rm(cwd, { recursive: true, force: true })
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import { existsSync, rmSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { dirname, join, relative } from 'node:path'
+import inventory, { type Inventory } from '@architect/inventory'
+import typescript from '@architect/plugin-typescript'
+import { prepareAppCopy, ROOT } from '../app-copy.ts'
+
+/**
+ * The handlers' bundles, built once and shared by every app the harness starts.
+ *
+ * Each sandbox start runs @architect/plugin-typescript's esbuild of every
+ * handler (seconds of CPU each time), though the bundles depend only on `src/`
+ * and the build settings, never on an app copy's @queues keys or settings.
+ * So the build runs once, by plugin-typescript's own code on a copy of the
+ * project, and the app copies get the `prebuilt-typescript` plugin in its
+ * place: the same runtime, with each handler's build folder linked to the
+ * shared bundles. `npm test` builds once per run and names the folder in
+ * HANDLERS_BUILD_VARIABLE; a test file run by hand builds once per process.
+ * test/arc-sandbox.test.ts and the `npm start` of test/tracing.test.ts keep
+ * the real plugin.
+ */
+export const HANDLERS_BUILD_VARIABLE = 'TEST_HANDLERS_BUILD'
+
+/** The plugin that takes plugin-typescript's place in an app copy's app.arc. */
+export const PREBUILT_PLUGIN = join(import.meta.dirname, 'prebuilt-typescript.ts')
+
+/** Where the handlers' bundles of a project are, and whether each is there. */
+function missingBundles(inv: Inventory, buildRoot: string, prebuilt: string): string[] {
+  return Object.values(inv.inv.lambdasBySrcDir)
+    .filter((lambda) => lambda.config.runtime === 'typescript' && lambda.build)
+    .map((lambda) => join(prebuilt, relative(buildRoot, lambda.handlerFile)))
+    .filter((file) => !existsSync(file))
+}
+
+/** Builds every handler of the project with plugin-typescript into `.tmp/<name>/.build`; resolves to that folder. */
+export async function buildHandlers(name = `handlers-build-${process.pid}`): Promise<string> {
+  const cwd = await prepareAppCopy({ name })
+  const built = await inventory({ cwd })
+  const build = built.inv._project.build
+  if (!build) throw new Error('The project has no build folder: is @architect/plugin-typescript in app.arc?')
+  await typescript.sandbox.start({ inventory: built })
+  // The bundles are CommonJS inside this ESM package (the queue-leveling plugin marks an app's own build the same way).
+  await mkdir(build, { recursive: true })
+  await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
+  // plugin-typescript reports an esbuild error and carries on: a bundle that is not there is the error.
+  const missing = missingBundles(built, build, build)
+  if (missing.length) throw new Error(`The handlers' build left out ${missing.map((file) => relative(ROOT, file)).join(', ')} (see the esbuild error above)`)
+  return build
+}
+
+let ownBuild: Promise<string> | undefined
+
+/** The shared bundles: the run's (HANDLERS_BUILD_VARIABLE), else built once for this process. */
+export function prebuiltHandlers(): Promise<string> {
+  const shared = process.env[HANDLERS_BUILD_VARIABLE]
+  if (shared) return Promise.resolve(shared)
+  ownBuild ??= buildHandlers().then((build) => {
+    process.env[HANDLERS_BUILD_VARIABLE] = build
+    // This process's own build goes with it (the runner removes the run's).
+    process.once('exit', () => rmSync(dirname(build), { recursive: true, force: true }))
+    return build
+  })
+  return ownBuild
+}
+
+/** app.arc of an app copy with the prebuilt plugin in plugin-typescript's place. */
+export async function usePrebuiltHandlers(cwd: string): Promise<void> {
+  const file = join(cwd, 'app.arc')
+  const manifest = await readFile(file, 'utf8')
+  const pattern = /^architect\/plugin-typescript[^\S\n]*$/m
+  if (!pattern.test(manifest)) throw new Error('app.arc has no architect/plugin-typescript line to replace')
+  await writeFile(file, manifest.replace(pattern, `prebuilt-typescript\n  src ${relative(cwd, PREBUILT_PLUGIN)}`))
+}
+
+/** Removes a build and the project copy it was made in. */
+export async function removeBuild(build: string): Promise<void> {
+  await rm(dirname(build), { recursive: true, force: true })
+}
