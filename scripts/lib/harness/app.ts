@@ -62,10 +62,11 @@ export const queueUrlOf = (ports: PortSet, queue: string): string => `${sqsEndpo
  * sandbox, on a machine that runs several test files at once: a publish can
  * take longer there than SQS_TIMEOUT_MS's 500 ms default allows, and a create
  * whose publish times out waits in the outbox for the relay's next minute. The
- * tests give publishes more time; a test of the outbox takes the queue away
- * (a refused connection fails at once) or sets its own.
+ * tests give publishes 1.5 s, no more: the relay keeps 4 x SQS_TIMEOUT_MS + 2 s
+ * of its 10 s in reserve and publishes nothing when that does not fit. A test
+ * of the outbox takes the queue away (a refused connection fails at once).
  */
-const SLOW_MACHINE_ENV = { SQS_TIMEOUT_MS: '5000' }
+const SLOW_MACHINE_ENV = { SQS_TIMEOUT_MS: '1500' }
 
 export async function startSandboxApp(options: SandboxAppOptions): Promise<SandboxApp> {
   const ports = options.ports ?? (await freePorts())

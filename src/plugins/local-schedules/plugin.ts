@@ -1,8 +1,17 @@
+import { WarmFunction } from 'arc-plugin-sqs-queues/warm-function'
 import { LocalSchedules, type ScheduledFunction } from './schedules.ts'
+
+/** The slice of an inventory's @scheduled Lambda this plugin reads. */
+interface ScheduledLambda extends ScheduledFunction {
+  src: string
+  handlerFile: string
+  handlerMethod: string
+  config: { runtime?: string; runtimeConfig?: { baseRuntime?: string }; timeout: number; memory: number }
+}
 
 /** The slice of Architect's plugin arguments this plugin reads. */
 interface SandboxStartArgs {
-  inventory: { inv: { scheduled?: ScheduledFunction[] | null } }
+  inventory: { inv: { scheduled?: ScheduledLambda[] | null } }
   invoke(options: { pragma: string; name: string; payload: unknown }): Promise<unknown>
 }
 
@@ -11,23 +20,50 @@ const log = {
   warn: (message: string) => console.warn(`[scheduled] ${message}`),
 }
 
-let running: LocalSchedules | undefined
+let running: { schedules: LocalSchedules; environments: WarmFunction[] } | undefined
 
 /**
  * This app's local runner of `@scheduled` functions (stock sandbox never runs
- * them): each `rate(...)` function through sandbox's own invoker, on its rate
- * or every LOCAL_SCHEDULE_SECONDS (schedules.ts). Deployed, EventBridge runs them.
+ * them): each `rate(...)` function on its rate or every LOCAL_SCHEDULE_SECONDS
+ * (schedules.ts). A Node.js function runs in a warm environment kept between
+ * runs, as Lambda keeps one (the queue plugin's WarmFunction, with the
+ * variables sandbox gives every Lambda, which it has put in process.env while
+ * plugins start); any other runtime through sandbox's own invoker. Deployed,
+ * EventBridge runs them.
  */
 export default {
   sandbox: {
     async start({ inventory, invoke }: SandboxStartArgs) {
+      const env = { ...process.env }
+      const environments: WarmFunction[] = []
+      const invokers = new Map<string, () => Promise<unknown>>()
+      for (const lambda of inventory.inv.scheduled ?? []) {
+        const { runtime, runtimeConfig } = lambda.config
+        // Sandbox's own rule: a custom runtime (TypeScript...) runs as its base runtime.
+        if (!(runtimeConfig?.baseRuntime ?? runtime ?? 'nodejs').startsWith('node')) {
+          invokers.set(lambda.name, () => invoke({ pragma: 'scheduled', name: lambda.name, payload: {} }))
+          continue
+        }
+        const environment = new WarmFunction({
+          label: `@scheduled ${lambda.name}`,
+          handlerFile: lambda.handlerFile,
+          handlerName: lambda.handlerMethod,
+          cwd: lambda.src,
+          timeoutSeconds: lambda.config.timeout,
+          memoryMb: lambda.config.memory,
+          env,
+        })
+        environments.push(environment)
+        invokers.set(lambda.name, () => environment.invoke({}))
+      }
       const schedules = new LocalSchedules()
-      schedules.start(inventory.inv.scheduled ?? [], (name) => invoke({ pragma: 'scheduled', name, payload: {} }), log)
-      running = schedules
+      schedules.start(inventory.inv.scheduled ?? [], (name) => invokers.get(name)?.() ?? Promise.resolve(undefined), log)
+      running = { schedules, environments }
     },
 
     async end() {
-      running?.stop()
+      running?.schedules.stop()
+      await Promise.all(running?.environments.map((environment) => environment.stop()) ?? [])
       running = undefined
     },
   },
