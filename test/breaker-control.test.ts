@@ -40,7 +40,8 @@ test('start the app with the webhook capped at 2 calls a second, two invocations
   app = await startSandboxApp({
     name: 'breaker-control',
     queue: { batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 5, visibilityTimeout: 30 },
-    consumerTimeout: 15,
+    // Room for each invocation's 10 paced calls (about 11 s at 1 a second each) even when a busy machine costs a slot or two, so none is held back.
+    consumerTimeout: 20,
     env: {
       NOTIFY_WEBHOOK_URL: url,
       NOTIFY_WEBHOOK_TIMEOUT_MS: '2000',

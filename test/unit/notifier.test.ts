@@ -294,3 +294,25 @@ test('the Powertools adapter writes EMF: namespace QueueLeveling, service notifi
   t.ok(emf.every((item) => item.stage === 'staging'), 'every line names the stage')
   t.end()
 })
+
+test("a channel gets ready (warm) before the gate's wait for its slot, so the call made at the slot only sends", async (t) => {
+  const steps: string[] = []
+  class WarmingChannel extends MemoryChannel {
+    async warm(): Promise<void> {
+      steps.push(`${this.name} warm`)
+    }
+    override async deliver(notification: Notification): Promise<void> {
+      steps.push(`${this.name} call`)
+      await super.deliver(notification)
+    }
+  }
+  const gate = {
+    async pass(channel: ChannelName, _attempt: unknown, call: () => Promise<void>): Promise<void> {
+      steps.push(`${channel} slot`)
+      await call()
+    },
+  }
+  const notifier = new Notifier([new WarmingChannel('webhook'), new MemoryChannel('email')], new MemoryDeliveryLog(), new MemoryGuard(), new MemoryMetrics(), () => DELIVERED_AT, gate)
+  await notifier.handle(message('w', 1))
+  t.deepEqual(steps, ['webhook warm', 'webhook slot', 'webhook call', 'email slot'], 'warm, then the slot, then the call; a channel without warm just waits for its slot')
+})

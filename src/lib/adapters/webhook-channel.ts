@@ -131,6 +131,12 @@ export class WebhookChannel implements Channel {
     this.#url = source
   }
 
+  async warm(): Promise<void> {
+    await Promise.allSettled([this.#url.current(), this.#secret.current()])
+    // Node loads its fetch (undici) on first use: a first call would pay for that after its slot.
+    void globalThis.fetch
+  }
+
   async deliver(notification: Notification): Promise<void> {
     let configured: string
     try {

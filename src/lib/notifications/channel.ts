@@ -5,6 +5,13 @@ import type { Notification } from './notification.ts'
 export interface Channel {
   readonly name: ChannelName
   deliver(notification: Notification): Promise<void>
+  /**
+   * Gets ready to deliver (reads its settings and secrets, loads its client)
+   * without calling the downstream, so that a paced call made at its slot only
+   * sends: work after the slot would land the call late, next to the
+   * following slot's. Failures are left to `deliver` to report.
+   */
+  warm?(): Promise<void>
 }
 
 /**

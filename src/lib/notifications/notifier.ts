@@ -125,6 +125,7 @@ export class Notifier {
           return
         }
         const attempt = { notificationId: notification.id, messageId: message.messageId, deadline: message.deadline ?? Date.now() + LONGEST_INVOCATION_MS }
+        await channel.warm?.()
         await this.#gate.pass(channel.name, attempt, async () => {
           attempted = true
           const started = performance.now()
