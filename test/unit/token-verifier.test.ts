@@ -116,6 +116,9 @@ test('while the issuer is down the keys held keep verifying, for up to a day; re
   clock += 31_000
   t.equal((await verifier.verify(await tokenOf(first))).sub, 'alice', 'after the cooldown a good token still verifies')
   await waitFor('the second refresh', () => (keyFetches() === 3 ? true : undefined), 2000, 10)
+  // An unknown kid now joins that refresh while it is in flight (or meets its failure): either way it returns once the refresh has settled.
+  t.ok((await outcome(verifier.verify(await unknownKidToken(2)))) instanceof AuthUnavailableError, 'the refresh fails too: a key we lack is still unchecked')
+  t.equal(keyFetches(), 3, 'and no fetch of its own')
   clock += 24 * 60 * MINUTE
   issuer.jwks = { status: 503 }
   const expired = await outcome(verifier.verify(await tokenOf(first)))

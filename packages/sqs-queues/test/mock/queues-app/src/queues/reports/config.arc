@@ -1,3 +1,3 @@
 @aws
 runtime python3.12
-timeout 2
+timeout 4
