@@ -22,7 +22,7 @@ import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../sc
  * file's output is printed whole when it ends, so lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 3))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 4))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
@@ -106,45 +106,69 @@ const filters = process.argv.slice(2)
 const all = await testFiles()
 const files = filters.length ? all.filter((file) => filters.some((filter) => file.includes(filter))) : all
 
-// The strict type checks are the first tests (the app's, then each package's): a type error fails the suite like any other.
-// The handlers' build runs beside them.
+// The strict type checks (the app's, then each package's) and the handlers' build run beside the first test files: a type
+// error fails the suite like any other test. Only the app's own sandbox tests (test/*.test.ts) need the build; until it
+// is done the lanes take the other files (unit tests, the packages' tests), longest first all the same.
 const building = buildHandlers(`handlers-build-run-${process.pid}`).then(
   (build) => ({ build }),
   (error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }),
 )
-for (const dir of [ROOT, ...(await packageDirs())]) {
-  const name = relative(ROOT, dir) || '.'
-  const { ok, output } = await typeCheck(dir)
-  process.stdout.write(`### tsc -p ${name} (strict type check)\n${output}`)
-  console.log(`${ok ? 'ok' : 'not ok'} - type check ${name}`)
-  if (ok) passed++
-  else failed++
-}
-const built = await building
-if ('error' in built) {
-  console.log(`not ok - the handlers' build failed: ${built.error}`)
-  failed++
-} else {
-  console.log(`ok - handlers built once for this run (${relative(ROOT, built.build)})`)
-}
+let built: Awaited<typeof building> | undefined
+void building.then((result) => (built = result))
+const typeChecks = (async () => {
+  for (const dir of [ROOT, ...(await packageDirs())]) {
+    const name = relative(ROOT, dir) || '.'
+    const { ok, output } = await typeCheck(dir)
+    process.stdout.write(`### tsc -p ${name} (strict type check)\n${output}`)
+    console.log(`${ok ? 'ok' : 'not ok'} - type check ${name}`)
+    if (ok) passed++
+    else failed++
+  }
+})()
 
+const needsBuild = (file: string): boolean => relative(ROOT, file).startsWith('test/') && !relative(ROOT, file).startsWith('test/unit/')
 const recorded = await durations()
 const secondsOf = (file: string): number => recorded[relative(ROOT, file)] ?? 0
 const queue = [...files].sort((a, b) => secondsOf(b) - secondsOf(a))
 const times: Record<string, number> = {}
-if (!('error' in built)) {
-  await Promise.all(
-    Array.from({ length: LANES }, async (_, lane) => {
-      const env = { ...process.env, TEST_PORT_OFFSET: String(BASE_OFFSET + lane * LANE_PORT_STEP), [HANDLERS_BUILD_VARIABLE]: built.build }
-      for (let file = queue.shift(); file; file = queue.shift()) {
-        const result = await runFile(file, env)
-        passed += result.passed
-        failed += result.failed
-        times[relative(ROOT, file)] = Math.round(result.seconds * 10) / 10
-      }
-    }),
-  )
-  await removeBuild(built.build)
+
+/** The next file a lane can run: the longest that needs no build while the build runs, else the longest. */
+async function nextFile(): Promise<{ file: string; build?: string } | undefined> {
+  if (!built) {
+    const index = queue.findIndex((file) => !needsBuild(file))
+    if (index >= 0) return { file: queue.splice(index, 1)[0]! }
+    await building
+  }
+  const file = queue.shift()
+  if (!file) return undefined
+  if (!built || 'error' in built) {
+    if (!needsBuild(file)) return { file }
+    // The build failed: the files that need it are not run (the failure is counted once, below).
+    return nextFile()
+  }
+  return { file, build: built.build }
+}
+
+await Promise.all(
+  Array.from({ length: LANES }, async (_, lane) => {
+    for (let next = await nextFile(); next; next = await nextFile()) {
+      const env = { ...process.env, TEST_PORT_OFFSET: String(BASE_OFFSET + lane * LANE_PORT_STEP), ...(next.build && { [HANDLERS_BUILD_VARIABLE]: next.build }) }
+      const result = await runFile(next.file, env)
+      passed += result.passed
+      failed += result.failed
+      times[relative(ROOT, next.file)] = Math.round(result.seconds * 10) / 10
+    }
+  }),
+)
+await typeChecks
+const outcome = await building
+if ('error' in outcome) {
+  console.log(`not ok - the handlers' build failed: ${outcome.error}`)
+  failed++
+} else {
+  console.log(`ok - handlers built once for this run (${relative(ROOT, outcome.build)})`)
+  passed++
+  await removeBuild(outcome.build)
 }
 // A full run records its times for the next one's order.
 if (!filters.length) await writeFile(RECORDED_TIMES, `${JSON.stringify(times, null, 2)}\n`)

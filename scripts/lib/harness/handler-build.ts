@@ -1,5 +1,6 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import inventory, { type Inventory } from '@architect/inventory'
 import typescript from '@architect/plugin-typescript'
@@ -39,6 +40,9 @@ export async function buildHandlers(name = `handlers-build-${process.pid}`): Pro
   const build = built.inv._project.build
   if (!build) throw new Error('The project has no build folder: is @architect/plugin-typescript in app.arc?')
   await typescript.sandbox.start({ inventory: built })
+  // plugin-typescript leaves its esbuild's service process running, and it pings on: a few seconds of CPU a minute for nothing.
+  const esbuild = createRequire(createRequire(import.meta.url).resolve('@architect/plugin-typescript'))('esbuild') as { stop(): void }
+  esbuild.stop()
   // The bundles are CommonJS inside this ESM package (the queue-leveling plugin marks an app's own build the same way).
   await mkdir(build, { recursive: true })
   await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')

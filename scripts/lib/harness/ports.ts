@@ -37,10 +37,15 @@ export function offsetPorts(offset: number): PortSet {
  * where no outgoing connection can take one between this check and that
  * bind, and each checked free by listening on it. listen(0) would pick from
  * the ephemeral range itself. A server this process starts itself listens on
- * port 0 instead.
+ * port 0 instead. Processes running at once (npm test's lanes, each with a
+ * TEST_PORT_OFFSET of its own, 1000 apart) draw from blocks of their own, so
+ * two of them never check the same port free and both take it.
  */
-const LOW = 20_000
-const HIGH = 32_000
+const BLOCKS = 4
+const BLOCK_SIZE = 3_000
+const block = Math.abs(Math.floor((Number(process.env.TEST_PORT_OFFSET) || 0) / 1000)) % BLOCKS
+const LOW = 20_000 + block * BLOCK_SIZE
+const HIGH = LOW + BLOCK_SIZE
 const handedOut = new Set<number>()
 
 function listens(port: number): Promise<boolean> {

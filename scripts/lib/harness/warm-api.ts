@@ -56,8 +56,12 @@ export interface WarmApiSource {
   lambdaUserEnv: Record<string, string>
 }
 
-/** At most this many environments per route: more requests at once than that wait for one. */
-const MAX_ENVIRONMENTS = 8
+/**
+ * At most this many environments per route: more requests at once than that
+ * wait for one. Each environment's start (a process loading the bundle) costs
+ * about as much CPU as a sandbox invocation, and tests run on two cores.
+ */
+const MAX_ENVIRONMENTS = 3
 
 /** A route's warm environments: an idle one serves the next invocation, a new one starts when all are busy. */
 class EnvironmentPool {
