@@ -22,7 +22,7 @@ import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../sc
  * file's output is printed whole when it ends, so lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 4))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 3))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
