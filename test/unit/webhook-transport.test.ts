@@ -202,3 +202,19 @@ test('no answer within the timeout is a retryable failure', async (t) => {
     await server.close()
   }
 })
+
+test("warm gets the channel ready without calling the downstream; the HTTP client's first request is no longer the call's", async (t) => {
+  const downstream = await localServer((_request, response) => response.writeHead(200).end())
+  try {
+    const webhook = channel(`${downstream.origin}/hook`)
+    await webhook.warm()
+    await webhook.warm()
+    t.equal(downstream.requests.length, 0, 'warmed twice: the downstream got nothing')
+    const started = performance.now()
+    await webhook.deliver(notification)
+    t.equal(downstream.requests.length, 1, 'then the call reaches it once')
+    t.ok(performance.now() - started < 2000, `delivered in ${(performance.now() - started).toFixed(0)} ms`)
+  } finally {
+    await downstream.close()
+  }
+})

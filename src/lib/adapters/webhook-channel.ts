@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto'
 import type { WebhookSettings } from '../config.ts'
 import { retryAfterMoment } from '../leveling/retry-after.ts'
+import { warmUpFetch } from './fetch-warm-up.ts'
 import { DeliveryFailedError, type Channel } from '../notifications/channel.ts'
 import type { Notification } from '../notifications/notification.ts'
 import { insecureUrlReason, runsOnLambda } from '../secure-url.ts'
@@ -132,9 +133,7 @@ export class WebhookChannel implements Channel {
   }
 
   async warm(): Promise<void> {
-    await Promise.allSettled([this.#url.current(), this.#secret.current()])
-    // Node loads its fetch (undici) on first use: a first call would pay for that after its slot.
-    void globalThis.fetch
+    await Promise.allSettled([this.#url.current(), this.#secret.current(), warmUpFetch()])
   }
 
   async deliver(notification: Notification): Promise<void> {

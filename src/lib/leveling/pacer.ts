@@ -18,7 +18,7 @@ export const SLOT_MARGIN = 1.08
  * process) does not call: it would land next to the following slot's call.
  * It reserves a new slot instead, and that slot is lost to the drain.
  */
-export const LATE_START_MS = 20
+export const LATE_START_MS = 35
 
 /** How long before its slot a caller wakes to prepare its call. */
 const PREPARE_LEAD_MS = 150
@@ -54,9 +54,12 @@ const MAX_RESERVATIONS = 5
  * A free counter gives its first caller a slot this far ahead rather than
  * now: the write that claims it takes time too, and a call made after its
  * slot could land closer than the gap to the next one. (A write slower than
- * this lapses the slot, and the caller reserves again.)
+ * this lapses the slot, and the caller reserves again.) It is also when a
+ * fresh batch is busiest: every record looks up its delivery, claims it and
+ * reserves, and a first call's connection waits behind that work; a quarter
+ * of a second later the first slot has the process to itself.
  */
-const CLAIM_LEAD_MS = 50
+export const CLAIM_LEAD_MS = 250
 
 export class Pacer {
   readonly #slots: SlotCounter
