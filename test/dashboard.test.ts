@@ -127,7 +127,7 @@ async function browserTests(): Promise<void> {
     const operator = await localConsumerTarget()
     try {
       await page.click('#consumer-pause')
-      const paused = await boxUntil('the page to say paused', (now) => now.state === 'paused by the operator')
+      const paused = await boxUntil('the page to say paused', (now) => now.state === 'paused by the operator' && now.result !== 'Pausing…')
       t.equal(paused.result, 'Paused: the consumer is paused by the operator.', 'the page says what npm run consumer -- pause says')
       const status = await consumerStatus(operator)
       t.equal(status.pausedBy, 'operator', "npm run consumer's status agrees: the operator's pause")
@@ -148,7 +148,7 @@ async function browserTests(): Promise<void> {
     const operator = await localConsumerTarget()
     try {
       await page.click('#consumer-resume')
-      const resumed = await boxUntil('the page to say consuming', (now) => now.state === 'consuming')
+      const resumed = await boxUntil('the page to say consuming', (now) => now.state === 'consuming' && now.result !== 'Resuming…')
       t.equal(resumed.result, 'Resumed: the consumer is consuming.', 'the page says what npm run consumer -- resume says')
       t.equal((await consumerStatus(operator)).mapping, 'Enabled', 'the mapping is Enabled again')
     } finally {

@@ -16,7 +16,9 @@ export async function startAppBehindProxy(name: string, webhookUrl: string, opti
     ...appOptions,
     name,
     ports,
-    env: { NOTIFY_WEBHOOK_URL: webhookUrl, ...(relaySeconds !== undefined && { LOCAL_SCHEDULE_SECONDS: String(relaySeconds) }), ...options.env },
+    // A publish cut off by the outage may have reached the queue after all and be sent again: the copy held back while
+    // the first delivers comes back after RETRY_BASE_SECONDS, 1 s here, so the queue is soon empty again.
+    env: { NOTIFY_WEBHOOK_URL: webhookUrl, RETRY_BASE_SECONDS: '1', ...(relaySeconds !== undefined && { LOCAL_SCHEDULE_SECONDS: String(relaySeconds) }), ...options.env },
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: proxy.url, NOTIFICATIONS_QUEUE_URL: `${proxy.url}/000000000000/notifications`, ...options.lambdaEnv },
   })
   return { app, proxy }
