@@ -8,16 +8,11 @@ import { queueLogicalIds } from './names.ts'
 import { listeningServerOn, takeOverQueuePublishes, type PublishTarget } from './sandbox-event-bus.ts'
 import { queueKinds, readQueueSettings, type QueueSettings } from './settings.ts'
 import type { CfnTemplate } from './template.ts'
-import { readEmfLogSetting, WarmFunction } from './warm-function.ts'
+import { readEmfLogSetting, runsOnNode, warmFunctionOf, type InventoryLambda } from './warm-function.ts'
 
 /** A queue's consumer as Architect's inventory describes it. */
-export interface QueueLambda {
+export interface QueueLambda extends InventoryLambda {
   name: string
-  src: string
-  handlerFile: string
-  handlerMethod: string
-  /** `runtime` as inventory gives it (e.g. `nodejs24.x`, `python3.13`, a custom runtime's name); absent means Architect's default, Node.js. */
-  config: { timeout: number; memory: number; runtime?: string; runtimeConfig?: { baseRuntime?: string } | null }
 }
 
 /** The slice of Architect's plugin arguments this plugin reads. */
@@ -77,21 +72,8 @@ const log = {
  * those.
  */
 function consumerEnvironment(lambda: QueueLambda, invoke: Invoke, env: Record<string, string | undefined>, printMetrics: boolean): ConsumerEnvironment {
-  const { runtime, runtimeConfig } = lambda.config
-  // Sandbox's own rule: a custom runtime (TypeScript...) runs as its base runtime.
-  if (!(runtimeConfig?.baseRuntime ?? runtime ?? 'nodejs').startsWith('node')) {
-    return { invoke: (event) => invoke({ pragma: 'queues', name: lambda.name, payload: event }), stop: async () => {} }
-  }
-  return new WarmFunction({
-    label: `@queues ${lambda.name}`,
-    handlerFile: lambda.handlerFile,
-    handlerName: lambda.handlerMethod,
-    cwd: lambda.src,
-    timeoutSeconds: lambda.config.timeout,
-    memoryMb: lambda.config.memory,
-    env,
-    printMetrics,
-  })
+  if (!runsOnNode(lambda)) return { invoke: (event) => invoke({ pragma: 'queues', name: lambda.name, payload: event }), stop: async () => {} }
+  return warmFunctionOf(`@queues ${lambda.name}`, lambda, env, { printMetrics })
 }
 
 /** Sandbox's events port, as it tells its Lambdas (ARC_SANDBOX): where @architect/functions publishes. */

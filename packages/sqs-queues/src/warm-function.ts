@@ -90,6 +90,32 @@ function toError({ name, message, stack }: SerializedError): Error {
   return error
 }
 
+/** The slice of an inventory Lambda (any pragma) that a warm environment is made from. */
+export interface InventoryLambda {
+  src: string
+  handlerFile: string
+  handlerMethod: string
+  /** `runtime` as inventory gives it (e.g. `nodejs24.x`, `python3.13`, a custom runtime's name); absent means Architect's default, Node.js. */
+  config: { timeout: number; memory: number; runtime?: string; runtimeConfig?: { baseRuntime?: string } | null }
+}
+
+/** Whether sandbox runs the Lambda on Node.js (its own rule: a custom runtime, TypeScript say, runs as its base runtime). */
+export const runsOnNode = (lambda: InventoryLambda): boolean => (lambda.config.runtimeConfig?.baseRuntime ?? lambda.config.runtime ?? 'nodejs').startsWith('node')
+
+/** A warm environment for an inventory Lambda, with the environment variables it gets. */
+export function warmFunctionOf(label: string, lambda: InventoryLambda, env: Record<string, string | undefined>, options: Pick<WarmFunctionOptions, 'printMetrics' | 'events'> = {}): WarmFunction {
+  return new WarmFunction({
+    label,
+    handlerFile: lambda.handlerFile,
+    handlerName: lambda.handlerMethod,
+    cwd: lambda.src,
+    timeoutSeconds: lambda.config.timeout,
+    memoryMb: lambda.config.memory,
+    env,
+    ...options,
+  })
+}
+
 export class WarmFunction {
   readonly #options: WarmFunctionOptions
   #child: ChildProcess | undefined

@@ -1,13 +1,8 @@
-import { WarmFunction } from 'arc-plugin-sqs-queues/warm-function'
+import { runsOnNode, warmFunctionOf, type InventoryLambda, type WarmFunction } from 'arc-plugin-sqs-queues/warm-function'
 import { LocalSchedules, type ScheduledFunction } from './schedules.ts'
 
 /** The slice of an inventory's @scheduled Lambda this plugin reads. */
-interface ScheduledLambda extends ScheduledFunction {
-  src: string
-  handlerFile: string
-  handlerMethod: string
-  config: { runtime?: string; runtimeConfig?: { baseRuntime?: string }; timeout: number; memory: number }
-}
+type ScheduledLambda = ScheduledFunction & InventoryLambda
 
 /** The slice of Architect's plugin arguments this plugin reads. */
 interface SandboxStartArgs {
@@ -38,21 +33,11 @@ export default {
       const environments: WarmFunction[] = []
       const invokers = new Map<string, () => Promise<unknown>>()
       for (const lambda of inventory.inv.scheduled ?? []) {
-        const { runtime, runtimeConfig } = lambda.config
-        // Sandbox's own rule: a custom runtime (TypeScript...) runs as its base runtime.
-        if (!(runtimeConfig?.baseRuntime ?? runtime ?? 'nodejs').startsWith('node')) {
+        if (!runsOnNode(lambda)) {
           invokers.set(lambda.name, () => invoke({ pragma: 'scheduled', name: lambda.name, payload: {} }))
           continue
         }
-        const environment = new WarmFunction({
-          label: `@scheduled ${lambda.name}`,
-          handlerFile: lambda.handlerFile,
-          handlerName: lambda.handlerMethod,
-          cwd: lambda.src,
-          timeoutSeconds: lambda.config.timeout,
-          memoryMb: lambda.config.memory,
-          env,
-        })
+        const environment = warmFunctionOf(`@scheduled ${lambda.name}`, lambda, env)
         environments.push(environment)
         invokers.set(lambda.name, () => environment.invoke({}))
       }
