@@ -7,6 +7,7 @@ import type { DeliveryMetrics } from '../../src/lib/notifications/delivery-metri
 import type { Notification } from '../../src/lib/notifications/notification.ts'
 import { Notifier, type QueueMessage } from '../../src/lib/notifications/notifier.ts'
 import { isDeliveryLine } from '../../src/plugins/queue-leveling/dashboard/state.ts'
+import { stdoutOfAsync } from '../../scripts/lib/harness/stdout.ts'
 
 /**
  * The Notifier's bookkeeping, as pure logic: in-memory channels, delivery log,
@@ -149,17 +150,7 @@ test("each channel's record keeps the message's owner; a message without one is 
 
 test('each delivery logs the line the local dashboard recognises (and keeps off the terminal)', async (t) => {
   const { notifier } = setup()
-  const lines: string[] = []
-  const write = process.stdout.write
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean))
-    return true
-  }) as typeof process.stdout.write
-  try {
-    await notifier.handle(message('logged', 1))
-  } finally {
-    process.stdout.write = write
-  }
+  const { lines } = await stdoutOfAsync(() => notifier.handle(message('logged', 1)))
   t.equal(lines.filter(isDeliveryLine).length, 2, 'one per channel delivery')
 })
 
