@@ -1,6 +1,6 @@
 import test from 'tape'
 import { METRIC, PowertoolsDeliveryMetrics } from '../../src/lib/adapters/powertools-metrics.ts'
-import { stdoutOf } from '../../scripts/lib/harness/index.ts'
+import { stdoutOf } from '../../scripts/lib/harness/stdout.ts'
 
 /** Adaptive leveling's metrics as the Powertools adapter writes them: EMF lines a stage's dashboard and alarm read. */
 
