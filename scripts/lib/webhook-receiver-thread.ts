@@ -18,9 +18,17 @@ const waiting = new Map<number, ServerResponse>()
 let nextId = 0
 let inFlight = 0
 
+/** The path of the server's own first request, answered here and never reported as a call. */
+const WARM_UP_PATH = '/receiver-warm-up'
+
 const server = createServer((request, response) => {
   // `npm run downstream` is a local server too: a web page cannot post fake deliveries to it.
   if (refuseForeign(request, response)) return
+  if (request.url === WARM_UP_PATH && request.socket.remoteAddress === '127.0.0.1') {
+    request.resume()
+    request.on('end', () => response.writeHead(204).end())
+    return
+  }
   const chunks: Buffer[] = []
   request.on('data', (chunk: Buffer) => chunks.push(chunk))
   request.on('end', () => {
@@ -34,7 +42,14 @@ const server = createServer((request, response) => {
 
 port.on('message', (message: ToReceiverThread) => {
   if (message.type === 'listen') {
-    server.listen(message.port, '127.0.0.1', () => post({ type: 'listening', port: (server.address() as AddressInfo).port }))
+    server.listen(message.port, '127.0.0.1', () => {
+      const { port: listening } = server.address() as AddressInfo
+      // One request to itself first: a cold server compiles its HTTP code on its first request, and that call's arrival would be stamped late.
+      void fetch(`http://127.0.0.1:${listening}${WARM_UP_PATH}`, { method: 'POST', body: '{}' })
+        .then((answer) => answer.arrayBuffer())
+        .catch(() => undefined)
+        .finally(() => post({ type: 'listening', port: listening }))
+    })
   } else if (message.type === 'answer') {
     setTimeout(() => {
       const response = waiting.get(message.id)
