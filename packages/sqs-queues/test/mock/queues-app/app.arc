@@ -28,7 +28,7 @@ reports                # a Python consumer reporting partial batch failures
   batchSize 10
   batchWindow 1
   maxReceiveCount 3
-  visibilityTimeout 4     # the batch window, a Python process's start and the handler fit well inside it
+  visibilityTimeout 10    # above the batch window plus the consumer's 4 s timeout: a cold Python start on a busy machine takes seconds
 
 @plugins
 arc-plugin-sqs-queues
