@@ -28,7 +28,8 @@ import { sleep, waitFor } from '../../scripts/lib/harness/index.ts'
 
 const PORT = 9424 + 52 + Number(process.env.TEST_PORT_OFFSET || 0)
 const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
-const DEDUPLICATION_SECONDS = 0.5
+// Long enough for a send, a receive, a delete and a send again on a busy machine (0.5 s was not), short enough to wait out twice.
+const DEDUPLICATION_SECONDS = 3
 
 const base = { batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 5, visibilityTimeout: 30, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 1 }
 const byContent = { contentBasedDeduplication: true }
