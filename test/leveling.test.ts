@@ -27,7 +27,7 @@ const BATCH_SIZE = 2
 const BOUND = MAX_CONCURRENCY * BATCH_SIZE
 const SLOW_MS = 1000
 const SANDBOX_BURST = 16
-const ROUNDS = 16
+const ROUNDS = 24
 const ROUND_SIZE = 16
 const IN_FLIGHT_REQUESTS = 8
 /** The warm API keeps 3 environments a route: the rounds keep that many creates in flight, so none waits for an environment. */
