@@ -96,7 +96,8 @@ async function browserTests(): Promise<void> {
       name: 'dashboard',
       queue: { batchSize: BATCH_SIZE, batchWindow: BATCH_WINDOW, maxConcurrency: MAX_CONCURRENCY, maxReceiveCount: MAX_RECEIVE_COUNT, visibilityTimeout: 20 },
       consumerTimeout: 10,
-      env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '5000', NOTIFY_WEBHOOK_SECRET: 'dashboard-test-signing-secret' },
+      // A copy of a publish that timed out but arrived, held back while the first delivers, comes back after 1 s rather than a minute.
+      env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '5000', NOTIFY_WEBHOOK_SECRET: 'dashboard-test-signing-secret', RETRY_BASE_SECONDS: '1' },
     })
     dashboardUrl = `http://localhost:${app.ports.DASHBOARD_PORT}`
     await page.goto(dashboardUrl)
@@ -141,9 +142,10 @@ async function browserTests(): Promise<void> {
   test(`a burst of ${BURST} sent from the page while paused waits in the queue; Resume drains it, never more than ${MAX_CONCURRENCY} invocations at once, every delivery counted`, async (t) => {
     await page.fill('#burst-count', String(BURST))
     await page.click('#burst-send')
-    const held = await until('the whole burst waiting in the queue', (now) => now.burst.startsWith(`Sent ${BURST}/${BURST}`) && now.waiting === BURST, 120_000)
+    // At least BURST: a publish that timed out on a busy machine but reached the queue is sent again, and that copy waits too.
+    const held = await until('the whole burst waiting in the queue', (now) => now.burst.startsWith(`Sent ${BURST}/${BURST}`) && now.waiting >= BURST, 120_000)
     t.match(held.burst, new RegExp(`^Sent ${BURST}/${BURST}: ${BURST} accepted, 0 failed`), `the page says every create was accepted (${held.burst})`)
-    t.deepEqual([held.waiting, held.delivered, receiver.calls.length], [BURST, 0, 0], `the backlog rose: ${BURST} messages waiting on the page, nothing delivered while paused`)
+    t.deepEqual([held.waiting >= BURST, held.delivered, receiver.calls.length], [true, 0, 0], `the backlog rose: ${held.waiting} messages waiting on the page (${BURST} creates), nothing delivered while paused`)
 
     const operator = await localConsumerTarget()
     try {

@@ -119,7 +119,7 @@ test('arc.queues.subscribe gets the payload; a consumer that throws gets the mes
 test('a Python consumer runs through sandbox\'s invoker, with batches and partial batch responses', { skip: pythonMissing() }, async (t) => {
   const failOnce = unique('report')
   const ok = unique('report')
-  // Published together: one batch (batchWindow 1).
+  // Published together: one batch (batchWindow 3).
   await Promise.all([app.publish({ name: 'reports', payload: { id: failOnce, failOnce: true } }), app.publish({ name: 'reports', payload: { id: ok } })])
   const receipts = await waitFor(
     'the reports',

@@ -26,7 +26,7 @@ jobs                   # a consumer written with arc.queues.subscribe that throw
 reports                # a Python consumer reporting partial batch failures
   fifo false
   batchSize 10
-  batchWindow 1
+  batchWindow 3          # two publishes at once land in one batch, even on a busy machine
   maxReceiveCount 3
   visibilityTimeout 10    # above the batch window plus the consumer's 4 s timeout: a cold Python start on a busy machine takes seconds
 
