@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { SQSClient } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { ConsumerControl } from '../src/lib/leveling/consumer-control.ts'
 import { opened } from '../src/lib/leveling/breaker.ts'
@@ -9,12 +8,11 @@ import type { MappingSwitch } from '../src/lib/leveling/reconcile.ts'
 import { startDashboard, type Dashboard, type DashboardView } from '../src/plugins/queue-leveling/dashboard/server.ts'
 import { DashboardState } from '../src/plugins/queue-leveling/dashboard/state.ts'
 import { LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
-import { dlqName, localQueueAddress, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
-import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
+import { dlqName } from 'arc-plugin-sqs-queues/local-queues'
 import { purgeScene, sendOne, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { checkLocalOnly, rawRequest } from './helpers/local-only-probes.ts'
 import { MemoryBreakerStore, RecordingControl, RecordingLevelingMetrics } from './helpers/memory-breaker-store.ts'
-import { sleep } from '../scripts/lib/harness/index.ts'
+import { freePort, queueSettings, sleep, startLocalSqs } from '../scripts/lib/harness/index.ts'
 
 /**
  * The dashboard server on its own, beside a real local SQS server (no
@@ -23,23 +21,12 @@ import { sleep } from '../scripts/lib/harness/index.ts'
  * consumer's pause and breakers (in memory here; test/dashboard.test.ts
  * drives the real table and mapping).
  */
-const offset = Number(process.env.TEST_PORT_OFFSET || 0)
-const SQS_PORT = 9624 + offset
-const DASHBOARD_PORT = 3534 + offset
+const DASHBOARD_PORT = await freePort()
 const ORIGIN = `http://127.0.0.1:${DASHBOARD_PORT}`
-const address = localQueueAddress({ ARC_SQS_PORT: String(SQS_PORT) })
-const queue: QueueSettings = {
-  name: 'notifications',
-  batchSize: 10,
-  batchWindow: 1,
-  maxConcurrency: 3,
-  maxReceiveCount: 5,
-  visibilityTimeout: 30,
-  retentionDays: 4,
-  dlqRetentionDays: 14,
-  consumerTimeout: 5,
-}
-const ref = (name: string) => ({ name, url: queueUrl(address, name), arn: queueArn(address, name) })
+const queue = queueSettings({ name: 'notifications', batchWindow: 1, maxConcurrency: 3, consumerTimeout: 5 })
+const local = await startLocalSqs([queue])
+const { sqs } = local
+const ref = (name: string) => ({ name, url: local.url(name), arn: local.arn(name) })
 const OTHER_ISSUER = 'The app trusts the issuer https://issuer.example, not the local one: the dashboard has no tokens of it, so it cannot send a burst.'
 
 const BREAKER = { failures: 5, openSeconds: 30, maxOpenSeconds: 600 }
@@ -61,8 +48,6 @@ class EmulatedMapping implements MappingSwitch {
   }
 }
 
-const sqsServer = await startLocalQueues(address, [queue])
-const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
 const events = new LocalQueueEvents()
 const store = new MemoryBreakerStore(BREAKER)
 const mapping = new EmulatedMapping(events)
@@ -76,11 +61,7 @@ const dashboard: Dashboard = await startDashboard({
   consumer: { control, store, mapping, operator: OPERATOR },
 })
 test.onFinish(() => {
-  void dashboard.close().then(() => {
-    sqs.destroy()
-    sqsServer.closeAllConnections()
-    sqsServer.close()
-  })
+  void dashboard.close().then(() => local.close())
 })
 
 const state = async (): Promise<DashboardView> => (await (await fetch(`${ORIGIN}/api/state`)).json()) as DashboardView

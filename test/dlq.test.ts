@@ -1,21 +1,13 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SendMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs'
+import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { purgeScene, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
-import { dlqName, localQueueAddress, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
-import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
+import { dlqName } from 'arc-plugin-sqs-queues/local-queues'
+import { freePort, queueDepth, queueSettings, startLocalSqs, takeAll } from '../scripts/lib/harness/index.ts'
 
 /**
  * `npm run dlq` against a real local SQS server (the one `npm start` runs),
@@ -23,29 +15,12 @@ import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
  * No sandbox: messages go straight into the DLQ.
  */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const PORT = 9524 + Number(process.env.TEST_PORT_OFFSET || 0)
-const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
-const settings: QueueSettings = {
-  name: 'notifications',
-  batchSize: 10,
-  batchWindow: 0,
-  maxConcurrency: 2,
-  maxReceiveCount: 3,
-  visibilityTimeout: 2,
-  retentionDays: 4,
-  dlqRetentionDays: 14,
-  consumerTimeout: 1,
-}
-const QUEUE_URL = queueUrl(address, settings.name)
-const DLQ_URL = queueUrl(address, dlqName(settings.name))
-
-const server = await startLocalQueues(address, [settings])
-const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-test.onFinish(() => {
-  sqs.destroy()
-  server.closeAllConnections()
-  server.close()
-})
+const settings = queueSettings({ name: 'notifications', maxReceiveCount: 3, visibilityTimeout: 2, consumerTimeout: 1 })
+const local = await startLocalSqs([settings])
+const { sqs } = local
+const QUEUE_URL = local.url(settings.name)
+const DLQ_URL = local.url(dlqName(settings.name))
+test.onFinish(() => void local.close())
 
 interface CliResult {
   code: number | null
@@ -57,7 +32,7 @@ interface CliResult {
 async function dlq(args: string[], options: { port?: number; input?: string } = {}): Promise<CliResult> {
   const child = spawn(process.execPath, ['scripts/dlq.ts', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ARC_SQS_PORT: String(options.port ?? PORT) },
+    env: { ...process.env, ARC_SQS_PORT: String(options.port ?? local.port) },
   })
   let stdout = ''
   let stderr = ''
@@ -68,13 +43,6 @@ async function dlq(args: string[], options: { port?: number; input?: string } = 
   return { code, stdout, stderr }
 }
 
-async function counts(url: string): Promise<{ visible: number; inFlight: number }> {
-  const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
-  )
-  return { visible: Number(Attributes.ApproximateNumberOfMessages), inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible) }
-}
-
 async function send(url: string, body: string, event = 'task_created'): Promise<string> {
   const { MessageId } = await sqs.send(
     new SendMessageCommand({ QueueUrl: url, MessageBody: body, MessageAttributes: { event: { DataType: 'String', StringValue: event } } }),
@@ -82,22 +50,8 @@ async function send(url: string, body: string, event = 'task_created'): Promise<
   return MessageId ?? ''
 }
 
-/** Receives and deletes every visible message: what the queue really held. */
-async function takeAll(url: string): Promise<Message[]> {
-  const taken: Message[] = []
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30, MessageAttributeNames: ['All'] }),
-    )
-    if (!Messages.length) return taken
-    const entries = Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle }))
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: url, Entries: entries }))
-    taken.push(...Messages)
-  }
-}
-
 async function emptyQueues(): Promise<void> {
-  await Promise.all([takeAll(QUEUE_URL), takeAll(DLQ_URL)])
+  await Promise.all([takeAll(sqs, QUEUE_URL), takeAll(sqs, DLQ_URL)])
 }
 
 const taskBody = (title: string): string => JSON.stringify({ task: { id: title.toLowerCase().replace(/\W+/g, '-'), title, isComplete: false, version: 1 } })
@@ -116,11 +70,8 @@ test('a bad command line prints the usage and exits 2', async (t) => {
 })
 
 test('no local queue to talk to: a clear message, not a stack trace', async (t) => {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
+  // A free port: nothing listens there.
+  const port = await freePort()
   const result = await dlq(['stats'], { port })
   t.equal(result.code, 1)
   t.match(result.stderr, new RegExp(`Cannot reach the local SQS server at http://127\\.0\\.0\\.1:${port}.*is npm start running\\?`))
@@ -154,13 +105,13 @@ test('peek shows the DLQ messages and leaves every one of them visible in the DL
   t.match(result.stdout, /receive count 1 +sent \d{4}-\d\d-\d\dT/, 'the receive count and the sent time')
   t.match(result.stdout, /… \(\d+ more lines\)/, 'a long body is cut short')
   t.ok(result.stdout.split('\n').length < 120, `the output stays short (${result.stdout.split('\n').length} lines)`)
-  t.deepEqual(await counts(DLQ_URL), { visible: 3, inFlight: 0 }, 'right after, every message is visible in the DLQ again')
+  t.deepEqual(await queueDepth(sqs, DLQ_URL), { visible: 3, inFlight: 0, delayed: 0 }, 'right after, every message is visible in the DLQ again')
 
   const limited = await dlq(['peek', '--max', '2'])
   t.equal(limited.code, 0)
   t.equal(limited.stdout.match(/^--- \d\/2 +message /gm)?.length, 2, '--max 2 shows two messages')
   t.doesNotMatch(limited.stdout, /^--- 3\//m, 'and no third')
-  t.deepEqual(await counts(DLQ_URL), { visible: 3, inFlight: 0 }, 'and hides none')
+  t.deepEqual(await queueDepth(sqs, DLQ_URL), { visible: 3, inFlight: 0, delayed: 0 }, 'and hides none')
 })
 
 test('replay moves every DLQ message back to the queue, with a progress line', async (t) => {
@@ -173,8 +124,8 @@ test('replay moves every DLQ message back to the queue, with a progress line', a
   t.match(result.stdout, /Replaying notifications-dlq -> notifications: \d\/5 moved, RUNNING/, 'progress while it runs')
   t.match(result.stdout, /Replaying notifications-dlq -> notifications: 5\/5 moved, COMPLETED/, 'progress at the end')
   t.match(result.stdout, /Moved 5 messages from notifications-dlq to notifications\./)
-  t.deepEqual(await counts(DLQ_URL), { visible: 0, inFlight: 0 }, 'the DLQ is empty')
-  const moved = await takeAll(QUEUE_URL)
+  t.deepEqual(await queueDepth(sqs, DLQ_URL), { visible: 0, inFlight: 0, delayed: 0 }, 'the DLQ is empty')
+  const moved = await takeAll(sqs, QUEUE_URL)
   t.deepEqual(moved.map((message) => message.Body).sort(), [...sent].sort(), 'the queue holds the same bodies')
   t.deepEqual(
     moved.map((message) => message.MessageAttributes?.event?.StringValue),
@@ -185,7 +136,7 @@ test('replay moves every DLQ message back to the queue, with a progress line', a
   const again = await dlq(['replay'])
   t.equal(again.code, 0, 'an empty DLQ is no failure')
   t.match(again.stdout, /notifications-dlq has no messages to replay/)
-  t.deepEqual(await counts(QUEUE_URL), { visible: 0, inFlight: 0 }, 'and nothing moves')
+  t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 0, inFlight: 0, delayed: 0 }, 'and nothing moves')
 })
 
 test('purge refuses without --yes when stdin is no terminal to ask on', async (t) => {
@@ -196,7 +147,7 @@ test('purge refuses without --yes when stdin is no terminal to ask on', async (t
   const result = await dlq(['purge'], { input: 'y\n' })
   t.equal(result.code, 1)
   t.match(result.stderr, /Purge 2 messages from notifications-dlq\?.*stdin is not a terminal.*--yes/)
-  t.deepEqual(await counts(DLQ_URL), { visible: 2, inFlight: 0 }, 'every message stays')
+  t.deepEqual(await queueDepth(sqs, DLQ_URL), { visible: 2, inFlight: 0, delayed: 0 }, 'every message stays')
 })
 
 test('purge --yes deletes exactly the visible messages it counted, by id: an in-flight and a delayed one stay', async (t) => {
@@ -206,7 +157,7 @@ test('purge --yes deletes exactly the visible messages it counted, by id: an in-
   const scene = await purgeScene(sqs, DLQ_URL, HIDDEN_SECONDS)
 
   // Through a recorder, to see which SQS actions the purge takes.
-  const recorder = new SqsRecorder({ host: '127.0.0.1', port: PORT })
+  const recorder = new SqsRecorder({ host: '127.0.0.1', port: local.port })
   const recorded = new URL(await recorder.listen())
   const result = await dlq(['purge', '--yes'], { port: Number(recorded.port) })
   await recorder.close()

@@ -1,9 +1,8 @@
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { replay } from '../scripts/lib/dlq.ts'
 import { localTarget } from '../scripts/lib/dlq-target.ts'
 import { apiClient } from './helpers/http.ts'
-import { queueDepth, type SandboxApp, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { drainView, queueDepth, type RawMessage, type SandboxApp, sendRaw, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * A consumer with no notification channel (the log channel explicitly off, as
@@ -18,7 +17,7 @@ const SHORT_RETRIES = {
   consumerTimeout: 10,
 }
 let app: SandboxApp
-const parked: { body: string; event: string }[] = []
+const parked: RawMessage[] = []
 
 test('no channel: the notification is not recorded as delivered and ends in the DLQ', async (t) => {
   app = await startSandboxApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: '', RETRY_BASE_SECONDS: '1' } })
@@ -29,8 +28,7 @@ test('no channel: the notification is not recorded as delivered and ends in the 
   const records = await api<unknown[]>('GET', `/tasks/${created.body.id}/notifications`)
   t.deepEqual(records.body, [], 'no delivery record: nothing was delivered')
   t.deepEqual(await queueDepth(app.sqs, app.queueUrl), { visible: 0, inFlight: 0, delayed: 0 }, 'nothing left in the queue')
-  const { Messages = [] } = await app.sqs.send(new ReceiveMessageCommand({ QueueUrl: app.dlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }))
-  for (const message of Messages) parked.push({ body: message.Body ?? '', event: message.MessageAttributes?.event?.StringValue ?? '' })
+  parked.push(...(await drainView(app.sqs, app.dlqUrl)))
   t.equal(parked.length, 1, 'the DLQ holds the task_created message')
   t.ok(parked[0]?.body.includes(created.body.id), 'of this task')
   await app.stop()
@@ -40,9 +38,7 @@ test('a channel configured, the DLQ replayed: the notification is delivered and 
   const receiver = new WebhookReceiver()
   const url = await receiver.listen()
   app = await startSandboxApp({ name: 'no-channel', ...SHORT_RETRIES, env: { NOTIFY_LOG: 'false', NOTIFY_WEBHOOK_URL: url, RETRY_BASE_SECONDS: '1' } })
-  for (const message of parked) {
-    await app.sqs.send(new SendMessageCommand({ QueueUrl: app.dlqUrl, MessageBody: message.body, MessageAttributes: { event: { DataType: 'String', StringValue: message.event } } }))
-  }
+  await sendRaw(app.sqs, app.dlqUrl, parked)
   const taskId = (JSON.parse(parked[0]?.body ?? '{}') as { task?: { id?: string } }).task?.id ?? ''
   t.equal(await replay(localTarget('notifications', { ARC_SQS_PORT: String(app.ports.ARC_SQS_PORT) })), 0, 'npm run dlq -- replay moved it back')
   const id = `task_created:${taskId}:1`

@@ -1,5 +1,5 @@
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
-import { sleep } from '../../scripts/lib/harness/index.ts'
+import { ReceiveMessageCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs'
+import { queueDepth, sleep, takeAll } from '../../scripts/lib/harness/index.ts'
 
 /**
  * What a purge must tell apart, set up in a DLQ: two visible messages (the
@@ -31,25 +31,13 @@ export async function purgeScene(sqs: SQSClient, queueUrl: string, hiddenSeconds
 /** Waits until `visible` messages wait in the queue and none is in flight or delayed; false if that takes over `timeoutMs`. */
 export async function untilSettled(sqs: SQSClient, queueUrl: string, visible: number, timeoutMs: number): Promise<boolean> {
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await sleep(200)) {
-    const { Attributes = {} } = await sqs.send(
-      new GetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-      }),
-    )
-    const now = [Attributes.ApproximateNumberOfMessages, Attributes.ApproximateNumberOfMessagesNotVisible, Attributes.ApproximateNumberOfMessagesDelayed]
-    if (now.join() === `${visible},0,0`) return true
+    const now = await queueDepth(sqs, queueUrl)
+    if (now.visible === visible && now.inFlight === 0 && now.delayed === 0) return true
   }
   return false
 }
 
 /** Receives and deletes every visible message; their ids, sorted. */
 export async function takeIds(sqs: SQSClient, queueUrl: string): Promise<string[]> {
-  const ids: string[] = []
-  for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }))
-    if (!Messages.length) return ids.sort()
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }))
-    ids.push(...Messages.flatMap((message) => (message.MessageId ? [message.MessageId] : [])))
-  }
+  return (await takeAll(sqs, queueUrl)).flatMap((message) => (message.MessageId ? [message.MessageId] : [])).sort()
 }

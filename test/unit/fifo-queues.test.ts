@@ -4,7 +4,6 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
-  SQSClient,
   type Message,
   type SendMessageCommandInput,
 } from '@aws-sdk/client-sqs'
@@ -12,10 +11,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import test from 'tape'
 import { EventSourceMapping } from 'arc-plugin-sqs-queues/event-source-mapping'
 import { LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
-import { localQueueAddress, localQueueNames, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
+import { localQueueNames } from 'arc-plugin-sqs-queues/local-queues'
 import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { sdkRefusal as refusal } from '../helpers/refusal.ts'
-import { sleep, waitFor } from '../../scripts/lib/harness/index.ts'
+import { queueSettings, sleep, startLocalSqs, waitFor } from '../../scripts/lib/harness/index.ts'
 
 /**
  * FIFO queues locally as on AWS, against the plugin's local SQS and its event
@@ -26,32 +25,27 @@ import { sleep, waitFor } from '../../scripts/lib/harness/index.ts'
  * deleted, and sends SQS refuses are refused. Standard queues stay as they were.
  */
 
-const PORT = 9424 + 52 + Number(process.env.TEST_PORT_OFFSET || 0)
-const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
 // Long enough for a send, a receive, a delete and a send again on a busy machine (0.5 s was not), short enough to wait out twice.
 const DEDUPLICATION_SECONDS = 3
 
-const base = { batchSize: 10, batchWindow: 0, maxConcurrency: 2, maxReceiveCount: 5, visibilityTimeout: 30, retentionDays: 4, dlqRetentionDays: 14, consumerTimeout: 1 }
+// The test's consumers answer in milliseconds: a 1 s consumer timeout is plenty.
+const fast = (overrides: Partial<QueueSettings> & Pick<QueueSettings, 'name'>): QueueSettings => queueSettings({ consumerTimeout: 1, ...overrides })
 const byContent = { contentBasedDeduplication: true }
 const queue = {
-  ordered: { ...base, name: 'ordered', fifo: byContent, batchSize: 3, maxConcurrency: 3 },
-  flaky: { ...base, name: 'flaky', fifo: byContent, batchSize: 3, visibilityTimeout: 1 },
-  poison: { ...base, name: 'poison', fifo: byContent, batchSize: 1, visibilityTimeout: 1, maxReceiveCount: 2 },
-  groups: { ...base, name: 'groups', fifo: { contentBasedDeduplication: false } },
-  content: { ...base, name: 'content', fifo: byContent },
-  standard: { ...base, name: 'standard' },
-} satisfies Record<string, QueueSettings>
+  ordered: fast({ name: 'ordered', fifo: byContent, batchSize: 3, maxConcurrency: 3 }),
+  flaky: fast({ name: 'flaky', fifo: byContent, batchSize: 3, visibilityTimeout: 1 }),
+  poison: fast({ name: 'poison', fifo: byContent, batchSize: 1, visibilityTimeout: 1, maxReceiveCount: 2 }),
+  groups: fast({ name: 'groups', fifo: { contentBasedDeduplication: false } }),
+  content: fast({ name: 'content', fifo: byContent }),
+  standard: fast({ name: 'standard' }),
+}
 
-const server = await startLocalQueues(address, Object.values(queue), undefined, { deduplicationIntervalSeconds: DEDUPLICATION_SECONDS })
-const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-test.onFinish(() => {
-  sqs.destroy()
-  server.closeAllConnections()
-  server.close()
-})
+const local = await startLocalSqs(Object.values(queue), { deduplicationIntervalSeconds: DEDUPLICATION_SECONDS })
+const { address, sqs } = local
+test.onFinish(() => void local.close())
 
-const urlOf = (settings: QueueSettings): string => queueUrl(address, localQueueNames(settings).queue)
-const dlqUrlOf = (settings: QueueSettings): string => queueUrl(address, localQueueNames(settings).dlq)
+const urlOf = (settings: QueueSettings): string => local.url(localQueueNames(settings).queue)
+const dlqUrlOf = (settings: QueueSettings): string => local.url(localQueueNames(settings).dlq)
 
 async function send(settings: QueueSettings, body: string, fields: Partial<SendMessageCommandInput> = {}): Promise<string> {
   const { MessageId = '' } = await sqs.send(new SendMessageCommand({ QueueUrl: urlOf(settings), MessageBody: body, ...fields }))
@@ -81,7 +75,7 @@ test('a FIFO queue and its DLQ are named as SQS names them, both FIFO with the s
   t.equal(main.ContentBasedDeduplication, 'false', 'contentBasedDeduplication false as the settings say')
   t.equal(dlq.FifoQueue, 'true', 'the DLQ of a FIFO queue is FIFO')
   t.equal(dlq.ContentBasedDeduplication, 'false')
-  t.equal(JSON.parse(main.RedrivePolicy ?? '{}').deadLetterTargetArn, queueArn(address, 'groups-dlq.fifo'))
+  t.equal(JSON.parse(main.RedrivePolicy ?? '{}').deadLetterTargetArn, local.arn('groups-dlq.fifo'))
   t.equal((await attributesOf(urlOf(queue.content))).ContentBasedDeduplication, 'true')
   t.equal((await attributesOf(urlOf(queue.standard))).FifoQueue, undefined, 'the standard queue is not FIFO')
   t.end()
@@ -182,7 +176,7 @@ function mappingWith(settings: QueueSettings, handle: (records: SQSRecord[]) => 
     client: sqs,
     queue: settings,
     queueUrl: urlOf(settings),
-    queueArn: queueArn(address, localQueueNames(settings).queue),
+    queueArn: local.arn(localQueueNames(settings).queue),
     region: address.region,
     environment: () => ({
       invoke: async (event: SQSEvent) => {
@@ -235,7 +229,7 @@ test('the event source mapping: each group in order, batches of several groups, 
   )
   const first = invocations[0]?.records[0]
   t.ok(first?.attributes.MessageGroupId && first.attributes.SequenceNumber && first.attributes.MessageDeduplicationId, 'records carry MessageGroupId, SequenceNumber and MessageDeduplicationId')
-  t.equal(first?.eventSourceARN, queueArn(address, 'ordered.fifo'))
+  t.equal(first?.eventSourceARN, local.arn('ordered.fifo'))
 })
 
 test('a failed message holds its group back until it succeeds, while the other groups flow', async (t) => {

@@ -6,16 +6,15 @@ import {
   type ListEventSourceMappingsCommandInput,
   type EventSourceMappingConfiguration,
 } from '@aws-sdk/client-lambda'
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import type { SQSEvent } from 'aws-lambda'
 import test from 'tape'
 import { EventSourceMapping } from 'arc-plugin-sqs-queues/event-source-mapping'
 import { LocalQueueEvents, type MappingStateChanged } from 'arc-plugin-sqs-queues/local-events'
 import { LocalLambdaApi, localMappingUuid, mappingVariable } from 'arc-plugin-sqs-queues/local-lambda-api'
-import { localQueueAddress, queueArn, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
 import queuesPlugin from 'arc-plugin-sqs-queues'
-import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
-import { queueDepth } from '../../scripts/lib/harness/index.ts'
+import { sdkRefusal as refusal } from '../helpers/refusal.ts'
+import { queueDepth, queueSettings, sleep, startLocalSqs, waitFor } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The local Lambda API against the real local SQS server and a real event
@@ -24,37 +23,16 @@ import { queueDepth } from '../../scripts/lib/harness/index.ts'
  * an enabled one receives again, with Lambda's shapes and errors.
  */
 
-const PORT = 9424 + 51 + Number(process.env.TEST_PORT_OFFSET || 0)
-const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
-const settings: QueueSettings = {
-  name: 'orders',
-  batchSize: 5,
-  batchWindow: 0,
-  maxConcurrency: 2,
-  maxReceiveCount: 5,
-  visibilityTimeout: 30,
-  retentionDays: 4,
-  dlqRetentionDays: 14,
-  consumerTimeout: 10,
-}
-const QUEUE_URL = queueUrl(address, settings.name)
-const QUEUE_ARN = queueArn(address, settings.name)
-const UUID = localMappingUuid('shop', settings.name)
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
+// The mapping's configuration the tests read back through GetEventSourceMapping.
+const settings = queueSettings({ name: 'orders', batchSize: 5, batchWindow: 0, maxConcurrency: 2 })
 const api = new LocalLambdaApi()
-const server = await startLocalQueues(address, [settings], api)
-const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials })
-const lambda = new LambdaClient({ endpoint: address.endpoint, region: address.region, credentials, maxAttempts: 1 })
+const local = await startLocalSqs([settings], { lambdaApi: api })
+const { address, sqs } = local
+const QUEUE_URL = local.url(settings.name)
+const QUEUE_ARN = local.arn(settings.name)
+const UUID = localMappingUuid('shop', settings.name)
+
+const lambda = new LambdaClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
 const events = new LocalQueueEvents()
 const states: MappingStateChanged[] = []
 events.subscribe((event) => {
@@ -87,25 +65,14 @@ api.register(mapping)
 mapping.start()
 test.onFinish(async () => {
   await mapping.stop()
-  sqs.destroy()
   lambda.destroy()
-  server.closeAllConnections()
-  server.close()
+  await local.close()
 })
 
 const send = (...bodies: string[]) =>
   sqs.send(new SendMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: bodies.map((body, index) => ({ Id: String(index), MessageBody: body })) }))
 const stateOf = async (): Promise<string | undefined> => (await lambda.send(new GetEventSourceMappingCommand({ UUID }))).State
 const bodiesInvoked = (): string[] => invoked.flat()
-
-async function refusal(call: Promise<unknown>): Promise<{ name: string; message: string; $metadata?: { httpStatusCode?: number } }> {
-  try {
-    await call
-  } catch (error) {
-    return error as { name: string; message: string }
-  }
-  throw new Error('the call was accepted')
-}
 
 test('a mapping has a stable UUID per app and queue, and a variable that names it', (t) => {
   t.match(UUID, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'shaped as a UUID (version 5 layout)')
@@ -150,7 +117,7 @@ test('ListEventSourceMappings filters by function (name or ARN) and by event sou
   t.deepEqual(await uuids({ FunctionName: `arn:aws:lambda:${address.region}:000000000000:function:OrdersQueueLambda` }), [UUID], 'by function ARN')
   t.deepEqual(await uuids({ EventSourceArn: QUEUE_ARN }), [UUID], 'by queue ARN')
   t.deepEqual(await uuids({ FunctionName: 'SomethingElse' }), [], 'another function has none')
-  t.deepEqual(await uuids({ EventSourceArn: queueArn(address, 'elsewhere') }), [], 'another queue has none')
+  t.deepEqual(await uuids({ EventSourceArn: local.arn('elsewhere') }), [], 'another queue has none')
 })
 
 test('an unknown mapping is ResourceNotFoundException (404), for a read and for an update', async (t) => {
@@ -164,7 +131,7 @@ test('an unknown mapping is ResourceNotFoundException (404), for a read and for 
 
 test('while enabled, messages are received and handed to the consumer', async (t) => {
   await send('first')
-  await waitFor('the first batch', () => bodiesInvoked().includes('first'))
+  await waitFor('the first batch', () => bodiesInvoked().includes('first') || undefined, 5000, 20)
   t.pass('received')
 })
 
@@ -172,7 +139,7 @@ test('Enabled=false: the batch under way finishes (Disabling), then nothing is r
   let release = (): void => {}
   hold = new Promise((resolve) => (release = resolve))
   await send('in-flight')
-  await waitFor('the held batch', () => bodiesInvoked().includes('in-flight'))
+  await waitFor('the held batch', () => bodiesInvoked().includes('in-flight') || undefined, 5000, 20)
   const updated = await lambda.send(new UpdateEventSourceMappingCommand({ UUID, Enabled: false }))
   t.equal(updated.State, 'Disabling', 'the update answers the state it moves to, as Lambda does')
   t.equal(await stateOf(), 'Disabling', 'Disabling while a batch is under way')
@@ -180,7 +147,7 @@ test('Enabled=false: the batch under way finishes (Disabling), then nothing is r
   t.equal(inUse.name, 'ResourceInUseException', 'no update while Disabling, as on AWS')
   release()
   hold = undefined
-  await waitFor('Disabled', async () => (await stateOf()) === 'Disabled')
+  await waitFor('Disabled', async () => (await stateOf()) === 'Disabled' || undefined, 5000, 20)
   t.deepEqual(await queueDepth(sqs, QUEUE_URL), { visible: 0, inFlight: 0, delayed: 0 }, 'the batch under way was deleted after it finished')
 
   const before = invoked.length
@@ -204,7 +171,7 @@ test('Enabled=false: the batch under way finishes (Disabling), then nothing is r
 test('Enabled=true: the pollers receive again and the waiting messages are delivered', async (t) => {
   const updated = await lambda.send(new UpdateEventSourceMappingCommand({ UUID, Enabled: true }))
   t.equal(updated.State, 'Enabling')
-  await waitFor('the waiting messages', () => ['waits-1', 'waits-2'].every((body) => bodiesInvoked().includes(body)))
+  await waitFor('the waiting messages', () => ['waits-1', 'waits-2'].every((body) => bodiesInvoked().includes(body)) || undefined, 5000, 20)
   t.equal(await stateOf(), 'Enabled')
   t.deepEqual(states.at(-1) && [states.at(-1)?.state, states.at(-1)?.enabled], ['Enabled', true], "an 'Enabled' event")
   t.equal(lines.filter((line) => line.includes('event source mapping enabled')).length, 1, 'one log line for the change')

@@ -12,10 +12,9 @@ import {
   type ReceiveMessageCommandInput,
 } from '@aws-sdk/client-sqs'
 import test from 'tape'
-import { localQueueAddress, queueUrl, startLocalQueues } from 'arc-plugin-sqs-queues/local-queues'
-import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { checkLocalOnly, rawRequest, type RawRequest } from '../helpers/local-only-probes.ts'
 import { sdkRefusal as refusal } from '../helpers/refusal.ts'
+import { queueSettings, startLocalSqs, takeAll as takeAllOf } from '../../scripts/lib/harness/index.ts'
 
 /**
  * The local SQS (local-aws-sqs behind the plugin's front) called directly, with
@@ -23,45 +22,15 @@ import { sdkRefusal as refusal } from '../helpers/refusal.ts'
  * it refuses what SQS refuses, with SQS's error codes, and keeps the rest exact.
  */
 
-const PORT = 9424 + 50 + Number(process.env.TEST_PORT_OFFSET || 0)
-const address = localQueueAddress({ ARC_SQS_PORT: String(PORT) })
-const settings: QueueSettings = {
-  name: 'contents',
-  batchSize: 10,
-  batchWindow: 0,
-  maxConcurrency: 1,
-  maxReceiveCount: 5,
-  visibilityTimeout: 30,
-  retentionDays: 4,
-  dlqRetentionDays: 14,
-  consumerTimeout: 10,
-}
-const QUEUE_URL = queueUrl(address, settings.name)
+const settings = queueSettings({ name: 'contents' })
+const local = await startLocalSqs([settings])
+const { address, sqs } = local
+const QUEUE_URL = local.url(settings.name)
 const MIB = 1_048_576
-
-const server = await startLocalQueues(address, [settings])
-const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
-test.onFinish(() => {
-  sqs.destroy()
-  server.closeAllConnections()
-  server.close()
-})
-
+test.onFinish(() => void local.close())
 
 /** Every message now in the queue, deleted as it is read, so each test starts from an empty queue. */
-async function takeAll(receive: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> {
-  const taken: Message[] = []
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageAttributeNames: ['All'], VisibilityTimeout: 30, ...receive }),
-    )
-    if (Messages.length === 0) return taken
-    for (const message of Messages) {
-      taken.push(message)
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE_URL, ReceiptHandle: message.ReceiptHandle }))
-    }
-  }
-}
+const takeAll = (receive: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> => takeAllOf(sqs, QUEUE_URL, receive)
 
 /** A raw query-protocol call, as older SDKs and curl make it. */
 async function query(fields: Record<string, string>): Promise<{ status: number; text: string }> {
@@ -253,7 +222,7 @@ test('batch requests of more than 10 entries are refused', async (t) => {
 test('everything else passes through unchanged', async (t) => {
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: settings.name }))
   t.equal(QueueUrl, QUEUE_URL, 'queue URLs name the public port')
-  const unknown = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(address, 'no-such-queue'), MessageBody: '\uFFFF' })))
+  const unknown = await refusal(sqs.send(new SendMessageCommand({ QueueUrl: local.url('no-such-queue'), MessageBody: '\uFFFF' })))
   t.equal(unknown.name, 'QueueDoesNotExist', 'an unknown queue is refused as such, whatever the body')
 })
 
@@ -361,7 +330,7 @@ test('a web page cannot drive the endpoint: a cross-site form post of SendMessag
   t.deepEqual(await takeAll(), [], 'no message landed in the queue')
   const purge = await rawRequest(address.endpoint, { ...form({ Action: 'PurgeQueue', QueueUrl: QUEUE_URL }), headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'http://evil.example' } })
   t.equal(purge.status, 403, 'a cross-site PurgeQueue too')
-  const rebound = await rawRequest(address.endpoint, { ...form({ Action: 'ReceiveMessage', QueueUrl: QUEUE_URL }), headers: { 'content-type': 'application/x-www-form-urlencoded', host: `attacker.example:${PORT}` } })
+  const rebound = await rawRequest(address.endpoint, { ...form({ Action: 'ReceiveMessage', QueueUrl: QUEUE_URL }), headers: { 'content-type': 'application/x-www-form-urlencoded', host: `attacker.example:${local.port}` } })
   t.equal(rebound.status, 403, 'and a read through a rebound DNS name')
 
   // The JSON protocol answers in kind: the SDK names the error.

@@ -7,7 +7,7 @@ export { prepareAppCopy, ROOT, withQueueKeys, type AppCopyOptions, type QueueOve
 export { queueUrlOf, sqsEndpointOf, startSandboxApp, TEST_CALLER, type Mint, type SandboxApp, type SandboxAppOptions } from './app.ts'
 export { buildHandlers, HANDLERS_BUILD_VARIABLE, prebuiltHandlers, removeBuild } from './handler-build.ts'
 export { DEFAULT_PORTS, freePort, freePorts, offsetPorts, type PortSet } from './ports.ts'
-export { createdMessage, drainView, localSqsClient, queueDepth, queueSettings, sendRaw, startLocalSqs, type LocalSqs, type QueueDepth, type RawMessage } from './queues.ts'
+export { createdMessage, drainView, localSqsClient, queueDepth, queueSettings, sendRaw, startLocalSqs, takeAll, type LocalSqs, type QueueDepth, type RawMessage } from './queues.ts'
 export { mostInWindow, percentile } from '../stats.ts'
 export { stdoutOf, stdoutOfAsync } from './stdout.ts'
 export { paced, sleep, waitFor } from './wait.ts'

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs'
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand, SQSClient, type Message, type ReceiveMessageCommandInput } from '@aws-sdk/client-sqs'
 import type { LocalLambdaApi } from 'arc-plugin-sqs-queues/local-lambda-api'
 import { localQueueAddress, queueArn, queueUrl, startLocalQueues, type LocalQueueAddress, type LocalQueuesOptions } from 'arc-plugin-sqs-queues/local-queues'
 import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
@@ -15,6 +15,8 @@ export function queueSettings(overrides: Partial<QueueSettings> & Pick<QueueSett
 /** The plugin's local SQS server, started on its own (no sandbox), with an SDK client of it. */
 export interface LocalSqs {
   address: LocalQueueAddress
+  /** The port it listens on (ARC_SQS_PORT of a client that is to reach it). */
+  port: number
   server: Server
   sqs: SQSClient
   url(queue: string): string
@@ -24,11 +26,13 @@ export interface LocalSqs {
 
 export async function startLocalSqs(queues: QueueSettings[], options: { lambdaApi?: LocalLambdaApi; port?: number } & LocalQueuesOptions = {}): Promise<LocalSqs> {
   const { lambdaApi, port, ...queueOptions } = options
-  const address = localQueueAddress({ ARC_SQS_PORT: String(port ?? (await freePort())) })
+  const listening = port ?? (await freePort())
+  const address = localQueueAddress({ ARC_SQS_PORT: String(listening) })
   const server = await startLocalQueues(address, queues, lambdaApi, queueOptions)
   const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   return {
     address,
+    port: listening,
     server,
     sqs,
     url: (queue) => queueUrl(address, queue),
@@ -38,6 +42,26 @@ export async function startLocalSqs(queues: QueueSettings[], options: { lambdaAp
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+/**
+ * Receives and deletes every visible message: what the queue really held, and
+ * an empty queue for what comes next. `receive` adds to the ReceiveMessage call
+ * (the attributes to return, say).
+ */
+export async function takeAll(sqs: SQSClient, queueUrl: string, receive: Partial<ReceiveMessageCommandInput> = {}): Promise<Message[]> {
+  const taken: Message[] = []
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30, MessageAttributeNames: ['All'], ...receive }),
+    )
+    if (Messages.length === 0) return taken
+    const { Failed = [] } = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+    )
+    if (Failed.length) throw new Error(`DeleteMessageBatch failed: ${JSON.stringify(Failed)}`)
+    taken.push(...Messages)
   }
 }
 
