@@ -1,4 +1,4 @@
-import { ReceiveMessageCommand } from '@aws-sdk/client-sqs'
+import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { pythonMissing, startMockApp, waitFor, type MockApp } from './helpers/mock-app.ts'
 
@@ -119,8 +119,17 @@ test('arc.queues.subscribe gets the payload; a consumer that throws gets the mes
 test('a Python consumer runs through sandbox\'s invoker, with batches and partial batch responses', { skip: pythonMissing() }, async (t) => {
   const failOnce = unique('report')
   const ok = unique('report')
-  // Published together: one batch (batchWindow 3).
-  await Promise.all([app.publish({ name: 'reports', payload: { id: failOnce, failOnce: true } }), app.publish({ name: 'reports', payload: { id: ok } })])
+  // Sent in one SendMessageBatch, so that both are visible at once and one receive takes both: two publishes may each
+  // go to one of the queue's two pollers. (arc.queues.publish's own path is tested above.)
+  await app.sqs.send(
+    new SendMessageBatchCommand({
+      QueueUrl: app.queueUrl('reports'),
+      Entries: [
+        { Id: 'fail-once', MessageBody: JSON.stringify({ id: failOnce, failOnce: true }) },
+        { Id: 'ok', MessageBody: JSON.stringify({ id: ok }) },
+      ],
+    }),
+  )
   const receipts = await waitFor(
     'the reports',
     () => app.receipts<ReportReceipt>('reports'),
