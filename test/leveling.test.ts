@@ -1,5 +1,5 @@
 import test from 'tape'
-import { paced, percentile, queueDepth, startSandboxApp, waitFor, WebhookReceiver, type SandboxApp } from '../scripts/lib/harness/index.ts'
+import { MAX_ENVIRONMENTS, paced, percentile, queueDepth, startSandboxApp, waitFor, WebhookReceiver, type SandboxApp } from '../scripts/lib/harness/index.ts'
 import { apiClient } from './helpers/http.ts'
 
 /**
@@ -30,8 +30,8 @@ const SANDBOX_BURST = 16
 const ROUNDS = 24
 const ROUND_SIZE = 16
 const IN_FLIGHT_REQUESTS = 8
-/** The warm API keeps 3 environments a route: the rounds keep that many creates in flight, so none waits for an environment. */
-const WARM_IN_FLIGHT = 3
+/** As many creates in flight as the warm API keeps environments for a route, so none waits for an environment. */
+const WARM_IN_FLIGHT = MAX_ENVIRONMENTS
 const LIMIT = 1.25
 
 const receiver = new WebhookReceiver()

@@ -11,5 +11,5 @@ export { createdMessage, drainView, localSqsClient, queueDepth, queueSettings, s
 export { mostInWindow, percentile } from '../stats.ts'
 export { stdoutOf, stdoutOfAsync } from './stdout.ts'
 export { paced, sleep, waitFor } from './wait.ts'
-export { startWarmApi, type WarmApi } from './warm-api.ts'
+export { MAX_ENVIRONMENTS, startWarmApi, type WarmApi } from './warm-api.ts'
 export { WebhookReceiver, type WebhookBehaviour, type WebhookCall } from '../webhook-receiver.ts'

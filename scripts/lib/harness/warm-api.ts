@@ -61,7 +61,7 @@ export interface WarmApiSource {
  * wait for one. Each environment's start (a process loading the bundle) costs
  * about as much CPU as a sandbox invocation, and tests run on two cores.
  */
-const MAX_ENVIRONMENTS = 3
+export const MAX_ENVIRONMENTS = 3
 
 /** A route's warm environments: an idle one serves the next invocation, a new one starts when all are busy. */
 class EnvironmentPool {
