@@ -3,13 +3,19 @@ import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../scripts/lib/harness/index.ts'
+import { BATCH_SECONDS_PREFIX } from './batch.ts'
 
 /**
  * `npm test`: the strict type checks, then every test file (test/, and each
- * workspace's packages/<name>/test/) in its own Node process; closes with
+ * workspace's packages/<name>/test/) in its own Node process, but the unit
+ * tests (below); closes with
  * `N passed, N failed` and exits non-zero on any failure. npm runs `pretest`
  * first, which builds the workspaces: the app uses them as built JavaScript.
  * `npm test -- unit` runs only the files whose path contains "unit".
+ *
+ * The unit tests (test/unit/) run together in UNIT_BATCHES processes
+ * (test/batch.ts), their files spread by their recorded times: each costs
+ * more to start than to run.
  *
  * The handlers are built once, beside the type checks, and every app a test
  * starts links to that build (scripts/lib/harness/handler-build.ts). Most of a
@@ -25,6 +31,8 @@ const FILE_TIMEOUT_MS = 5 * 60 * 1000
 const LANES = Math.max(1, Number(process.env.TEST_LANES || 3))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
+const UNIT_BATCHES = 2
+const BATCH = join(ROOT, 'test', 'batch.ts')
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
 const RECORDED_TIMES = join(ROOT, '.tmp', 'test-durations.json')
 const COMMITTED_TIMES = join(ROOT, 'test', 'durations.json')
@@ -64,15 +72,24 @@ interface FileResult {
   seconds: number
 }
 
-function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
+/** What a lane runs in one process: a test file, or a batch of unit test files. */
+interface Job {
+  label: string
+  files: string[]
+  /** The recorded seconds, for the order. */
+  seconds: number
+}
+
+function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<FileResult & { output: string }> {
   return new Promise((resolve) => {
     const started = Date.now()
-    const child = spawn(process.execPath, [file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
+    const args = isUnit(job.files[0]!) ? [BATCH, ...job.files] : job.files
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
     const timer = setTimeout(() => {
-      output += `\nnot ok - ${relative(ROOT, file)} did not finish within ${FILE_TIMEOUT_MS / 1000} s\n`
+      output += `\nnot ok - ${job.label} did not finish within ${FILE_TIMEOUT_MS / 1000} s\n`
       child.kill('SIGKILL')
     }, FILE_TIMEOUT_MS)
     child.on('close', (code) => {
@@ -82,8 +99,8 @@ function runFile(file: string, env: NodeJS.ProcessEnv): Promise<FileResult> {
       let failed = Number(/^# fail\s+(\d+)/m.exec(output)?.[1] ?? 0)
       // A crash or a timeout counts as a failure even when tape printed no count.
       if (code !== 0 && failed === 0) failed = 1
-      process.stdout.write(`\n### ${relative(ROOT, file)} (${Math.round(seconds)} s)\n${output}`)
-      resolve({ passed, failed, seconds })
+      process.stdout.write(`\n### ${job.label} (${Math.round(seconds)} s)\n${output}`)
+      resolve({ passed, failed, seconds, output })
     })
   })
 }
@@ -126,37 +143,58 @@ const typeChecks = (async () => {
   }
 })()
 
-const needsBuild = (file: string): boolean => relative(ROOT, file).startsWith('test/') && !relative(ROOT, file).startsWith('test/unit/')
+const isUnit = (file: string): boolean => relative(ROOT, file).startsWith('test/unit/')
+const needsBuild = (job: Job): boolean => job.files.some((file) => relative(ROOT, file).startsWith('test/') && !isUnit(file))
 const recorded = await durations()
 const secondsOf = (file: string): number => recorded[relative(ROOT, file)] ?? 0
-const queue = [...files].sort((a, b) => secondsOf(b) - secondsOf(a))
+const longestFirst = (a: { seconds: number }, b: { seconds: number }): number => b.seconds - a.seconds
+
+/** The unit test files spread over UNIT_BATCHES batches, longest first each to the batch with the fewest seconds yet. */
+function unitBatches(units: string[]): Job[] {
+  const batches = Array.from({ length: Math.min(UNIT_BATCHES, units.length) }, (_, index) => ({ label: `test/unit batch ${index + 1}`, files: [] as string[], seconds: 0 }))
+  for (const file of units.map((file) => ({ file, seconds: secondsOf(file) })).sort(longestFirst)) {
+    const batch = batches.reduce((least, candidate) => (candidate.seconds < least.seconds ? candidate : least))
+    batch.files.push(file.file)
+    batch.seconds += file.seconds
+  }
+  for (const batch of batches) batch.label += ` (${batch.files.length} file${batch.files.length === 1 ? '' : 's'})`
+  return batches
+}
+
+const queue: Job[] = [
+  ...files.filter((file) => !isUnit(file)).map((file) => ({ label: relative(ROOT, file), files: [file], seconds: secondsOf(file) })),
+  ...unitBatches(files.filter(isUnit)),
+].sort(longestFirst)
 const times: Record<string, number> = {}
 
-/** The next file a lane can run: the longest that needs no build while the build runs, else the longest. */
-async function nextFile(): Promise<{ file: string; build?: string } | undefined> {
+/** The next job a lane can run: the longest that needs no build while the build runs, else the longest. */
+async function nextJob(): Promise<{ job: Job; build?: string } | undefined> {
   if (!built) {
-    const index = queue.findIndex((file) => !needsBuild(file))
-    if (index >= 0) return { file: queue.splice(index, 1)[0]! }
+    const index = queue.findIndex((job) => !needsBuild(job))
+    if (index >= 0) return { job: queue.splice(index, 1)[0]! }
     await building
   }
-  const file = queue.shift()
-  if (!file) return undefined
+  const job = queue.shift()
+  if (!job) return undefined
   if (!built || 'error' in built) {
-    if (!needsBuild(file)) return { file }
+    if (!needsBuild(job)) return { job }
     // The build failed: the files that need it are not run (the failure is counted once, below).
-    return nextFile()
+    return nextJob()
   }
-  return { file, build: built.build }
+  return { job, build: built.build }
 }
 
 await Promise.all(
   Array.from({ length: LANES }, async (_, lane) => {
-    for (let next = await nextFile(); next; next = await nextFile()) {
+    for (let next = await nextJob(); next; next = await nextJob()) {
       const env = { ...process.env, TEST_PORT_OFFSET: String(BASE_OFFSET + lane * LANE_PORT_STEP), ...(next.build && { [HANDLERS_BUILD_VARIABLE]: next.build }) }
-      const result = await runFile(next.file, env)
+      const result = await runJob(next.job, env)
       passed += result.passed
       failed += result.failed
-      times[relative(ROOT, next.file)] = Math.round(result.seconds * 10) / 10
+      if (next.job.files.length === 1) times[next.job.label] = Math.round(result.seconds * 10) / 10
+      // A batch reports each file's seconds on its last line.
+      const batchLine = result.output.split('\n').find((line) => line.startsWith(BATCH_SECONDS_PREFIX))
+      if (batchLine) Object.assign(times, JSON.parse(batchLine.slice(BATCH_SECONDS_PREFIX.length)) as Record<string, number>)
     }
   }),
 )
