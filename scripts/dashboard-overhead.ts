@@ -89,7 +89,7 @@ async function burst(label: string): Promise<number[]> {
     while (next < count) {
       const index = next++
       const started = performance.now()
-      const response = await fetch(`${app.baseUrl}/tasks`, {
+      const response = await fetch(`${app.sandboxUrl}/tasks`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${app.token}` },
         body: JSON.stringify({ title: `${label} ${index}` }),

@@ -123,7 +123,7 @@ async function main(): Promise<number> {
   // One token for the whole run, valid past its longest planned end: every request acts as one caller, whose tasks the listing sees.
   const ttlSeconds = Math.ceil(options.count / options.rate + options.drainTimeoutSeconds + 3600)
   const auth = { authorization: `Bearer ${await app.mint({ sub: 'soak', ttlSeconds })}` }
-  await fetch(`${app.baseUrl}/tasks?limit=1`, { headers: auth }).then((response) => response.arrayBuffer())
+  await fetch(`${app.sandboxUrl}/tasks?limit=1`, { headers: auth }).then((response) => response.arrayBuffer())
   const startupSeconds = since(startedAt)
   say(
     `soak: app up in ${startupSeconds.toFixed(1)} s; queue ${Object.entries(keys)
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
   })
 
   const producer = new Producer({
-    baseUrl: app.baseUrl,
+    baseUrl: app.sandboxUrl,
     count: options.count,
     rate: options.rate,
     concurrency: options.concurrency,
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
   const probe = async () => {
     let listed: { ids: string[]; pages: number } | undefined
     try {
-      listed = await listAllTaskIds((app as SandboxApp).baseUrl, auth)
+      listed = await listAllTaskIds((app as SandboxApp).sandboxUrl, auth)
     } catch (error) {
       say(`soak: GET /tasks listing failed: ${error instanceof Error ? error.message : String(error)}`)
     }
@@ -240,7 +240,7 @@ async function main(): Promise<number> {
   const reconcileStartedAt = Date.now()
   if (!drained || reconciliation === undefined) reconciliation = await probe()
   const taskOf = (notificationId: string): string => notificationId.split(':')[1] ?? ''
-  const evidence = await deliveryEvidence(app.baseUrl, auth, [
+  const evidence = await deliveryEvidence(app.sandboxUrl, auth, [
     ...reconciliation.duplicateAfterInTime.map((duplicate) => ({ taskId: taskOf(duplicate.notificationId), why: 'delivered again after a 2xx the consumer saw' })),
     ...reconciliation.dlqAndDeliveredInTime.map((taskId) => ({ taskId, why: 'in the DLQ though delivered' })),
   ])

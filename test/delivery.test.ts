@@ -24,7 +24,7 @@ function expectedSignature(call: WebhookCall): string {
 test('start the app with a signed webhook downstream', async (t) => {
   const url = await receiver.listen()
   app = await startSandboxApp({ name: 'delivery', env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_SECRET: SECRET } })
-  api = apiClient(app.baseUrl, app.token)
+  api = apiClient(app.sandboxUrl, app.token)
   tables = localTables(app.ports.ARC_TABLES_PORT)
   t.pass('sandbox started')
 })

@@ -110,9 +110,11 @@ test('afterwards the store holds exactly the tasks created, each valid and as la
 
 test('stop the app', async (t) => {
   await app.stop()
-  const answer = await fetch(`${app.baseUrl}/tasks`).then(
-    () => 'answered',
-    () => 'refused',
-  )
-  t.equal(answer, 'refused', 'the sandbox no longer answers')
+  for (const [url, what] of [[app.sandboxUrl, 'the sandbox'], [app.baseUrl, 'the warm API']]) {
+    const answer = await fetch(`${url}/tasks`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    t.equal(answer, 'refused', `${what} no longer answers`)
+  }
 })

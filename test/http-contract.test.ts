@@ -12,14 +12,14 @@ import { paced, type SandboxApp, startSandboxApp, TEST_CALLER } from '../scripts
  * status codes, headers, error bodies, validation, size and media-type
  * limits, conditional requests, pagination.
  *
- * Every Lambda invocation in the sandbox costs a process start, so the many
- * requests of the limits, odd ids and pages go to the app's API with its
- * Lambdas kept warm (scripts/lib/harness/warm-api.ts: sandbox's own router,
- * body encoding and formatting, the same handlers, tables and issuer, a warm
- * environment per route); a task's whole life, the bodies the sandbox
- * encodes, the preflight and the catch-all go through the sandbox itself,
- * and one test sends the same requests both ways and finds the same answers.
- * Independent requests go out a few at a time.
+ * Every Lambda invocation in the sandbox costs a process start, so the
+ * requests go to the app's API with its Lambdas kept warm (the harness's
+ * baseUrl, scripts/lib/harness/warm-api.ts: sandbox's own router, body
+ * encoding and formatting, the same handlers, tables and issuer, a warm
+ * environment per route); the first request and one test that sends the
+ * same requests (odd ids, bodies the sandbox encodes, a preflight, the
+ * catch-all, missing and bad tokens) both ways and finds the same answers go
+ * through sandbox's own server. Independent requests go out a few at a time.
  */
 
 type Assert = test.Test
@@ -27,10 +27,10 @@ type Api = ReturnType<typeof apiClient>
 type Response = ApiResponse<any>
 
 let app: SandboxApp
-/** Through the sandbox, a process per request. */
+/** The API with its Lambdas kept warm. */
 let api: Api
-/** The same API with its Lambdas kept warm. */
-let warm: Api
+/** The same API through sandbox's own server, a process per request. */
+let sandbox: Api
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
@@ -90,7 +90,7 @@ function expectTaskShape(t: Assert, task: Task, what: string): void {
 
 /** The whole list in the store's order, in one page. */
 async function listAll(t: Assert, what: string): Promise<Task[]> {
-  const res = await warm<Task[]>('GET', '/tasks?limit=100')
+  const res = await api<Task[]>('GET', '/tasks?limit=100')
   expectJson(t, res, 200, what)
   t.equal(res.headers.get('link'), null, `${what}: no Link when everything fits`)
   return res.body
@@ -99,8 +99,8 @@ async function listAll(t: Assert, what: string): Promise<Task[]> {
 test('start the app; an empty store lists []', async (t) => {
   app = await startSandboxApp({ name: 'http-contract' })
   api = apiClient(app.baseUrl, app.token)
-  warm = apiClient((await app.warm()).url, app.token)
-  const res = await api<Task[]>('GET', '/tasks')
+  sandbox = apiClient(app.sandboxUrl, app.token)
+  const res = await sandbox<Task[]>('GET', '/tasks')
   expectJson(t, res, 200, 'GET /tasks')
   t.equal(res.text, '[]', 'an empty JSON array')
   t.equal(res.headers.get('link'), null, 'no Link header')
@@ -191,17 +191,17 @@ test('create, read, replace with If-Match, delete: one task through its life', a
 test('unknown and odd ids: 404 Task not found (before 412), notifications []', async (t) => {
   const valid = { title: 'x', isComplete: false }
   const [uuid, word, emoji, encodedSlash, long, put, putLong, del, delLong, notes, notesLong] = await together([
-    () => warm('GET', '/tasks/00000000-0000-4000-8000-000000000000'),
-    () => warm('GET', '/tasks/not-a-uuid'),
-    () => warm('GET', `/tasks/${encodeURIComponent(EMOJI)}`),
-    () => warm('GET', '/tasks/a%2Fb'),
-    () => warm('GET', `/tasks/${LONG_ID}`),
-    () => warm('PUT', '/tasks/not-a-uuid', { headers: { 'if-match': '"1"' }, body: valid }),
-    () => warm('PUT', `/tasks/${LONG_ID}`, { body: valid }),
-    () => warm('DELETE', '/tasks/not-a-uuid', { headers: { 'if-match': '"1"' } }),
-    () => warm('DELETE', `/tasks/${LONG_ID}`),
-    () => warm('GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications'),
-    () => warm('GET', `/tasks/${LONG_ID}/notifications`),
+    () => api('GET', '/tasks/00000000-0000-4000-8000-000000000000'),
+    () => api('GET', '/tasks/not-a-uuid'),
+    () => api('GET', `/tasks/${encodeURIComponent(EMOJI)}`),
+    () => api('GET', '/tasks/a%2Fb'),
+    () => api('GET', `/tasks/${LONG_ID}`),
+    () => api('PUT', '/tasks/not-a-uuid', { headers: { 'if-match': '"1"' }, body: valid }),
+    () => api('PUT', `/tasks/${LONG_ID}`, { body: valid }),
+    () => api('DELETE', '/tasks/not-a-uuid', { headers: { 'if-match': '"1"' } }),
+    () => api('DELETE', `/tasks/${LONG_ID}`),
+    () => api('GET', '/tasks/00000000-0000-4000-8000-000000000000/notifications'),
+    () => api('GET', `/tasks/${LONG_ID}/notifications`),
   ])
   expectError(t, uuid, 404, 'Task not found', 'GET unknown UUID')
   expectError(t, word, 404, 'Task not found', 'GET malformed id (no 400)')
@@ -265,7 +265,7 @@ test('valid bodies: boundaries, JSON media types, null as absent, base64, 64 KiB
 
 test('pagination: limit=3 pages through every task exactly once, following Link', async (t) => {
   for (const title of ['Page me 1', 'Page me 2', 'Page me 3']) {
-    const res = await warm<Task>('POST', '/tasks', { body: { title } })
+    const res = await api<Task>('POST', '/tasks', { body: { title } })
     t.equal(res.status, 201, `created "${title}"`)
     live.set(res.body.id, res.body)
   }
@@ -274,7 +274,7 @@ test('pagination: limit=3 pages through every task exactly once, following Link'
   const all = await listAll(t, 'GET /tasks?limit=100')
   t.deepEqual([...all].sort(byId), [...live.values()].sort(byId), 'the list holds exactly the stored tasks')
 
-  const defaultLimit = await warm<Task[]>('GET', '/tasks')
+  const defaultLimit = await api<Task[]>('GET', '/tasks')
   expectJson(t, defaultLimit, 200, 'GET /tasks (default limit)')
   t.deepEqual(defaultLimit.body, all, 'the default limit returns all 7 in the same order')
   t.equal(defaultLimit.headers.get('link'), null, 'no Link when nothing remains')
@@ -283,7 +283,7 @@ test('pagination: limit=3 pages through every task exactly once, following Link'
   const sizes: number[] = []
   let path: string | undefined = '/tasks?limit=3'
   for (let page = 1; path && page <= 5; page++) {
-    const res: ApiResponse<Task[]> = await warm<Task[]>('GET', path)
+    const res: ApiResponse<Task[]> = await api<Task[]>('GET', path)
     expectJson(t, res, 200, `page ${page}`)
     if (!Array.isArray(res.body)) break
     seen.push(...res.body)
@@ -309,10 +309,10 @@ test('bad limit or cursor: 400', async (t) => {
   const cursors = ['garbage', Buffer.from('{"after":1}').toString('base64url'), Buffer.from(JSON.stringify({ after: LONG_ID })).toString('base64url')]
   const afterDeleted = Buffer.from(JSON.stringify({ after: deletedId })).toString('base64url')
   const answers = await together([
-    ...limits.map((limit) => () => warm('GET', `/tasks?limit=${limit}`)),
-    ...cursors.map((cursor) => () => warm('GET', `/tasks?cursor=${cursor}`)),
+    ...limits.map((limit) => () => api('GET', `/tasks?limit=${limit}`)),
+    ...cursors.map((cursor) => () => api('GET', `/tasks?cursor=${cursor}`)),
     // A well-formed cursor whose task was deleted since (the last task of a page went) still works.
-    () => warm('GET', `/tasks?limit=100&cursor=${afterDeleted}`),
+    () => api('GET', `/tasks?limit=100&cursor=${afterDeleted}`),
   ])
   limits.forEach((limit, index) => expectError(t, answers[index] as Response, 400, limitMessage, `limit=${limit}`))
   cursors.forEach((cursor, index) => expectError(t, answers[limits.length + index] as Response, 400, 'Invalid cursor', `cursor=${cursor.slice(0, 20)}`))
@@ -327,7 +327,7 @@ async function followLinks<Item>(first: string, pageLimit = 10): Promise<{ pages
   const links: string[] = []
   let path: string | undefined = first
   while (path && pages.length < pageLimit) {
-    const res: ApiResponse<Item[]> = await warm<Item[]>('GET', path)
+    const res: ApiResponse<Item[]> = await api<Item[]>('GET', path)
     if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${res.text}`)
     pages.push(res.body)
     const link = res.headers.get('link')
@@ -366,7 +366,7 @@ test('GET /tasks/{id}/notifications pages like GET /tasks: 120 records in pages 
   const views = stored.map(({ ownerId: _owner, sk: _sk, deliveryKey: _key, expiresAt: _expires, ...view }) => view)
   t.deepEqual(pages.flat(), views, 'every record exactly once, oldest first, as the contract shows it')
 
-  const defaultPage = await warm<unknown[]>('GET', path)
+  const defaultPage = await api<unknown[]>('GET', path)
   expectJson(t, defaultPage, 200, 'GET notifications (default limit)')
   t.equal(defaultPage.body.length, 50, 'the default limit is 50')
   t.match(defaultPage.headers.get('link') ?? '', /^<[^>]+limit=50&cursor=[^>]+>; rel="next"$/, 'with a Link while more remain')
@@ -376,11 +376,11 @@ test('GET /tasks/{id}/notifications pages like GET /tasks: 120 records in pages 
   const limitMessage = 'limit must be a whole number from 1 to 100'
   const limits = ['0', '101', '1.5', 'abc', '']
   const cursors = ['garbage', Buffer.from('{"after":1}').toString('base64url'), Buffer.from(JSON.stringify({ after: LONG_ID })).toString('base64url')]
-  const answers = await together([...limits.map((limit) => () => warm('GET', `${path}?limit=${limit}`)), ...cursors.map((cursor) => () => warm('GET', `${path}?cursor=${cursor}`))])
+  const answers = await together([...limits.map((limit) => () => api('GET', `${path}?limit=${limit}`)), ...cursors.map((cursor) => () => api('GET', `${path}?cursor=${cursor}`))])
   limits.forEach((limit, index) => expectError(t, answers[index] as Response, 400, limitMessage, `notifications limit=${limit}`))
   cursors.forEach((cursor, index) => expectError(t, answers[limits.length + index] as Response, 400, 'Invalid cursor', `notifications cursor=${cursor.slice(0, 20)}`))
 
-  const stranger = apiClient((await app.warm()).url, await app.mint({ sub: 'someone-else' }))
+  const stranger = apiClient(app.baseUrl, await app.mint({ sub: 'someone-else' }))
   const theirs = await stranger('GET', `${path}?limit=50`)
   t.deepEqual([theirs.status, theirs.text, theirs.headers.get('link')], [200, '[]', null], 'another caller: 200 [], no Link')
   const cursor = /cursor=([^&>]+)/.exec(links[0] ?? '')?.[1] ?? ''
@@ -395,68 +395,68 @@ test('rejected requests: 400 / 413 / 415 with the spec messages, precedence, not
   const jsonType = { 'content-type': 'application/json' }
   const textType = { 'content-type': 'text/plain' }
   const cases: Array<[() => Promise<Response>, number, string, string]> = [
-    [() => warm('POST', '/tasks', { headers: jsonType }), 400, 'Request body is required', 'POST without a body'],
-    [() => warm('POST', '/tasks', { rawBody: '   ', headers: jsonType }), 400, 'Request body is required', 'POST with a white-space body'],
-    [() => warm('POST', '/tasks', { rawBody: '{"title":', headers: jsonType }), 400, 'Invalid JSON in request body', 'POST with malformed JSON'],
+    [() => api('POST', '/tasks', { headers: jsonType }), 400, 'Request body is required', 'POST without a body'],
+    [() => api('POST', '/tasks', { rawBody: '   ', headers: jsonType }), 400, 'Request body is required', 'POST with a white-space body'],
+    [() => api('POST', '/tasks', { rawBody: '{"title":', headers: jsonType }), 400, 'Invalid JSON in request body', 'POST with malformed JSON'],
     [
-      () => warm('POST', '/tasks', { rawBody: '[{"title":"In an array"}]', headers: jsonType }),
+      () => api('POST', '/tasks', { rawBody: '[{"title":"In an array"}]', headers: jsonType }),
       400,
       'Validation failed: Request body must be a JSON object',
       'POST with a JSON array',
     ],
     [
-      () => warm('POST', '/tasks', { rawBody: '"just a string"', headers: jsonType }),
+      () => api('POST', '/tasks', { rawBody: '"just a string"', headers: jsonType }),
       400,
       'Validation failed: Request body must be a JSON object',
       'POST with a JSON string',
     ],
     [
-      () => warm('POST', '/tasks', { body: { title: '   ', detail: 'd'.repeat(1001), dueAt: 'invalid-date', isComplete: 'true' } }),
+      () => api('POST', '/tasks', { body: { title: '   ', detail: 'd'.repeat(1001), dueAt: 'invalid-date', isComplete: 'true' } }),
       400,
       'Validation failed: title: Title is required, detail: Detail must not exceed 1000 characters, dueAt: Due date must be a valid ISO8601 timestamp, isComplete: isComplete must be a boolean',
       'POST with four problems lists every one',
     ],
     [
-      () => warm('POST', '/tasks', { body: { title: EMOJI.repeat(101), dueAt: '2025-12-31' } }),
+      () => api('POST', '/tasks', { body: { title: EMOJI.repeat(101), dueAt: '2025-12-31' } }),
       400,
       'Validation failed: title: Title must not exceed 100 characters, dueAt: Due date must be a valid ISO8601 timestamp',
       'POST with 101 emoji and a bare date',
     ],
     [
-      () => warm('POST', '/tasks', { body: { title: 'Complete?', isComplete: 'true' } }),
+      () => api('POST', '/tasks', { body: { title: 'Complete?', isComplete: 'true' } }),
       400,
       'Validation failed: isComplete: isComplete must be a boolean',
       'POST with isComplete "true"',
     ],
-    [() => warm('POST', '/tasks', { rawBody: JSON.stringify({ title: 'Text' }), headers: textType }), 415, 'Content-Type must be application/json', 'POST text/plain'],
-    [() => warm('POST', '/tasks', { rawBody: JSON.stringify({ title: 'No type' }) }), 415, 'Content-Type must be application/json', 'POST with a body and no Content-Type'],
-    [() => warm('POST', '/tasks', { rawBody: big, headers: textType }), 415, 'Content-Type must be application/json', 'POST text/plain over 64 KiB: 415 before 413'],
-    [() => warm('POST', '/tasks', { rawBody: big, headers: jsonType }), 413, 'Request body must not exceed 65536 bytes', 'POST malformed JSON over 64 KiB: 413 before 400'],
+    [() => api('POST', '/tasks', { rawBody: JSON.stringify({ title: 'Text' }), headers: textType }), 415, 'Content-Type must be application/json', 'POST text/plain'],
+    [() => api('POST', '/tasks', { rawBody: JSON.stringify({ title: 'No type' }) }), 415, 'Content-Type must be application/json', 'POST with a body and no Content-Type'],
+    [() => api('POST', '/tasks', { rawBody: big, headers: textType }), 415, 'Content-Type must be application/json', 'POST text/plain over 64 KiB: 415 before 413'],
+    [() => api('POST', '/tasks', { rawBody: big, headers: jsonType }), 413, 'Request body must not exceed 65536 bytes', 'POST malformed JSON over 64 KiB: 413 before 400'],
     [
-      () => warm('POST', '/tasks', { rawBody: JSON.stringify({ title: 'Too big', pad: 'p'.repeat(65_536) }), headers: jsonType }),
+      () => api('POST', '/tasks', { rawBody: JSON.stringify({ title: 'Too big', pad: 'p'.repeat(65_536) }), headers: jsonType }),
       413,
       'Request body must not exceed 65536 bytes',
       'POST valid JSON over 64 KiB',
     ],
     [
-      () => warm('PUT', `/tasks/${target.id}`, { body: { title: 'No isComplete' } }),
+      () => api('PUT', `/tasks/${target.id}`, { body: { title: 'No isComplete' } }),
       400,
       'Validation failed: isComplete: isComplete is required',
       'PUT without isComplete',
     ],
     [
-      () => warm('PUT', `/tasks/${target.id}`, { body: { title: 'Bad date', isComplete: true, dueAt: '2025-02-30T00:00:00Z' } }),
+      () => api('PUT', `/tasks/${target.id}`, { body: { title: 'Bad date', isComplete: true, dueAt: '2025-02-30T00:00:00Z' } }),
       400,
       'Validation failed: dueAt: Due date must be a valid ISO8601 timestamp',
       'PUT with 30 February',
     ],
     [
-      () => warm('PUT', `/tasks/${target.id}`, { rawBody: JSON.stringify({ title: 'Text', isComplete: true }), headers: textType }),
+      () => api('PUT', `/tasks/${target.id}`, { rawBody: JSON.stringify({ title: 'Text', isComplete: true }), headers: textType }),
       415,
       'Content-Type must be application/json',
       'PUT text/plain',
     ],
-    [() => warm('PUT', `/tasks/${target.id}`, { rawBody: big, headers: jsonType }), 413, 'Request body must not exceed 65536 bytes', 'PUT over 64 KiB'],
+    [() => api('PUT', `/tasks/${target.id}`, { rawBody: big, headers: jsonType }), 413, 'Request body must not exceed 65536 bytes', 'PUT over 64 KiB'],
   ]
   const answers = await together(cases.map(([send]) => send))
   cases.forEach(([, status, message, what], index) => expectError(t, answers[index] as Response, status, message, what))
@@ -518,7 +518,7 @@ test('the warm API answers as the sandbox does: the same requests, the same stat
     const headers = ['content-type', 'access-control-allow-origin', 'access-control-expose-headers', 'access-control-allow-methods', 'access-control-allow-headers', 'www-authenticate', 'etag', 'location', 'link']
     return { status: res.status, text: res.text, headers: Object.fromEntries(headers.map((name) => [name, res.headers.get(name)])) }
   }
-  const [viaSandbox, viaWarm] = await Promise.all([api, warm].map((client) => paced(requests.length, 3, (index) => client(...(requests[index] as [string, string, Parameters<Api>[2]])))))
+  const [viaSandbox, viaWarm] = await Promise.all([sandbox, api].map((client) => paced(requests.length, 3, (index) => client(...(requests[index] as [string, string, Parameters<Api>[2]])))))
   requests.forEach(([method, path], index) => {
     t.deepEqual(shown((viaWarm as Response[])[index] as Response), shown((viaSandbox as Response[])[index] as Response), `${method} ${path.slice(0, 60)}: ${(viaSandbox as Response[])[index]?.status} both ways`)
   })
@@ -526,9 +526,11 @@ test('the warm API answers as the sandbox does: the same requests, the same stat
 
 test('stop the app', async (t) => {
   await app.stop()
-  const answer = await fetch(`${app.baseUrl}/tasks`).then(
-    () => 'answered',
-    () => 'refused',
-  )
-  t.equal(answer, 'refused', 'the sandbox no longer answers')
+  for (const [url, what] of [[app.sandboxUrl, 'the sandbox'], [app.baseUrl, 'the warm API']]) {
+    const answer = await fetch(`${url}/tasks`).then(
+      () => 'answered',
+      () => 'refused',
+    )
+    t.equal(answer, 'refused', `${what} no longer answers`)
+  }
 })

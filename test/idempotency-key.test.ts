@@ -78,8 +78,10 @@ test('a request that failed is not stored: the key is free for a correct retry',
 test('a retry while the first request is still in flight is 409', async (t) => {
   proxy.delayMs = 3000
   const before = proxy.accepted
-  const first = api('POST', '/tasks', { body: { title: 'Slow create' }, headers: withKey('in-flight') })
-  // The first create is in flight once its publish reaches the proxy (held there for delayMs, within SQS_TIMEOUT_MS).
+  // Through the sandbox: its process per request opens a new connection to the queue, which the proxy holds for delayMs
+  // (within SQS_TIMEOUT_MS); a warm Lambda would publish on the connection it keeps. The create is in flight once its
+  // publish reaches the proxy.
+  const first = apiClient(app.sandboxUrl, app.token)('POST', '/tasks', { body: { title: 'Slow create' }, headers: withKey('in-flight') })
   await waitFor('the first create publishing', async () => (proxy.accepted > before ? true : undefined), 10_000, 20)
   const second = await api('POST', '/tasks', { body: { title: 'Slow create' }, headers: withKey('in-flight') })
   proxy.delayMs = 0

@@ -81,11 +81,11 @@ test('start the app, publishing through a recorder, with a webhook downstream; t
     lambdaEnv: { AWS_ENDPOINT_URL_SQS: sqs, NOTIFICATIONS_QUEUE_URL: `${sqs}/000000000000/notifications` },
   })
   tables = localTables(app.ports.ARC_TABLES_PORT)
-  const [aliceToken, bobToken, warm] = await Promise.all([app.mint({ sub: 'alice' }), app.mint({ sub: 'bob' }), app.warm()])
-  alice = apiClient(warm.url, aliceToken)
-  bob = apiClient(warm.url, bobToken)
-  aliceSandbox = apiClient(app.baseUrl, aliceToken)
-  bobSandbox = apiClient(app.baseUrl, bobToken)
+  const [aliceToken, bobToken] = await Promise.all([app.mint({ sub: 'alice' }), app.mint({ sub: 'bob' })])
+  alice = apiClient(app.baseUrl, aliceToken)
+  bob = apiClient(app.baseUrl, bobToken)
+  aliceSandbox = apiClient(app.sandboxUrl, aliceToken)
+  bobSandbox = apiClient(app.sandboxUrl, bobToken)
   t.pass('started')
 })
 

@@ -12,7 +12,8 @@ import { startWarmApi, type WarmApi } from './warm-api.ts'
  * the project (.tmp/test-apps/<name>-<pid>, removed on stop) whose @queues keys, consumer timeout and settings the caller
  * picks, on ports of its own (free ones unless given), so a developer's `npm
  * start` and other runs keep running beside it. The handlers are the shared
- * prebuilt bundles (handler-build.ts).
+ * prebuilt bundles (handler-build.ts). Requests go to the warm API (baseUrl)
+ * unless a test means sandbox's own server (sandboxUrl).
  */
 
 /** The caller every test acts as unless it says otherwise. */
@@ -36,7 +37,15 @@ export interface SandboxApp {
   /** The app copy's folder. */
   cwd: string
   ports: PortSet
+  /**
+   * The API the tests talk to: the warm API (warm-api.ts), sandbox's own HTTP
+   * pipeline with each route's Lambda kept warm, so a request costs
+   * milliseconds, not a process start. Same tables, queues, issuer and answers
+   * (test/http-contract.test.ts compares the two).
+   */
   baseUrl: string
+  /** Sandbox's own HTTP server (a process per request, as `npm start` serves): for the end-to-end path and where a fresh process matters. */
+  sandboxUrl: string
   /** The local SQS endpoint, e.g. for a proxy in front of it. */
   sqsEndpoint: string
   sqs: SQSClient
@@ -45,11 +54,8 @@ export interface SandboxApp {
   /** A token of TEST_CALLER with both scopes, valid for an hour. */
   token: string
   mint: Mint
-  /**
-   * The same API with its Lambdas kept warm (warm-api.ts): started on first
-   * call, stopped with the app. For the many requests of property tests.
-   */
-  warm(): Promise<WarmApi>
+  /** The warm API behind baseUrl (its port, its environments per route). */
+  warmApi: WarmApi
   stop(): Promise<void>
 }
 
@@ -94,22 +100,29 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
   }
   const endpoint = sqsEndpointOf(ports)
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
-  let warm: Promise<WarmApi> | undefined
+  let warmApi: WarmApi
+  try {
+    warmApi = await startWarmApi({ cwd, ports, lambdaUserEnv })
+  } catch (error) {
+    await stopSandbox().finally(restore)
+    throw error
+  }
   const mint: Mint = (mintOptions = {}) => mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER, ...mintOptions })
   return {
     cwd,
     ports,
-    baseUrl: `http://localhost:${ports.PORT}`,
+    baseUrl: warmApi.url,
+    sandboxUrl: `http://localhost:${ports.PORT}`,
     sqsEndpoint: endpoint,
     sqs,
     queueUrl: queueUrlOf(ports, 'notifications'),
     dlqUrl: queueUrlOf(ports, 'notifications-dlq'),
     token: await mint(),
     mint,
-    warm: () => (warm ??= startWarmApi({ cwd, ports, lambdaUserEnv })),
+    warmApi,
     async stop() {
       sqs.destroy()
-      await warm?.then((api) => api.stop(), () => undefined)
+      await warmApi.stop()
       try {
         await stopSandbox()
       } finally {

@@ -40,7 +40,7 @@ const responseFormatter = fromSandbox('./http/invoke-http/http/_res-fmt') as (ar
 const lambdaEnvironment = fromSandbox('./invoke-lambda/env') as (params: Record<string, unknown>, requestId: string) => Record<string, string | undefined>
 
 export interface WarmApi {
-  /** `http://127.0.0.1:<port>`: send requests here as to the sandbox's baseUrl. */
+  /** `http://127.0.0.1:<port>`: send requests here as to sandbox's own server. */
   url: string
   port: number
   /** How many warm environments each route has started (one per request in flight at once). */

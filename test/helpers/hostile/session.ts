@@ -80,14 +80,14 @@ export class HostileSession {
   requests = 0
   readonly statuses = new Map<number, number>()
 
-  private constructor(app: SandboxApp, warmPort: number) {
+  private constructor(app: SandboxApp) {
     this.app = app
-    this.sandbox = { label: 'sandbox', port: app.ports.PORT, url: app.baseUrl }
-    this.warm = { label: 'warm', port: warmPort, url: `http://127.0.0.1:${warmPort}` }
+    this.sandbox = { label: 'sandbox', port: app.ports.PORT, url: app.sandboxUrl }
+    this.warm = { label: 'warm', port: app.warmApi.port, url: app.baseUrl }
   }
 
   /**
-   * A session on a running app, its warm API started and its consumer paused
+   * A session on a running app, its consumer paused
    * as an operator pauses it: the properties are about the API, and delivering
    * the notifications of hundreds of creates would only load the machine.
    */
@@ -98,8 +98,7 @@ export class HostileSession {
     } finally {
       operator.close()
     }
-    const warm = await app.warm()
-    return new HostileSession(app, warm.port)
+    return new HostileSession(app)
   }
 
   count(status: number): void {
