@@ -4,14 +4,16 @@ import { join } from 'node:path'
 import test from 'tape'
 import { localIssuerDir, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { apiClient } from './helpers/http.ts'
-import { freePorts, prepareAppCopy, TEST_CALLER, waitFor, WebhookReceiver, type PortSet } from '../scripts/lib/harness/index.ts'
+import { freePorts, prepareAppCopy, ROOT, sleep, TEST_CALLER, waitFor, WebhookReceiver, type PortSet } from '../scripts/lib/harness/index.ts'
 
 /**
+ * The app started as its users start it, with its real TypeScript build:
  * `npx arc sandbox`, the way Architect users start an app, with a shell that
  * holds no AWS credentials, region or app settings: the plugins give the local
  * Lambdas what they need, and settings come from `.env` or preferences.arc.
  * It runs the same system as `npm start`: the queue, its event source mapping,
- * the deliveries.
+ * the deliveries. And `npm start` with no channel configured: the log channel
+ * delivers, and tracing stays off.
  */
 const SYSTEM_PATH = (process.env.PATH ?? '').split(':').filter((dir) => !dir.includes('node_modules')).join(':')
 
@@ -84,22 +86,41 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
   }
 })
 
-test('npx arc sandbox with no channel configured: the log channel is the local default', async (t) => {
-  const cwd = await prepareAppCopy({ name: `test-apps/arc-sandbox-log-${process.pid}`, queue: { visibilityTimeout: 30 } })
+/** Lines about X-Ray that the SDK or Powertools would print when tracing without a segment or a daemon. */
+const XRAY_LINE = /x-?ray|_X_AMZN_TRACE_ID|AWS_XRAY|segment|context missing|daemon|trace header/i
+
+test('npm start, untouched, with no channel configured: the log channel is the local default, tracing is off and not one line of its output is about X-Ray', async (t) => {
+  const cwd = await prepareAppCopy({ name: `test-apps/npm-start-${process.pid}` })
+  const env: Record<string, string | undefined> = { ...process.env }
+  // npm start gets the test ports and nothing of the settings a test file may hold.
+  for (const name of Object.keys(env)) if (/^(POWERTOOLS_|AWS_XRAY|_X_AMZN|AWS_EXECUTION_ENV|NOTIFY_|AUTH_)/.test(name)) delete env[name]
   const ports = await freePorts()
-  const sandbox = await arcSandbox(cwd, ports)
-  const api = await apiFor(cwd, ports)
+  for (const [name, value] of Object.entries(ports)) env[name] = String(value)
+  const child = spawn(process.execPath, [join(ROOT, 'scripts/start.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()))
   try {
+    await waitFor('npm start to serve', () => (output.includes(localIssuerUrl(ports.LOCAL_ISSUER_PORT)) && /\[queues\]|@queues/.test(output) ? true : undefined), 60_000)
+    await waitFor('the API', async () => (await fetch(`http://localhost:${ports.PORT}/nothing`).catch(() => undefined))?.status === 404 || undefined, 60_000)
+    const api = await apiFor(cwd, ports)
     const created = await api('POST', '/tasks', { body: { title: 'logged locally' } })
-    t.equal(created.status, 201)
+    t.equal(created.status, 201, 'a task is created')
     const log = await waitFor('the log delivery', async () => {
       const records = await api<{ channel: string; notificationId: string }[]>('GET', `/tasks/${created.body.id}/notifications`)
       return records.body.length ? records.body : undefined
     }, 30_000)
-    t.deepEqual(log.map((record) => [record.channel, record.notificationId]), [['log', `task_created:${created.body.id}:1`]])
-    t.match(sandbox.output(), /"message":"Notification"/, 'one structured log line per notification')
+    t.deepEqual(log.map((record) => [record.channel, record.notificationId]), [['log', `task_created:${created.body.id}:1`]], 'delivered once, by the log channel')
+    await waitFor('the delivery in the output', () => (output.includes(created.body.id) ? true : undefined), 30_000)
+    t.match(output, /"message":"Notification"/, 'one structured log line per notification')
+    await sleep(500)
   } finally {
-    await sandbox.stop()
+    child.kill('SIGINT')
+    await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))])
     await rm(cwd, { recursive: true, force: true })
   }
+  const lines = output.split('\n')
+  t.ok(lines.length > 5, `npm start printed ${lines.length} lines`)
+  t.deepEqual(lines.filter((line) => XRAY_LINE.test(line)), [], 'none about X-Ray, a segment, a daemon or a missing context')
 })

@@ -1,20 +1,15 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { dirname, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { SendMessageCommand } from '@aws-sdk/client-sqs'
 import test from 'tape'
 import { purgeScene, takeIds, untilSettled } from './helpers/dlq-scene.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
 import { dlqName } from 'arc-plugin-sqs-queues/local-queues'
-import { freePort, queueDepth, queueSettings, startLocalSqs, takeAll } from '../scripts/lib/harness/index.ts'
+import { freePort, queueDepth, queueSettings, runScript, type ScriptResult, startLocalSqs, takeAll } from '../scripts/lib/harness/index.ts'
 
 /**
  * `npm run dlq` against a real local SQS server (the one `npm start` runs),
  * as a child process, checking what it prints and what it leaves in the queues.
  * No sandbox: messages go straight into the DLQ.
  */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const settings = queueSettings({ name: 'notifications', maxReceiveCount: 3, visibilityTimeout: 2, consumerTimeout: 1 })
 const local = await startLocalSqs([settings])
 const { sqs } = local
@@ -22,26 +17,9 @@ const QUEUE_URL = local.url(settings.name)
 const DLQ_URL = local.url(dlqName(settings.name))
 test.onFinish(() => void local.close())
 
-interface CliResult {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
 /** Runs the tool as `npm run dlq` would; stdin is a pipe, never a terminal. */
-async function dlq(args: string[], options: { port?: number; input?: string } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, ['scripts/dlq.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ARC_SQS_PORT: String(options.port ?? local.port) },
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  child.stdin.end(options.input ?? '')
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
-}
+const dlq = (args: string[], options: { port?: number; input?: string } = {}): Promise<ScriptResult> =>
+  runScript('dlq', args, { env: { ARC_SQS_PORT: String(options.port ?? local.port) }, ...(options.input !== undefined && { input: options.input }) })
 
 async function send(url: string, body: string, event = 'task_created'): Promise<string> {
   const { MessageId } = await sqs.send(

@@ -25,7 +25,7 @@ import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type
  * (`HOSTILE_SEED=<n>` picks another; the sandbox runs take the next one); a
  * failure prints fast-check's report with the shrunk counterexample.
  */
-const RUNS = { post: { warm: 100, sandbox: 4 }, put: { warm: 60, sandbox: 3 }, raw: { warm: 100, sandbox: 4 } }
+const RUNS = { post: { warm: 100, sandbox: 2 }, put: { warm: 60, sandbox: 2 }, raw: { warm: 100, sandbox: 2 } }
 
 let app: SandboxApp
 let session: HostileSession

@@ -1,5 +1,5 @@
 import test from 'tape'
-import { MAX_ENVIRONMENTS, paced, percentile, queueDepth, startSandboxApp, waitFor, WebhookReceiver, type SandboxApp } from '../scripts/lib/harness/index.ts'
+import { paced, percentile, queueDepth, startSandboxApp, waitFor, WebhookReceiver, type SandboxApp } from '../scripts/lib/harness/index.ts'
 import { apiClient } from './helpers/http.ts'
 
 /**
@@ -30,8 +30,8 @@ const FIRST_BURST = 16
 const ROUNDS = 24
 const ROUND_SIZE = 16
 const IN_FLIGHT_REQUESTS = 8
-/** As many creates in flight as the warm API keeps environments for a route, so none waits for an environment. */
-const WARM_IN_FLIGHT = MAX_ENVIRONMENTS
+/** Creates in flight per round, and as many warm environments for the route, so none waits for an environment. */
+const WARM_IN_FLIGHT = 3
 const LIMIT = 1.25
 
 const receiver = new WebhookReceiver()
@@ -77,6 +77,7 @@ test(`start the app with a small bound (${MAX_CONCURRENCY} x ${BATCH_SIZE})`, as
     queue: { batchSize: BATCH_SIZE, batchWindow: 1, maxConcurrency: MAX_CONCURRENCY, visibilityTimeout: 10 },
     consumerTimeout: 10,
     env: { NOTIFY_WEBHOOK_URL: url, NOTIFY_WEBHOOK_TIMEOUT_MS: '5000' },
+    warmEnvironments: WARM_IN_FLIGHT,
   })
   t.pass('sandbox started')
 })

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { BatchWriteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
@@ -7,7 +6,7 @@ import { apiClient } from './helpers/http.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
 import type { TcpProxy } from './helpers/tcp-proxy.ts'
 import { startAppBehindProxy } from './helpers/proxied-app.ts'
-import { ROOT, type SandboxApp, sleep, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { runScript, type SandboxApp, type ScriptResult, sleep, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // One event SQS refuses never blocks the others: more poisoned items than one
 // relay run takes are the oldest pending (an `event` attribute holding U+FFFF,
@@ -34,16 +33,7 @@ let table: string
 const item = async (id: string): Promise<TaskItem | undefined> => (await tables.documents.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item as TaskItem | undefined
 
 /** `npm run outbox -- <args>` against the test's sandbox tables. */
-function outboxCommand(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('npm', ['run', '--silent', 'outbox', '--', ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const outboxCommand = (...args: string[]): Promise<ScriptResult> => runScript('outbox', args, { env: { ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
@@ -7,7 +6,7 @@ import type { Task } from '../src/lib/tasks/task.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
-import { createdMessage, freePorts, ROOT, type SandboxApp, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, freePorts, runScript, type SandboxApp, type ScriptResult, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * Tenancy end to end (SPEC "Who may call what"): alice and bob, two callers of
@@ -54,17 +53,9 @@ async function listAll(api: typeof alice, limit: number): Promise<{ ids: string[
 
 const sorted = (ids: string[]): string[] => [...ids].sort()
 
-/** `node scripts/<script> ...` against the test's sandbox tables. */
-function migration(script: 'migrate-owner' | 'migrate-deliveries', ...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [`scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...process.env, ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+/** `npm run <script> -- ...` against the test's sandbox tables. */
+const migration = (script: 'migrate-owner' | 'migrate-deliveries', ...args: string[]): Promise<ScriptResult> =>
+  runScript(script, args, { env: { ARC_TABLES_PORT: String(app.ports.ARC_TABLES_PORT) } })
 
 const aliceTasks: Task[] = []
 const bobTasks: Task[] = []

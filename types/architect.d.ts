@@ -39,6 +39,7 @@ declare module '@architect/plugin-typescript' {
   const typescript: {
     set: { runtimes(args: { inventory: Inventory }): unknown }
     sandbox: { start(args: { inventory: Inventory }): Promise<void> }
+    deploy: { start(args: { inventory: Inventory }): Promise<void> }
   }
   export default typescript
 }

@@ -1,3 +1,4 @@
+import typescript from '@architect/plugin-typescript'
 import test from 'tape'
 import { buildTemplate } from '../../scripts/template.ts'
 import { DELIVERY_METRICS, PowertoolsDeliveryMetrics } from '../../src/lib/adapters/powertools-metrics.ts'
@@ -36,9 +37,17 @@ const variables = (template: CfnTemplate, id: string): CfnValue | undefined => a
 
 const problemOf = async (options: FixtureOptions): Promise<string> => fixtureProblem({ cwd: await appWith(options), ...SKIP_BUILD })
 
-// The one full build, as arc deploy runs the plugins (the handlers' TypeScript build too); the others skip that build, which leaves the template as it is.
-const staging = await buildTemplate({ stage: 'staging' })
+// As arc deploy runs the plugins, but for plugin-typescript's build of the handlers into .build/, which leaves the template as
+// it is and costs about 11 s of CPU (esbuild): npm test runs that same build once (scripts/lib/harness/handler-build.ts),
+// and test/arc-sandbox.test.ts runs it as `npx arc sandbox` and `npm start` do. The test below holds the three to one code.
+const staging = await buildTemplate({ stage: 'staging', ...SKIP_BUILD })
 const production = await buildTemplate({ stage: 'production', ...SKIP_BUILD })
+
+test("arc deploy's build of the handlers is plugin-typescript's sandbox build, which npm test runs once for every app", (t) => {
+  t.equal(typescript.deploy.start, typescript.sandbox.start, 'deploy.start and sandbox.start are one function (compileProject)')
+  t.ok(SKIP_BUILD.skipPlugins?.every((name) => name === 'architect/plugin-typescript'), 'the only plugin these templates skip is that build')
+  t.end()
+})
 
 test('the queue is standard, with visibility timeout, retention and a redrive to its DLQ', (t) => {
   const queue = props(staging, ids.queue)

@@ -31,6 +31,8 @@ export interface SandboxAppOptions extends AppCopyOptions {
   quiet?: boolean
   /** The app's ports; free ones by default. */
   ports?: PortSet
+  /** Warm environments per route of the warm API (baseUrl): as many as requests to one route in flight at once; 1 by default. */
+  warmEnvironments?: number
 }
 
 export interface SandboxApp {
@@ -102,7 +104,7 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } })
   let warmApi: WarmApi
   try {
-    warmApi = await startWarmApi({ cwd, ports, lambdaUserEnv })
+    warmApi = await startWarmApi({ cwd, ports, lambdaUserEnv, maxEnvironments: options.warmEnvironments })
   } catch (error) {
     await stopSandbox().finally(restore)
     throw error

@@ -54,14 +54,14 @@ export interface WarmApiSource {
   ports: PortSet
   /** The `env` option the sandbox was started with (the Lambdas' user environment). */
   lambdaUserEnv: Record<string, string>
+  /**
+   * At most this many environments per route (1 unless given): more requests
+   * at once than that wait for one. Each environment's start (a process
+   * loading the bundle) costs about as much CPU as a sandbox invocation, tests
+   * run on two cores, and a request takes milliseconds in a warm one.
+   */
+  maxEnvironments?: number
 }
-
-/**
- * At most this many environments per route: more requests at once than that
- * wait for one. Each environment's start (a process loading the bundle) costs
- * about as much CPU as a sandbox invocation, and tests run on two cores.
- */
-export const MAX_ENVIRONMENTS = 3
 
 /** A route's warm environments: an idle one serves the next invocation, a new one starts when all are busy. */
 class EnvironmentPool {
@@ -69,9 +69,11 @@ class EnvironmentPool {
   readonly #waiting: Array<(environment: WarmFunction) => void> = []
   readonly all: WarmFunction[] = []
   readonly #make: () => WarmFunction
+  readonly #max: number
 
-  constructor(make: () => WarmFunction) {
+  constructor(make: () => WarmFunction, max: number) {
     this.#make = make
+    this.#max = max
   }
 
   async invoke(event: unknown): Promise<unknown> {
@@ -88,7 +90,7 @@ class EnvironmentPool {
   #take(): Promise<WarmFunction> {
     const idle = this.#idle.pop()
     if (idle) return Promise.resolve(idle)
-    if (this.all.length < MAX_ENVIRONMENTS) {
+    if (this.all.length < this.#max) {
       const environment = this.#make()
       this.all.push(environment)
       return Promise.resolve(environment)
@@ -129,6 +131,7 @@ export async function startWarmApi(source: WarmApiSource): Promise<WarmApi> {
             printMetrics: true,
             events,
           }),
+        source.maxEnvironments ?? 1,
       )
       pools.set(key, pool)
     }
