@@ -24,7 +24,7 @@ const MAX_CONCURRENCY = 2
 const BATCH_SIZE = 2
 // Slow enough that each invocation stays in flight over several of the page's samples.
 const SLOW_MS = 1000
-const BURST = 16
+const BURST = 8
 const MAX_RECEIVE_COUNT = 2
 // A lone message waits out the whole window in each receive: a poison message takes about 2 x 2 s to
 // come back to the DLQ after a replay, long enough to see the DLQ empty in between.

@@ -26,7 +26,7 @@ import { localTables } from './helpers/tables.ts'
  * scripts/lib/harness/warm-api.ts), a few through the sandbox itself; each
  * forged token is also sent once to a write or a read in turn.
  */
-const RUNS = { warm: 100, sandbox: 3 }
+const RUNS = { warm: 100, sandbox: 2 }
 
 let app: SandboxApp
 let session: HostileSession

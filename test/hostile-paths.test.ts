@@ -19,7 +19,7 @@ import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type
  * with sandbox's own router (scripts/lib/harness/warm-api.ts), and a few
  * through the sandbox itself. `HOSTILE_SEED=<n>` replays another seed.
  */
-const RUNS = { warm: 100, sandbox: 3 }
+const RUNS = { warm: 100, sandbox: 2 }
 
 let app: SandboxApp
 let session: HostileSession
