@@ -131,7 +131,7 @@ test('purge refuses without --yes when stdin is no terminal to ask on', async (t
 test('purge --yes deletes exactly the visible messages it counted, by id: an in-flight and a delayed one stay', async (t) => {
   await emptyQueues()
   // Short, so that the test soon sees them back; long enough that the purge is over first.
-  const HIDDEN_SECONDS = 5
+  const HIDDEN_SECONDS = 10
   const scene = await purgeScene(sqs, DLQ_URL, HIDDEN_SECONDS)
 
   // Through a recorder, to see which SQS actions the purge takes.

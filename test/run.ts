@@ -38,13 +38,13 @@ const UNIT_BATCHES = 2
 /**
  * The files that compare latencies (the producer's p95 with a slow and an
  * instant downstream). They run in the lanes like any file, but every other
- * file runs at a lower CPU priority (nice NEIGHBOUR_NICE, which its sandbox
- * and Lambdas inherit): on two busy cores a neighbour's burst would
+ * file runs at the lowest CPU priority (nice NEIGHBOUR_NICE, which its
+ * sandbox and Lambdas inherit): on two busy cores a neighbour's burst would
  * otherwise weigh on a few rounds of one mode and not the other, and the
  * comparison would measure the neighbours rather than the app.
  */
 const LATENCY_FILES = new Set(['test/leveling.test.ts'])
-const NEIGHBOUR_NICE = 10
+const NEIGHBOUR_NICE = 19
 const BATCH = join(ROOT, 'test', 'batch.ts')
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
 const RECORDED_TIMES = join(ROOT, '.tmp', 'test-durations.json')

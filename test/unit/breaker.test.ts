@@ -129,15 +129,19 @@ test('exactly one probe goes out, however many records arrive at once; a crashed
   let probes = 0
   let release = (): void => {}
   const answered = new Promise<void>((resolve) => (release = resolve))
+  let turnedAway = 0
   const outcomes = Promise.allSettled(
     Array.from({ length: 20 }, (_, index) =>
-      gate.pass('webhook', { notificationId: `n${index}`, messageId: `m${index}`, deadline: clock.now + 10_000 }, async () => {
-        probes++
-        await answered
-      }),
+      gate
+        .pass('webhook', { notificationId: `n${index}`, messageId: `m${index}`, deadline: clock.now + 10_000 }, async () => {
+          probes++
+          await answered
+        })
+        .finally(() => turnedAway++),
     ),
   )
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Every record but the probe is answered while the probe is held: wait for those 19 answers, not for a guessed time (a busy machine may not run them in 50 ms).
+  for (const deadline = Date.now() + 10_000; turnedAway < 19 && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 5))
   t.equal(probes, 1, 'one record holds the probe')
   t.equal(store.breaker('webhook').state, 'half-open')
   release()
