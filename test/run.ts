@@ -98,7 +98,13 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<FileResult & { output
     const started = Date.now()
     const args = isUnit(job.files[0]!) ? [BATCH, ...job.files] : job.files
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
-    if (child.pid !== undefined && !job.files.some((file) => LATENCY_FILES.has(relative(ROOT, file)))) setPriority(child.pid, NEIGHBOUR_NICE)
+    if (child.pid !== undefined && !job.files.some((file) => LATENCY_FILES.has(relative(ROOT, file)))) {
+      try {
+        setPriority(child.pid, NEIGHBOUR_NICE)
+      } catch {
+        // Gone already (it failed to start): its exit reports that.
+      }
+    }
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
