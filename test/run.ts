@@ -26,7 +26,7 @@ import { BATCH_SECONDS_PREFIX } from './batch.ts'
  * a TEST_PORT_OFFSET of its own for the few servers still on fixed ports (the
  * harness gives apps free ports). Latency comparisons are made robust to a
  * busy machine in the tests themselves (alternating rounds) and by running
- * every other file at a lower CPU priority (LATENCY_FILES), so every file
+ * every other file at a lower CPU priority (TIMED_FILES), so every file
  * runs in the lanes. Each file's output is printed whole when it ends, so
  * lanes do not interleave.
  */
@@ -36,14 +36,16 @@ const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 const UNIT_BATCHES = 2
 /**
- * The files that compare latencies (the producer's p95 with a slow and an
- * instant downstream). They run in the lanes like any file, but every other
- * file runs at the lowest CPU priority (nice NEIGHBOUR_NICE, which its
- * sandbox and Lambdas inherit): on two busy cores a neighbour's burst would
- * otherwise weigh on a few rounds of one mode and not the other, and the
- * comparison would measure the neighbours rather than the app.
+ * The files whose assertions read the clock closely: the latency comparison
+ * (the producer's p95 with a slow and an instant downstream) and the rate cap
+ * (never more than the cap in any one-second window at the downstream). They
+ * run in the lanes like any file, but every other file runs at the lowest
+ * CPU priority (nice NEIGHBOUR_NICE, which its sandbox and Lambdas inherit):
+ * on two busy cores a neighbour's burst would otherwise weigh on a few
+ * rounds of one mode and not the other, or hold a paced call on its way
+ * after its slot, and the test would measure the neighbours rather than the app.
  */
-const LATENCY_FILES = new Set(['test/leveling.test.ts'])
+const TIMED_FILES = new Set(['test/leveling.test.ts', 'test/breaker-control.test.ts'])
 const NEIGHBOUR_NICE = 19
 const BATCH = join(ROOT, 'test', 'batch.ts')
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
@@ -98,7 +100,7 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<FileResult & { output
     const started = Date.now()
     const args = isUnit(job.files[0]!) ? [BATCH, ...job.files] : job.files
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
-    if (child.pid !== undefined && !job.files.some((file) => LATENCY_FILES.has(relative(ROOT, file)))) {
+    if (child.pid !== undefined && !job.files.some((file) => TIMED_FILES.has(relative(ROOT, file)))) {
       try {
         setPriority(child.pid, NEIGHBOUR_NICE)
       } catch {
