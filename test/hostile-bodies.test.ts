@@ -4,6 +4,7 @@ import { startSandboxApp, type SandboxApp } from '../scripts/lib/harness/index.t
 import { anyJsonBody, contentType, JSON_TYPES, oddHeader, OTHER_TYPES, rawBody } from './helpers/hostile/arbitraries.ts'
 import { ifMatchOutcomes, jsonBodyOutcome, preview, rawBodyOutcomes, type Answer } from './helpers/hostile/oracle.ts'
 import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from './helpers/hostile/session.ts'
+import { answersAt } from './helpers/http.ts'
 
 /**
  * Hostile bodies, property-based (fast-check): random and adversarial JSON
@@ -111,11 +112,6 @@ test('afterwards the store holds exactly the tasks created, each valid and as la
 
 test('stop the app', async (t) => {
   await app.stop()
-  for (const [url, what] of [[app.sandboxUrl, 'the sandbox'], [app.baseUrl, 'the warm API']]) {
-    const answer = await fetch(`${url}/tasks`).then(
-      () => 'answered',
-      () => 'refused',
-    )
-    t.equal(answer, 'refused', `${what} no longer answers`)
-  }
+  t.equal(await answersAt(app.sandboxUrl), 'refused', 'the sandbox no longer answers')
+  t.equal(await answersAt(app.baseUrl), 'refused', 'the warm API no longer answers')
 })

@@ -39,3 +39,10 @@ export function apiClient(baseUrl: string, token?: string) {
     return { status: response.status, headers: response.headers, text, body: parsed as Body, ms }
   }
 }
+
+/** Whether anything still answers at `baseUrl` (a stopped app refuses the connection). */
+export const answersAt = (baseUrl: string): Promise<'answered' | 'refused'> =>
+  fetch(`${baseUrl}/tasks`).then(
+    () => 'answered',
+    () => 'refused',
+  )

@@ -43,8 +43,6 @@ export interface WarmApi {
   /** `http://127.0.0.1:<port>`: send requests here as to sandbox's own server. */
   url: string
   port: number
-  /** How many warm environments each route has started (one per request in flight at once). */
-  environments(): Record<string, number>
   stop(): Promise<void>
 }
 
@@ -177,7 +175,6 @@ export async function startWarmApi(source: WarmApiSource): Promise<WarmApi> {
   return {
     url: `http://127.0.0.1:${port}`,
     port,
-    environments: () => Object.fromEntries([...pools].map(([key, pool]) => [key, pool.all.length])),
     async stop() {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
