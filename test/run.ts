@@ -140,6 +140,8 @@ function typeCheck(dir: string): Promise<{ ok: boolean; output: string }> {
 
 let passed = 0
 let failed = 0
+/** Each failed assertion with its file, repeated above the closing line: a long run's failure is easy to miss in its output. */
+const failures: string[] = []
 const started = Date.now()
 const filters = process.argv.slice(2)
 const all = await testFiles()
@@ -161,7 +163,10 @@ const typeChecks = (async () => {
     process.stdout.write(`### tsc -p ${name} (strict type check)\n${output}`)
     console.log(`${ok ? 'ok' : 'not ok'} - type check ${name}`)
     if (ok) passed++
-    else failed++
+    else {
+      failed++
+      failures.push(`tsc -p ${name}: not ok - type check`)
+    }
   }
 })()
 
@@ -213,6 +218,10 @@ await Promise.all(
       const result = await runJob(next.job, env)
       passed += result.passed
       failed += result.failed
+      if (result.failed) {
+        const notOk = result.output.split('\n').filter((line) => line.startsWith('not ok'))
+        failures.push(...(notOk.length ? notOk : ['not ok - exited non-zero']).map((line) => `${next.job.label}: ${line}`))
+      }
       if (next.job.files.length === 1) times[next.job.label] = Math.round(result.seconds * 10) / 10
       // A batch reports each file's seconds on its last line.
       const batchLine = result.output.split('\n').find((line) => line.startsWith(BATCH_SECONDS_PREFIX))
@@ -225,6 +234,7 @@ const outcome = await building
 if ('error' in outcome) {
   console.log(`not ok - the handlers' build failed: ${outcome.error}`)
   failed++
+  failures.push(`not ok - the handlers' build failed`)
 } else {
   console.log(`ok - handlers built once for this run (${relative(ROOT, outcome.build)})`)
   passed++
@@ -233,6 +243,7 @@ if ('error' in outcome) {
 // A full run records its times for the next one's order.
 if (!filters.length) await writeFile(RECORDED_TIMES, `${JSON.stringify(times, null, 2)}\n`)
 
+if (failures.length) console.log(`\nFailed:\n${failures.join('\n')}`)
 console.log(`\nTotal time ${Math.round((Date.now() - started) / 1000)} s`)
 console.log(`${passed} passed, ${failed} failed`)
 process.exit(failed === 0 && passed > 0 ? 0 : 1)
