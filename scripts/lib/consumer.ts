@@ -13,6 +13,7 @@ import { queueLogicalIds } from 'arc-plugin-sqs-queues/names'
 import type { DeployedEnv } from './command-line.ts'
 import { appName, deployedTarget, localTarget, stackName, type DlqTarget } from './dlq-target.ts'
 import { deployedTablesTarget, localTablesTarget, type TablesTarget } from './tables-target.ts'
+import { localClientConfig } from '../../src/lib/adapters/local-client.ts'
 
 /**
  * The operator's side of adaptive leveling (`npm run consumer`): the
@@ -69,8 +70,7 @@ export async function localConsumerTarget(env: NodeJS.ProcessEnv = process.env):
   const tables = await localTablesTarget(['breakers'], env)
   const queues = localTarget(QUEUE, env)
   const address = localQueueAddress(env)
-  // The local server answers at once or not at all: one attempt makes "not running" fail fast.
-  const lambda = new LambdaClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
+  const lambda = new LambdaClient(localClientConfig(address.endpoint, address.region))
   try {
     const mapping = await mappingOf(lambda, queueLogicalIds(QUEUE).lambda, queues.queue.name)
     return assemble(tables, queues, lambda, mapping, `the local app (${address.endpoint}, ${tables.where})`)

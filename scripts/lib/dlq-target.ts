@@ -4,6 +4,7 @@ import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs'
 import { dlqName, localQueueAddress, queueArn, queueUrl } from 'arc-plugin-sqs-queues/local-queues'
 import { queueLogicalIds, stackName as deployedStackName } from 'arc-plugin-sqs-queues/names'
 import type { DeployedEnv } from './command-line.ts'
+import { localClientConfig } from '../../src/lib/adapters/local-client.ts'
 
 /**
  * Where the DLQ tool works: a queue and its DLQ, local or deployed. Only this
@@ -31,8 +32,7 @@ export function localTarget(queueName: string, env: NodeJS.ProcessEnv = process.
   const address = localQueueAddress(env)
   const ref = (name: string): QueueRef => ({ name, url: queueUrl(address, name), arn: queueArn(address, name) })
   return {
-    // The local server answers at once or not at all: one attempt makes "not running" fail fast.
-    sqs: new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 }),
+    sqs: new SQSClient(localClientConfig(address.endpoint, address.region)),
     queue: ref(queueName),
     dlq: ref(dlqName(queueName)),
     where: `the local SQS server at ${address.endpoint}`,

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { toLogicalId } from 'arc-plugin-sqs-queues/names'
 import type { DeployedEnv } from './command-line.ts'
 import { appName, stackName } from './dlq-target.ts'
+import { localClientConfig } from '../../src/lib/adapters/local-client.ts'
 
 /**
  * Where an operator's table tool works (`npm run outbox`, `npm run
@@ -25,8 +26,7 @@ const documents = (client: DynamoDBClient): DynamoDBDocumentClient => DynamoDBDo
 /** The tables `npm start` runs (ARC_TABLES_PORT), named as the sandbox names them. */
 export async function localTablesTarget<Table extends string>(names: readonly Table[], env: NodeJS.ProcessEnv = process.env): Promise<TablesTarget<Table>> {
   const endpoint = `http://127.0.0.1:${env.ARC_TABLES_PORT || 5555}`
-  // The local server answers at once or not at all: one attempt makes "not running" fail fast.
-  const client = new DynamoDBClient({ endpoint, region: env.AWS_REGION || 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 })
+  const client = new DynamoDBClient(localClientConfig(endpoint, env.AWS_REGION || 'us-east-1'))
   const app = await appName()
   const tables = Object.fromEntries(names.map((name) => [name, `${app}-staging-${name}`])) as Record<Table, string>
   return { db: documents(client), tables, where: `the local tables at ${endpoint}`, local: true }

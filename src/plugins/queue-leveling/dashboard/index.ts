@@ -10,6 +10,7 @@ import type { QueueSettings } from 'arc-plugin-sqs-queues/settings'
 import { LOCAL_AUDIENCE, localIssuerDir, localIssuerPort, localIssuerUrl, mintToken } from '../local-issuer.ts'
 import type { BurstOptions } from './burst.ts'
 import { dashboardPort, startDashboard, type Dashboard } from './server.ts'
+import { localClientConfig } from '../../../lib/adapters/local-client.ts'
 
 export { dashboardPort, type Dashboard } from './server.ts'
 
@@ -40,8 +41,6 @@ function burstToken(env: NodeJS.ProcessEnv, projectDir: string): BurstOptions['t
   return { mint: () => mintToken({ dir: localIssuerDir(projectDir), issuer, audience, sub: 'dashboard', scope, ttlSeconds: 3600 }) }
 }
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
-
 /**
  * The consumer's pause and breakers as `npm run consumer` reaches them
  * locally: the sandbox's breakers table (ARC_TABLES_PORT, named as sandbox
@@ -51,9 +50,8 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
 function localConsumer(env: NodeJS.ProcessEnv, address: LocalQueueAddress, queue: string) {
   const uuid = env[mappingVariable(queue)]
   if (!uuid || !env.ARC_APP_NAME) throw new Error(`The dashboard needs ${mappingVariable(queue)} and ARC_APP_NAME (the sqs-queues plugin and sandbox set them)`)
-  // The local servers answer at once or not at all: one attempt each.
-  const tables = new DynamoDBClient({ endpoint: `http://127.0.0.1:${env.ARC_TABLES_PORT || 5555}`, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
-  const lambda = new LambdaClient({ endpoint: address.endpoint, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
+  const tables = new DynamoDBClient(localClientConfig(`http://127.0.0.1:${env.ARC_TABLES_PORT || 5555}`, address.region))
+  const lambda = new LambdaClient(localClientConfig(address.endpoint, address.region))
   const table = documentBreakerTable(DynamoDBDocumentClient.from(tables, { marshallOptions: { removeUndefinedValues: true } }), `${env.ARC_APP_NAME}-staging-breakers`)
   return {
     ...consumerSwitch(table, mappingSwitch(lambda, uuid), readLevelingSettings(env).breaker),
@@ -78,7 +76,7 @@ export async function startLocalDashboard(options: { queues: QueueSettings[]; pr
   const address = localQueueAddress(env)
   const ref = (name: string) => ({ name, url: queueUrl(address, name), arn: queueArn(address, name) })
   const consumer = localConsumer(env, address, queue.name)
-  const sqs = new SQSClient({ endpoint: address.endpoint, region: address.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 })
+  const sqs = new SQSClient(localClientConfig(address.endpoint, address.region))
   try {
     const dashboard = await startDashboard({
       port: dashboardPort(env),
