@@ -1,14 +1,15 @@
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb'
 import fc from 'fast-check'
 import test from 'tape'
-import { startSandboxApp, type SandboxApp } from '../scripts/lib/harness/index.ts'
-import { rawRequest, type RawRequest } from './helpers/hostile-raw.ts'
-import { apiClient } from './helpers/http.ts'
-import { authCase, authorization, authRoute, type AuthCase, type AuthRoute, type Method } from './helpers/hostile/arbitraries.ts'
-import { forgedTokens } from './helpers/hostile/forged-tokens.ts'
-import { answerProblems, jsonBodyOutcome, MAX_BODY, messageOf, preview, routedAs, routeOf, type Answer } from './helpers/hostile/oracle.ts'
-import { fromRaw, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from './helpers/hostile/session.ts'
-import { localTables } from './helpers/tables.ts'
+import type { SandboxApp } from '../../scripts/lib/harness/index.ts'
+import { apiApp } from './app.ts'
+import { rawRequest, type RawRequest } from '../helpers/hostile-raw.ts'
+import { apiClient } from '../helpers/http.ts'
+import { authCase, authorization, authRoute, type AuthCase, type AuthRoute, type Method } from '../helpers/hostile/arbitraries.ts'
+import { forgedTokens } from '../helpers/hostile/forged-tokens.ts'
+import { answerProblems, jsonBodyOutcome, MAX_BODY, messageOf, preview, routedAs, routeOf, type Answer } from '../helpers/hostile/oracle.ts'
+import { fromRaw, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from '../helpers/hostile/session.ts'
+import { localTables } from '../helpers/tables.ts'
 
 /**
  * Hostile credentials, property-based (fast-check): every kind of wrong
@@ -34,10 +35,10 @@ let forged: Array<{ what: string; token: string }> = []
 const seen = new Map<string, number>()
 
 test(`start the app and three target tasks (fast-check seed ${SEED}; HOSTILE_SEED=<n> to change it)`, async (t) => {
-  app = await startSandboxApp({ name: 'hostile-auth' })
-  session = await HostileSession.on(app)
+  app = await apiApp()
+  session = await HostileSession.on(app, 'hostile-auth')
   await session.createTargets(t, (body) => jsonBodyOutcome(body, Buffer.byteLength(body), 'create'))
-  forged = await forgedTokens(app, app.token, await app.mint({ sub: 'someone-else' }))
+  forged = await forgedTokens(app, session.token, await app.mint({ sub: 'someone-else' }))
 })
 
 const fill = (line: string): string => line.replace(/@forged(\d+)/g, (_, n: string) => (forged[Number(n) % forged.length] as { token: string }).token)
@@ -113,7 +114,7 @@ async function stored(): Promise<{ items: number; targets: string[] }> {
       items += page.Count ?? 0
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey)
-    const api = apiClient(session.warm.url, app.token)
+    const api = apiClient(session.warm.url, session.token)
     const states = await Promise.all(session.targets.map((id) => api('GET', `/tasks/${id}`).then((res) => `${res.status} ${res.text}`)))
     return { items, targets: states }
   } finally {
@@ -169,9 +170,4 @@ test('3b. random and adversarial Authorization headers: 401 on every task route,
 
 test('afterwards the store holds exactly the three target tasks, as created', async (t) => {
   await session.storeHoldsExactly(t)
-})
-
-test('stop the app', async (t) => {
-  await app.stop()
-  t.pass('stopped')
 })

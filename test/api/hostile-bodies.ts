@@ -1,10 +1,10 @@
 import fc from 'fast-check'
 import test from 'tape'
-import { startSandboxApp, type SandboxApp } from '../scripts/lib/harness/index.ts'
-import { anyJsonBody, contentType, JSON_TYPES, oddHeader, OTHER_TYPES, rawBody } from './helpers/hostile/arbitraries.ts'
-import { ifMatchOutcomes, jsonBodyOutcome, preview, rawBodyOutcomes, type Answer } from './helpers/hostile/oracle.ts'
-import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from './helpers/hostile/session.ts'
-import { answersAt } from './helpers/http.ts'
+import type { SandboxApp } from '../../scripts/lib/harness/index.ts'
+import { apiApp } from './app.ts'
+import { anyJsonBody, contentType, JSON_TYPES, oddHeader, OTHER_TYPES, rawBody } from '../helpers/hostile/arbitraries.ts'
+import { ifMatchOutcomes, jsonBodyOutcome, preview, rawBodyOutcomes, type Answer } from '../helpers/hostile/oracle.ts'
+import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from '../helpers/hostile/session.ts'
 
 /**
  * Hostile bodies, property-based (fast-check): random and adversarial JSON
@@ -20,7 +20,7 @@ import { answersAt } from './helpers/http.ts'
  * warm (sandbox's own HTTP pipeline, a warm environment per route instead of
  * a process per request: scripts/lib/harness/warm-api.ts), and once through
  * the sandbox itself, whose process per request costs about 0.4 s of CPU
- * (test/http-contract.test.ts compares the two answer by answer). Each run
+ * (test/api/http-contract.ts compares the two answer by answer). Each run
  * sends three requests at once.
  *
  * Replay: every property runs with the seed printed at the top
@@ -33,8 +33,8 @@ let app: SandboxApp
 let session: HostileSession
 
 test(`start the app and three target tasks (fast-check seed ${SEED}; HOSTILE_SEED=<n> to change it)`, async (t) => {
-  app = await startSandboxApp({ name: 'hostile-bodies' })
-  session = await HostileSession.on(app)
+  app = await apiApp()
+  session = await HostileSession.on(app, 'hostile-bodies')
   await session.createTargets(t, (body) => jsonBodyOutcome(body, Buffer.byteLength(body), 'create'))
 })
 
@@ -108,10 +108,4 @@ test('2. odd raw bodies, content types and headers: success or a JSON 4xx, as th
 
 test('afterwards the store holds exactly the tasks created, each valid and as last written', async (t) => {
   await session.storeHoldsExactly(t)
-})
-
-test('stop the app', async (t) => {
-  await app.stop()
-  t.equal(await answersAt(app.sandboxUrl), 'refused', 'the sandbox no longer answers')
-  t.equal(await answersAt(app.baseUrl), 'refused', 'the warm API no longer answers')
 })

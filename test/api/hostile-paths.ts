@@ -1,10 +1,11 @@
 import fc from 'fast-check'
 import test from 'tape'
-import { startSandboxApp, type SandboxApp } from '../scripts/lib/harness/index.ts'
-import type { RawRequest } from './helpers/hostile-raw.ts'
-import { pathCase, type Method } from './helpers/hostile/arbitraries.ts'
-import { answerProblems, jsonBodyOutcome, LIMIT_MESSAGE, messageOf, preview, routedAs, routeOf, taskProblems, type Answer, type Outcome } from './helpers/hostile/oracle.ts'
-import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from './helpers/hostile/session.ts'
+import type { SandboxApp } from '../../scripts/lib/harness/index.ts'
+import { apiApp } from './app.ts'
+import type { RawRequest } from '../helpers/hostile-raw.ts'
+import { pathCase, type Method } from '../helpers/hostile/arbitraries.ts'
+import { answerProblems, jsonBodyOutcome, LIMIT_MESSAGE, messageOf, preview, routedAs, routeOf, taskProblems, type Answer, type Outcome } from '../helpers/hostile/oracle.ts'
+import { describeBody, HostileSession, IN_FLIGHT, SEED, together, Verdicts, type Endpoint } from '../helpers/hostile/session.ts'
 
 /**
  * Hostile methods, paths and queries, property-based (fast-check): any method
@@ -27,8 +28,8 @@ let session: HostileSession
 const routerRejections = { warm: 0, sandbox: 0 }
 
 test(`start the app and three target tasks (fast-check seed ${SEED}; HOSTILE_SEED=<n> to change it)`, async (t) => {
-  app = await startSandboxApp({ name: 'hostile-paths' })
-  session = await HostileSession.on(app)
+  app = await apiApp()
+  session = await HostileSession.on(app, 'hostile-paths')
   await session.createTargets(t, (body) => jsonBodyOutcome(body, Buffer.byteLength(body), 'create'))
 })
 
@@ -132,9 +133,4 @@ test('3. odd methods, paths and queries: never a 5xx; JSON 404 for unknown route
 
 test('afterwards the store holds exactly the tasks created, each valid and as last written', async (t) => {
   await session.storeHoldsExactly(t)
-})
-
-test('stop the app', async (t) => {
-  await app.stop()
-  t.pass('stopped')
 })

@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
-import type { StoredDelivery } from '../src/lib/adapters/delivery-item.ts'
-import type { Task } from '../src/lib/tasks/task.ts'
-import { answersAt, apiClient, type ApiResponse } from './helpers/http.ts'
-import { localTables } from './helpers/tables.ts'
-import { paced, type SandboxApp, startSandboxApp, TEST_CALLER } from '../scripts/lib/harness/index.ts'
+import type { StoredDelivery } from '../../src/lib/adapters/delivery-item.ts'
+import type { Task } from '../../src/lib/tasks/task.ts'
+import { apiClient, type ApiResponse } from '../helpers/http.ts'
+import { localTables } from '../helpers/tables.ts'
+import { paced, type SandboxApp, TEST_CALLER } from '../../scripts/lib/harness/index.ts'
+import { apiApp } from './app.ts'
 
 /**
  * The HTTP contract (SPEC.md "HTTP contract") against the real app: routes,
@@ -97,7 +98,7 @@ async function listAll(t: Assert, what: string): Promise<Task[]> {
 }
 
 test('start the app; an empty store lists []', async (t) => {
-  app = await startSandboxApp({ name: 'http-contract' })
+  app = await apiApp()
   api = apiClient(app.baseUrl, app.token)
   sandbox = apiClient(app.sandboxUrl, app.token)
   const res = await sandbox<Task[]>('GET', '/tasks')
@@ -522,10 +523,4 @@ test('the warm API answers as the sandbox does: the same requests, the same stat
   requests.forEach(([method, path], index) => {
     t.deepEqual(shown((viaWarm as Response[])[index] as Response), shown((viaSandbox as Response[])[index] as Response), `${method} ${path.slice(0, 60)}: ${(viaSandbox as Response[])[index]?.status} both ways`)
   })
-})
-
-test('stop the app', async (t) => {
-  await app.stop()
-  t.equal(await answersAt(app.sandboxUrl), 'refused', 'the sandbox no longer answers')
-  t.equal(await answersAt(app.baseUrl), 'refused', 'the warm API no longer answers')
 })

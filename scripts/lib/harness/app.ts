@@ -43,7 +43,7 @@ export interface SandboxApp {
    * The API the tests talk to: the warm API (warm-api.ts), sandbox's own HTTP
    * pipeline with each route's Lambda kept warm, so a request costs
    * milliseconds, not a process start. Same tables, queues, issuer and answers
-   * (test/http-contract.test.ts compares the two).
+   * (test/api/http-contract.ts compares the two).
    */
   baseUrl: string
   /** Sandbox's own HTTP server (a process per request, as `npm start` serves): for the end-to-end path and where a fresh process matters. */

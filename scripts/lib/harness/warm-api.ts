@@ -17,7 +17,7 @@ import type { PortSet } from './ports.ts'
  * sandbox starts a process per request. A request costs milliseconds instead
  * of a process start, so property tests can afford thousands; a few requests
  * through the sandbox itself keep the whole path honest, and
- * test/http-contract.test.ts checks that both answer alike.
+ * test/api/http-contract.ts checks that both answer alike.
  */
 
 // Sandbox's own modules, so that this endpoint routes, encodes and formats exactly as sandbox does.

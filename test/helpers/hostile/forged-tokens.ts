@@ -1,6 +1,6 @@
 import { exportSPKI, generateKeyPair, importJWK, SignJWT, type CryptoKey, type JWTHeaderParameters } from 'jose'
 import { LOCAL_AUDIENCE, localIssuerDir, localIssuerUrl, signingKey } from '../../../src/plugins/queue-leveling/local-issuer.ts'
-import { TEST_CALLER, type SandboxApp } from '../../../scripts/lib/harness/index.ts'
+import type { SandboxApp } from '../../../scripts/lib/harness/index.ts'
 import { b64 } from './arbitraries.ts'
 /**
  * Tokens that look right and are not: `alg: none`, HMAC keyed with the
@@ -16,9 +16,9 @@ export async function forgedTokens(app: Pick<SandboxApp, 'cwd' | 'ports'>, valid
   const ecKey = await generateKeyPair('ES256')
   const publicPem = await exportSPKI((await importJWK(key.publicJwk, 'RS256')) as CryptoKey)
   const now = Math.floor(Date.now() / 1000)
-  const claims = { iss: localIssuerUrl(app.ports.LOCAL_ISSUER_PORT), aud: LOCAL_AUDIENCE, sub: TEST_CALLER, scope: 'tasks:read tasks:write', iat: now, exp: now + 3600 }
   const [head = '', body = '', signature = ''] = valid.split('.')
   const payload = JSON.parse(Buffer.from(body, 'base64url').toString('utf8')) as Record<string, unknown>
+  const claims = { iss: localIssuerUrl(app.ports.LOCAL_ISSUER_PORT), aud: LOCAL_AUDIENCE, sub: payload.sub, scope: 'tasks:read tasks:write', iat: now, exp: now + 3600 }
   const signed = (what: string, changes: Record<string, unknown>, header: JWTHeaderParameters, signingKey: CryptoKey | Uint8Array = issuerKey) => async () => {
     const withChanges = Object.fromEntries(Object.entries({ ...claims, ...changes }).filter(([, value]) => value !== undefined))
     const crit = Object.fromEntries((header.crit ?? []).map((name) => [name, true]))

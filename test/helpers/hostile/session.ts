@@ -80,8 +80,12 @@ export class HostileSession {
   requests = 0
   readonly statuses = new Map<number, number>()
 
-  private constructor(app: SandboxApp) {
+  /** The caller this session's requests are made as (its own, so the store checks see its tasks only). */
+  readonly token: string
+
+  private constructor(app: SandboxApp, token: string) {
     this.app = app
+    this.token = token
     this.sandbox = { label: 'sandbox', port: app.ports.PORT, url: app.sandboxUrl }
     this.warm = { label: 'warm', port: app.warmApi.port, url: app.baseUrl }
   }
@@ -91,14 +95,14 @@ export class HostileSession {
    * as an operator pauses it: the properties are about the API, and delivering
    * the notifications of hundreds of creates would only load the machine.
    */
-  static async on(app: SandboxApp): Promise<HostileSession> {
+  static async on(app: SandboxApp, caller: string): Promise<HostileSession> {
     const operator = await localConsumerTarget()
     try {
       await pauseConsumer(operator, 'hostile-input tests')
     } finally {
       operator.close()
     }
-    return new HostileSession(app)
+    return new HostileSession(app, await app.mint({ sub: caller }))
   }
 
   count(status: number): void {
@@ -106,17 +110,17 @@ export class HostileSession {
     this.statuses.set(status, (this.statuses.get(status) ?? 0) + 1)
   }
 
-  /** Sent with fetch, as the test caller. */
+  /** Sent with fetch, as the session's caller. */
   async send(endpoint: Endpoint, method: string, path: string, body: Buffer | undefined, headers: Record<string, string> = {}): Promise<Answer> {
-    const res = await apiClient(endpoint.url, this.app.token)(method, path, { ...(body !== undefined && { rawBody: body }), headers })
+    const res = await apiClient(endpoint.url, this.token)(method, path, { ...(body !== undefined && { rawBody: body }), headers })
     this.count(res.status)
     return fromFetch(res)
   }
 
-  /** Sent as written, as the test caller unless the request carries its own Authorization. */
+  /** Sent as written, as the session's caller unless the request carries its own Authorization. */
   async sendRaw(endpoint: Endpoint, request: RawRequest): Promise<Answer> {
     const own = request.headers?.some(([name]) => name.toLowerCase() === 'authorization')
-    const res = await rawRequest(endpoint.port, own ? request : { ...request, headers: [['authorization', `Bearer ${this.app.token}`], ...(request.headers ?? [])] })
+    const res = await rawRequest(endpoint.port, own ? request : { ...request, headers: [['authorization', `Bearer ${this.token}`], ...(request.headers ?? [])] })
     this.count(res.status)
     return fromRaw(res)
   }
@@ -203,7 +207,7 @@ export class HostileSession {
     let path: string | undefined = `/tasks?limit=${limit}`
     let pages = 0
     while (path && pages < 1000) {
-      const res: ApiResponse<unknown> = await apiClient(endpoint.url, this.app.token)('GET', path)
+      const res: ApiResponse<unknown> = await apiClient(endpoint.url, this.token)('GET', path)
       this.count(res.status)
       pages++
       const problems = answerProblems(fromFetch(res), 'GET')
