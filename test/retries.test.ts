@@ -6,11 +6,12 @@ import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep,
 
 // Backoff and exactly-once effect. The queue's visibility timeout is 30 s, so
 // anything that comes back sooner came back through the consumer's backoff
-// (ChangeMessageVisibility, 1 s x 2^(receives-1) here). With 5 receives the
-// retry budget is 1 + 2 + 4 + 8 = 15 s: an outage shorter than that loses
-// nothing, a longer one parks the message in the DLQ.
+// (ChangeMessageVisibility, 1 s x 2^(receives-1) here). With 4 receives the
+// retry budget is 1 + 2 + 4 = 7 s: an outage shorter than that loses nothing,
+// a longer one parks the message in the DLQ (the app's default is 5 receives,
+// AWS's guidance; 4 keep the same growth and spare this test the fifth's 16 s).
 const VISIBILITY_SECONDS = 30
-const MAX_RECEIVES = 5
+const MAX_RECEIVES = 4
 const POLICY = { baseSeconds: 1, maxSeconds: 60 }
 const BUDGET_SECONDS = retryBudgetSeconds(MAX_RECEIVES, POLICY)
 const receiver = new WebhookReceiver()
@@ -31,7 +32,7 @@ let api: ReturnType<typeof apiClient>
 const callsFor = (notificationId: string) => receiver.calls.filter((call) => call.body.id === notificationId)
 
 test('start the app with a long visibility timeout and a 1 s retry base', async (t) => {
-  t.equal(BUDGET_SECONDS, 15, 'the retry budget of these settings')
+  t.equal(BUDGET_SECONDS, 7, 'the retry budget of these settings')
   const url = await receiver.listen()
   app = await startSandboxApp({
     name: 'retries',
@@ -47,7 +48,7 @@ test('start the app with a long visibility timeout and a 1 s retry base', async 
 const longOutage = { taskId: randomUUID(), sentAt: 0 }
 
 test('an outage of the downstream shorter than the retry budget loses nothing to the DLQ', async (t) => {
-  outages.set(longOutage.taskId, { lastsMs: BUDGET_SECONDS * 3 * 1000 })
+  outages.set(longOutage.taskId, { lastsMs: BUDGET_SECONDS * 5 * 1000 })
   longOutage.sentAt = Date.now()
   await sendRaw(app.sqs, app.queueUrl, [createdMessage(longOutage.taskId, 'outlasts the budget', TEST_CALLER)])
   const taskId = randomUUID()
@@ -68,7 +69,7 @@ test('an outage of the downstream shorter than the retry budget loses nothing to
 
 test('an outage longer than the retry budget parks the message in the DLQ after maxReceiveCount tries, with growing waits', async (t) => {
   const { taskId, sentAt: started } = longOutage
-  await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible >= 1 ? true : undefined), BUDGET_SECONDS * 3000)
+  await waitFor('the message in the DLQ', async () => ((await queueDepth(app.sqs, app.dlqUrl)).visible >= 1 ? true : undefined), BUDGET_SECONDS * 5000)
   const calls = callsFor(`task_created:${taskId}:1`)
   t.equal(calls.length, MAX_RECEIVES, 'tried maxReceiveCount times')
   const gaps = calls.slice(1).map((call, index) => (call.receivedAt - (calls[index]?.receivedAt ?? 0)) / 1000)
@@ -76,7 +77,7 @@ test('an outage longer than the retry budget parks the message in the DLQ after 
   t.ok(gaps.every((gap, index) => gap >= (waits[index] ?? 0) - 0.2), `each retry waits its backoff (${waits.join(', ')} s): ${gaps.map((gap) => gap.toFixed(1)).join(', ')} s`)
   const spent = ((calls.at(-1)?.receivedAt ?? 0) - (calls[0]?.receivedAt ?? 0)) / 1000
   t.ok(spent >= BUDGET_SECONDS - 0.5, `the retries rode out ${spent.toFixed(1)} s of the outage, the ${BUDGET_SECONDS} s budget`)
-  t.ok((Date.now() - started) / 1000 < BUDGET_SECONDS * 3, 'in the DLQ while the downstream was still down')
+  t.ok((Date.now() - started) / 1000 < BUDGET_SECONDS * 5, 'in the DLQ while the downstream was still down')
   t.equal((await queueDepth(app.sqs, app.dlqUrl)).visible, 1, 'one message in the DLQ: the short outage put nothing there')
   const parked = await drainView(app.sqs, app.dlqUrl)
   t.ok(parked.some((message) => message.body.includes(taskId)), 'the DLQ holds it')
