@@ -10,11 +10,13 @@ import { queueDepth, type SandboxApp, sleep, waitFor, type WebhookCall, WebhookR
 // What SQS would refuse never reaches it, and an outbox cannot outgrow its item:
 // text with U+FFFE and U+FFFF is stored, published and notified exactly; many
 // large updates written while the queue is unreachable keep the item small and
-// end in one notification of the latest state (the relay runs every 2 s here,
+// end in one notification of the latest state (the relay runs every second here,
 // over 4 outbox shards). The 60 updates go to the app's API with its Lambdas
 // kept warm (scripts/lib/harness/warm-api.ts: the same handler, table and
 // proxied queue, without a process start per request).
 process.env.OUTBOX_SHARDS = '4'
+/** How often the relay runs here (LOCAL_SCHEDULE_SECONDS): every minute deployed. */
+const RELAY_SECONDS = 1
 const receiver = new WebhookReceiver()
 let proxy: TcpProxy
 let tables: LocalTables
@@ -26,7 +28,7 @@ const notificationsOf = (taskId: string): Notified[] => receiver.calls.filter((c
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  const started = await startAppBehindProxy('outbox-bounded', url, { relaySeconds: 2 })
+  const started = await startAppBehindProxy('outbox-bounded', url, { relaySeconds: RELAY_SECONDS })
   app = started.app
   proxy = started.proxy
   tables = localTables(app.ports.ARC_TABLES_PORT)
@@ -78,7 +80,8 @@ test('60 large updates while the queue is down: every write succeeds, the item s
   t.ok(bytes < 20_000, `the item holds about ${(bytes / 1024).toFixed(1)} KB (DynamoDB allows 400 KB; unbounded, it would be ~120 KB and growing)`)
   t.deepEqual(Item?.outbox?.L?.map((entry) => entry.M?.event?.S), ['task_created', 'task_updated'], 'its outbox: the creation and one merged update')
 
-  await sleep(3000)
+  // Two relay runs with the queue down.
+  await sleep(2 * RELAY_SECONDS * 1000)
   t.deepEqual(notificationsOf(id), [], 'nothing delivered while the queue is down')
   await proxy.up()
   await waitFor('the created and the merged update', () => (notificationsOf(id).length >= 2 ? true : undefined), 30_000)
@@ -88,7 +91,7 @@ test('60 large updates while the queue is down: every write succeeds, the item s
     const depth = await queueDepth(app.sqs, app.queueUrl)
     return now?.outbox === undefined && depth.visible + depth.inFlight + depth.delayed === 0 ? true : undefined
   })
-  await sleep(2500)
+  await sleep(2 * RELAY_SECONDS * 1000)
   const notified = notificationsOf(id)
   // A standard queue may deliver them in either order.
   t.deepEqual(

@@ -37,7 +37,7 @@ const outboxCommand = (...args: string[]): Promise<ScriptResult> => runScript('o
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  const started = await startAppBehindProxy('outbox-poison', url, { relaySeconds: 2 })
+  const started = await startAppBehindProxy('outbox-poison', url, { relaySeconds: 1 })
   app = started.app
   proxy = started.proxy
   tables = localTables(app.ports.ARC_TABLES_PORT)
@@ -110,7 +110,7 @@ test('npm run outbox -- parked lists them; retry puts one back into its outbox, 
   const retried = await outboxCommand('retry', '--task', target)
   t.equal(retried.code, 0, `retry exits 0 ${retried.stderr}`)
   t.match(retried.stdout, /Moved 1 parked event\(s\) of 1 task\(s\) back into their outbox/)
-  // The relay runs every 2 s and will refuse it again; catch it in the outbox before it is parked anew.
+  // The relay runs every second and will refuse it again; catch it in the outbox before it is parked anew.
   const back = await waitFor('the event back in the outbox', async () => {
     const found = await item(target)
     return found?.outbox?.length === 1 && found.parked === undefined ? found : undefined

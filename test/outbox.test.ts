@@ -10,9 +10,11 @@ import { type SandboxApp, sleep, TEST_CALLER, waitFor, WebhookReceiver } from '.
 
 // No lost notifications: with the queue unreachable, writes still succeed at
 // once; their events wait in the task's outbox and are delivered once the
-// queue is back (the relay runs every 2 s here instead of every minute). The
+// queue is back (the relay runs every second here instead of every minute). The
 // outbox indexes are spread over 4 shards here, and the relay finds items on
 // every one of them and under the key from before shards.
+/** How often the relay runs here (LOCAL_SCHEDULE_SECONDS): every minute deployed. */
+const RELAY_SECONDS = 1
 const SHARDS = 4
 process.env.OUTBOX_SHARDS = String(SHARDS)
 const receiver = new WebhookReceiver()
@@ -29,7 +31,7 @@ let warmApi: ReturnType<typeof apiClient>
 
 test('start the app publishing through a proxy to the local queue', async (t) => {
   const url = await receiver.listen()
-  const started = await startAppBehindProxy('outbox', url, { relaySeconds: 2 })
+  const started = await startAppBehindProxy('outbox', url, { relaySeconds: RELAY_SECONDS })
   app = started.app
   proxy = started.proxy
   tables = localTables(app.ports.ARC_TABLES_PORT)
@@ -66,7 +68,8 @@ test('writes succeed within about a second while the queue is down, and are deli
   const waiting = await Promise.all([created.body.id, doomed.body.id].map(async (id: string) => (await tables.documents.send(new GetCommand({ TableName: table, Key: { id }, ConsistentRead: true }))).Item as TaskItem))
   t.deepEqual(waiting.map((item) => item.outboxPending), waiting.map((item) => outboxShard(item.id, SHARDS)), `their events wait under their shard of ${SHARDS}`)
 
-  await sleep(4000)
+  // Two relay runs with the queue down.
+  await sleep(2 * RELAY_SECONDS * 1000)
   const expected = [
     `task_created:${created.body.id}:1`,
     `task_updated:${created.body.id}:2`,
@@ -77,7 +80,8 @@ test('writes succeed within about a second while the queue is down, and are deli
 
   await proxy.up()
   await waitFor('the four pending events', () => (expected.every((id) => receiver.deliveredIds().includes(id)) ? true : undefined), 30_000)
-  await sleep(3000)
+  // Room for a second copy: two more relay runs.
+  await sleep(2 * RELAY_SECONDS * 1000)
   t.deepEqual(receiver.deliveredIds().filter((id) => expected.includes(id)).sort(), [...expected].sort(), 'each pending event delivered exactly once')
   const createdCall = receiver.calls.find((call) => call.body.id === `task_updated:${created.body.id}:2`)
   t.equal(createdCall?.body.subject, 'Task completed: updated during the outage')
