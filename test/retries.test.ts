@@ -15,15 +15,16 @@ const MAX_RECEIVES = 4
 const POLICY = { baseSeconds: 1, maxSeconds: 60 }
 const BUDGET_SECONDS = retryBudgetSeconds(MAX_RECEIVES, POLICY)
 const receiver = new WebhookReceiver()
-/** Per task: how long the downstream refuses its deliveries (ms), counted from the first call, and when that call came. */
-const outages = new Map<string, { lastsMs: number; since?: number }>()
+/** Per task: how the downstream refuses its deliveries: its first `refusals` calls, or for `lastsMs` counted from its first call. */
+const outages = new Map<string, { refusals?: number; lastsMs?: number; since?: number; refused?: number }>()
 receiver.behaviour = {
   delayMs: 0,
   status: (call) => {
     const outage = outages.get(call.body.taskId)
     if (!outage) return 200
+    if (outage.refusals !== undefined) return (outage.refused = (outage.refused ?? 0) + 1) <= outage.refusals ? 503 : 200
     outage.since ??= call.receivedAt
-    return call.receivedAt - outage.since < outage.lastsMs ? 503 : 200
+    return call.receivedAt - outage.since < (outage.lastsMs ?? 0) ? 503 : 200
   },
 }
 let app: SandboxApp
@@ -52,15 +53,18 @@ test('an outage of the downstream shorter than the retry budget loses nothing to
   longOutage.sentAt = Date.now()
   await sendRaw(app.sqs, app.queueUrl, [createdMessage(longOutage.taskId, 'outlasts the budget', TEST_CALLER)])
   const taskId = randomUUID()
-  outages.set(taskId, { lastsMs: (BUDGET_SECONDS / 2) * 1000 })
+  // Down for its first two calls, counted rather than timed (a busy machine may start a retry late): back on the third
+  // receive of four, after the backoff of the first two (1 + 2 s).
+  outages.set(taskId, { refusals: 2 })
   await sendRaw(app.sqs, app.queueUrl, [createdMessage(taskId, 'survives a short outage', TEST_CALLER)])
   const id = `task_created:${taskId}:1`
   await waitFor('delivery after the outage', () => (receiver.deliveredIds().includes(id) ? true : undefined), BUDGET_SECONDS * 2000)
   const calls = callsFor(id)
-  t.ok(calls.length >= 3, `refused while the downstream was down (${calls.length - 1} times), then tried again`)
+  t.equal(calls.length, 3, 'refused twice while the downstream was down, then tried again')
   t.equal(calls.filter((call) => call.status === 200).length, 1, 'then delivered once')
   const outageSeconds = ((calls.at(-1)?.receivedAt ?? 0) - (calls[0]?.receivedAt ?? 0)) / 1000
-  t.ok(outageSeconds >= BUDGET_SECONDS / 2 && outageSeconds < VISIBILITY_SECONDS, `back after ${outageSeconds.toFixed(1)} s: the outage, not the ${VISIBILITY_SECONDS} s visibility timeout`)
+  const backoff = retryDelaySeconds(1, POLICY) + retryDelaySeconds(2, POLICY)
+  t.ok(outageSeconds >= backoff - 0.2 && outageSeconds < VISIBILITY_SECONDS, `back after ${outageSeconds.toFixed(1)} s: its backoff (${backoff} s), not the ${VISIBILITY_SECONDS} s visibility timeout`)
   const log = await api<{ receiveCount: number }[]>('GET', `/tasks/${taskId}/notifications`)
   t.equal(log.body.length, 1)
   t.equal(log.body[0]?.receiveCount, calls.length, 'recorded with the receive that delivered it')
