@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
-import { setPriority } from 'node:os'
 import { join, relative } from 'node:path'
 import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../scripts/lib/harness/index.ts'
 import { BATCH_SECONDS_PREFIX } from './batch.ts'
@@ -25,28 +24,16 @@ import { BATCH_SECONDS_PREFIX } from './batch.ts'
  * times the last full run recorded, else test/durations.json), each lane with
  * a TEST_PORT_OFFSET of its own for the few servers still on fixed ports (the
  * harness gives apps free ports). Latency comparisons are made robust to a
- * busy machine in the tests themselves (alternating rounds) and by running
- * every other file at a lower CPU priority (TIMED_FILES), so every file
- * runs in the lanes. Each file's output is printed whole when it ends, so
+ * busy machine in the tests themselves (alternating rounds, measured again
+ * when the first answer is over the limit), so every file runs in the lanes,
+ * at the same priority. Each file's output is printed whole when it ends, so
  * lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 3))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 4))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 const UNIT_BATCHES = 2
-/**
- * The files whose assertions read the clock closely: the latency comparison
- * (the producer's p95 with a slow and an instant downstream) and the rate cap
- * (never more than the cap in any one-second window at the downstream). They
- * run in the lanes like any file, but every other file runs at the lowest
- * CPU priority (nice NEIGHBOUR_NICE, which its sandbox and Lambdas inherit):
- * on two busy cores a neighbour's burst would otherwise weigh on a few
- * rounds of one mode and not the other, or hold a paced call on its way
- * after its slot, and the test would measure the neighbours rather than the app.
- */
-const TIMED_FILES = new Set(['test/leveling.test.ts', 'test/breaker-control.test.ts'])
-const NEIGHBOUR_NICE = 19
 const BATCH = join(ROOT, 'test', 'batch.ts')
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
 const RECORDED_TIMES = join(ROOT, '.tmp', 'test-durations.json')
@@ -100,13 +87,6 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<FileResult & { output
     const started = Date.now()
     const args = isUnit(job.files[0]!) ? [BATCH, ...job.files] : job.files
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
-    if (child.pid !== undefined && !job.files.some((file) => TIMED_FILES.has(relative(ROOT, file)))) {
-      try {
-        setPriority(child.pid, NEIGHBOUR_NICE)
-      } catch {
-        // Gone already (it failed to start): its exit reports that.
-      }
-    }
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
