@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildTemplate, type BuildOptions } from '../../scripts/template.ts'
@@ -15,11 +16,17 @@ export type FixtureOptions = Omit<AppCopyOptions, 'name'> & {
 /** The TypeScript build of the handlers into .build/: slow, and the template does not change with it. */
 export const SKIP_BUILD: Pick<BuildOptions, 'skipPlugins'> = { skipPlugins: ['architect/plugin-typescript'] }
 
-let fixture = 0
+const fixtures: string[] = []
+let count = 0
+// The unit test batches run side by side, each in a process of its own: each removes its copies when it exits.
+process.once('exit', () => {
+  for (const dir of fixtures) rmSync(dir, { recursive: true, force: true })
+})
 
-/** A copy of the app under .tmp/ named `<prefix>-<n>`, so test files running side by side never share one. */
+/** A copy of the app under .tmp/ named `<prefix>-<pid>-<n>`, so test files running side by side never share one. */
 export async function appWith(options: FixtureOptions, prefix = 'template-fixture'): Promise<string> {
-  const dir = await prepareAppCopy({ ...options, name: `${prefix}-${++fixture}` })
+  const dir = await prepareAppCopy({ ...options, name: `${prefix}-${process.pid}-${++count}` })
+  fixtures.push(dir)
   if (options.pragma !== undefined) {
     const manifest = join(dir, 'app.arc')
     const section = /^@queue-leveling\n(?:(?!@)[^\n]*\n)*/m
