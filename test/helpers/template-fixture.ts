@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import test from 'tape'
 import { buildTemplate, type BuildOptions } from '../../scripts/template.ts'
 import { prepareAppCopy, type AppCopyOptions } from '../../scripts/lib/harness/index.ts'
 
@@ -18,8 +19,9 @@ export const SKIP_BUILD: Pick<BuildOptions, 'skipPlugins'> = { skipPlugins: ['ar
 
 const fixtures: string[] = []
 let count = 0
-// The unit test batches run side by side, each in a process of its own: each removes its copies when it exits.
-process.once('exit', () => {
+// The unit test batches run side by side, each in a process of its own: each removes its copies when its tests are done
+// (not on 'exit': tape's own exit listener, registered first in a batch, exits before later listeners run).
+test.onFinish(() => {
   for (const dir of fixtures) rmSync(dir, { recursive: true, force: true })
 })
 
