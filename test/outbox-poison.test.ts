@@ -19,12 +19,15 @@ import { runScript, type SandboxApp, type ScriptResult, sleep, waitFor, WebhookR
 // find them all.
 const SHARDS = 4
 process.env.OUTBOX_SHARDS = String(SHARDS)
+/** Records a relay run takes here (OUTBOX_RELAY_BATCH; 100 by default): the poisoned items are one more. */
+const RELAY_BATCH = 10
+process.env.OUTBOX_RELAY_BATCH = String(RELAY_BATCH)
 const receiver = new WebhookReceiver()
 let proxy: TcpProxy
 let tables: LocalTables
-/** One more than a relay run looks at: before isolation, these alone stalled the relay for everyone. */
-const POISONED = 101
-const poisonIds = Array.from({ length: POISONED }, (_, index) => `poison-${String(index).padStart(3, '0')}`)
+/** One more than a relay run looks at (before isolation, these alone stalled the relay for everyone); named so that the ones not under the legacy key fall on every shard. */
+const POISONED = RELAY_BATCH + 1
+const poisonIds = Array.from({ length: POISONED }, (_, index) => `poisoned-${String(index).padStart(3, '0')}`)
 const legacyParkedId = randomUUID()
 let app: SandboxApp
 let api: ReturnType<typeof apiClient>
@@ -85,7 +88,7 @@ test('poisoned events are parked after 3 refusals; the other events are delivere
   t.match(event?.reason ?? '', /InvalidParameterValue|InvalidMessageContents/, `with the reason: ${event?.reason}`)
   t.equal(parked?.parkedSince, event?.parkedAt, 'listed since its parking')
   t.equal(parked?.title, 'poisoned 0', 'the task itself is left as it was')
-  t.notOk(receiver.calls.some((call) => call.body.taskId.startsWith('poison-')), 'nothing of a poisoned task reached the downstream')
+  t.notOk(receiver.calls.some((call) => call.body.taskId.startsWith('poisoned-')), 'nothing of a poisoned task reached the downstream')
 })
 
 test('npm run outbox -- parked lists them; retry puts one back into its outbox, then the rest', async (t) => {
@@ -103,7 +106,7 @@ test('npm run outbox -- parked lists them; retry puts one back into its outbox, 
   t.match(listed.stdout, new RegExp(`^${poisonIds[0]}\\s+task_created\uFFFF\\s+1\\s+\\S+Z\\s+3\\s+\\S+`, 'm'), 'task id, event, version, since, refusals, reason')
   t.match(listed.stdout, new RegExp(`${POISONED + 1} parked events in ${POISONED + 1} tasks\\.`), 'and a count')
   const one = await outboxCommand('parked', '--task', poisonIds[1]!)
-  t.deepEqual(one.stdout.split('\n').filter((line) => line.startsWith('poison-')).length, 1, '--task lists that task only')
+  t.deepEqual(one.stdout.split('\n').filter((line) => line.startsWith('poisoned-')).length, 1, '--task lists that task only')
 
   const target = poisonIds[0]!
   const before = (await item(target))?.parked?.[0]?.parkedAt

@@ -14,7 +14,7 @@ import { sqsClient } from './adapters/sqs.ts'
 import { SqsEventPublisher } from './adapters/sqs-publisher.ts'
 import { webhookSigningSecret, webhookUrl } from './adapters/ssm-signing-secret.ts'
 import { WebhookChannel } from './adapters/webhook-channel.ts'
-import { readConsumerSettings, readControlSettings, readProducerSettings, type SqsSettings, type WebhookSettings } from './config.ts'
+import { readConsumerSettings, readControlSettings, readProducerSettings, readRelayBatch, type SqsSettings, type WebhookSettings } from './config.ts'
 import { ConsumerControl } from './leveling/consumer-control.ts'
 import { ALL_CHANNELS } from './leveling/control.ts'
 import { LevelingGate } from './leveling/gate.ts'
@@ -44,12 +44,12 @@ export function taskService(): TaskService {
  */
 const relayReserveMs = (sqs: SqsSettings): number => sqs.maxAttempts * 2 * sqs.timeoutMs + (sqs.maxAttempts - 1) * 1000 + 1000
 
-/** The scheduled relay: the task service with metrics on what it parks, and the time it keeps in reserve. */
-export function outboxRelay(): { tasks: TaskService; metrics: PowertoolsRelayMetrics; reserveMs: number } {
+/** The scheduled relay: the task service with metrics on what it parks, the records a run takes and the time it keeps in reserve. */
+export function outboxRelay(): { tasks: TaskService; metrics: PowertoolsRelayMetrics; limit: number; reserveMs: number } {
   const { notificationsQueueUrl, sqs, outboxShards } = readProducerSettings()
   const metrics = new PowertoolsRelayMetrics()
   const tasks = new TaskService(new DynamoTaskStore(outboxShards), new SqsEventPublisher(sqsClient(sqs), notificationsQueueUrl), { metrics })
-  return { tasks, metrics, reserveMs: relayReserveMs(sqs) }
+  return { tasks, metrics, limit: readRelayBatch(), reserveMs: relayReserveMs(sqs) }
 }
 
 /** The read routes: tasks only, no queue. */

@@ -96,6 +96,8 @@ const SETTINGS = {
   SQS_MAX_ATTEMPTS: wholeNumber(1, 5, 2),
   // Partition keys of the sparse outbox indexes: 32 take a peak of 10,000 task writes a second (docs/scale.md); may only grow.
   OUTBOX_SHARDS: wholeNumber(1, 256, 32),
+  // Records one relay run takes, oldest first: with the relay every minute, what a backlog drains by per minute.
+  OUTBOX_RELAY_BATCH: wholeNumber(1, 1000, 100),
   NOTIFY_WEBHOOK_URL: secureUrl,
   // Deployed, for a URL with credentials: the name of the SSM SecureString holding it (never the URL itself).
   NOTIFY_WEBHOOK_URL_PARAMETER: ssmParameterName,
@@ -165,6 +167,7 @@ export const SETTING_DOCS: Record<SettingName, SettingDoc> = {
   SQS_TIMEOUT_MS: { doc: 'connect and request timeout of each publish attempt, 1..60000' },
   SQS_MAX_ATTEMPTS: { doc: 'publish attempts, 1..5; after that the event waits in the outbox for the relay' },
   OUTBOX_SHARDS: { doc: 'partition keys the outbox indexes spread over, 1..256 (sized for 10,000 task writes a second; may only grow: [scale](scale.md))' },
+  OUTBOX_RELAY_BATCH: { doc: 'pending records one relay run takes, oldest first, 1..1000: with the relay every minute, how fast a backlog drains' },
   NOTIFY_WEBHOOK_URL: { doc: 'the webhook channel, on when set (`https`; plain `http` only to a loopback address)' },
   NOTIFY_WEBHOOK_URL_PARAMETER: { doc: 'deployed: the SSM SecureString holding a webhook URL with credentials (instead of `NOTIFY_WEBHOOK_URL`; never both)' },
   NOTIFY_WEBHOOK_SECRET: { doc: 'locally: signs webhook calls when set (refused on deploy)' },
@@ -284,6 +287,11 @@ const sqsSettings = (settings: Settings<'SQS_TIMEOUT_MS' | 'SQS_MAX_ATTEMPTS'>):
 /** How many shards the sparse outbox indexes spread over: whatever writes a task's outbox or reads those indexes (the app, `npm run outbox`). */
 export function readOutboxShards(env: NodeJS.ProcessEnv = process.env): number {
   return read(env, ['OUTBOX_SHARDS']).OUTBOX_SHARDS
+}
+
+/** How many pending records one run of the scheduled relay takes. */
+export function readRelayBatch(env: NodeJS.ProcessEnv = process.env): number {
+  return read(env, ['OUTBOX_RELAY_BATCH']).OUTBOX_RELAY_BATCH
 }
 
 /** The functions that write tasks and publish their events (the write routes, the relay). */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import test from 'tape'
 import { eventAttributes, LEGACY_OUTBOX_KEY, outboxIndexKeys, outboxShard } from '../../src/lib/adapters/task-item.ts'
-import { readOutboxShards, SettingsError } from '../../src/lib/config.ts'
+import { readOutboxShards, readRelayBatch, SettingsError } from '../../src/lib/config.ts'
 import type { OutboxEvent, ParkedEvent } from '../../src/lib/tasks/outbox.ts'
 
 /**
@@ -92,6 +92,16 @@ test('OUTBOX_SHARDS: 32 by default, a whole number from 1 to 256', (t) => {
   t.equal(readOutboxShards({ OUTBOX_SHARDS: '' }), 32, 'empty is unset')
   for (const bad of ['0', '257', '1.5', 'many', '-4']) {
     t.throws(() => readOutboxShards({ OUTBOX_SHARDS: bad }), (error: unknown) => error instanceof SettingsError && /OUTBOX_SHARDS/.test(error.message), `${bad} is refused`)
+  }
+  t.end()
+})
+
+test('OUTBOX_RELAY_BATCH: 100 records a relay run by default, a whole number from 1 to 1000', (t) => {
+  t.equal(readRelayBatch({}), 100)
+  t.equal(readRelayBatch({ OUTBOX_RELAY_BATCH: '10' }), 10)
+  t.equal(readRelayBatch({ OUTBOX_RELAY_BATCH: '1000' }), 1000)
+  for (const bad of ['0', '1001', '2.5', 'ten', '-1']) {
+    t.throws(() => readRelayBatch({ OUTBOX_RELAY_BATCH: bad }), (error: unknown) => error instanceof SettingsError && /OUTBOX_RELAY_BATCH/.test(error.message), `${bad} is refused`)
   }
   t.end()
 })
