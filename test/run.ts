@@ -30,7 +30,7 @@ import { BATCH_SECONDS_PREFIX } from './batch.ts'
  * lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 4))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 5))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 const UNIT_BATCHES = 2
