@@ -1,5 +1,5 @@
 import test from 'tape'
-import { CLAIM_LEAD_MS, LATE_START_MS, Pacer, SlotTooLateError, slotGapMs, type SlotCounter } from '../../src/lib/leveling/pacer.ts'
+import { CLAIM_LEAD_MS, FIRST_SLOT_EXTRA_MS, LATE_START_MS, Pacer, SlotTooLateError, slotGapMs, type SlotCounter } from '../../src/lib/leveling/pacer.ts'
 import type { ChannelName } from '../../src/lib/notifications/delivery-log.ts'
 import { mostInWindow } from '../../scripts/lib/harness/index.ts'
 
@@ -171,12 +171,27 @@ test('with a backlog the calls drain at over 90 % of the cap', async (t) => {
 })
 
 test('a slot later than the caller can wait is not used: the caller is told, not kept past its deadline', async (t) => {
-  // The first slot of a free counter is CLAIM_LEAD_MS ahead; the latest start lets three slots in, not a fourth.
-  const latest = CLAIM_LEAD_MS + 2 * slotGapMs(2) + 70
+  // The first slot of a free counter is CLAIM_LEAD_MS ahead, the second a gap and FIRST_SLOT_EXTRA_MS after it; the latest
+  // start lets three slots in, not a fourth.
+  const second = CLAIM_LEAD_MS + slotGapMs(2) + FIRST_SLOT_EXTRA_MS
+  const latest = second + slotGapMs(2) + 70
   const { starts, tooLate, began } = await burst({ cap: 2, callers: 6, maxLatencyMs: 5, seed: 3, latestStartMs: latest })
-  t.equal(starts.length, 3, `the slots at ${CLAIM_LEAD_MS}, ${CLAIM_LEAD_MS + 540} and ${CLAIM_LEAD_MS + 1080} ms are used`)
+  t.equal(starts.length, 3, `the slots at ${CLAIM_LEAD_MS}, ${second} and ${second + slotGapMs(2)} ms are used`)
   t.equal(tooLate, 3, 'the later three are refused')
   t.ok(starts.every((start) => start <= began + latest + 10), 'nobody started after its latest start')
+})
+
+test("a free counter's first call has room to land late: its connection is new, the next calls reuse it", async (t) => {
+  for (const seed of [21, 22, 23]) {
+    const cap = 2
+    const { starts } = await burst({ cap, callers: 6, maxLatencyMs: 5, seed })
+    const sorted = [...starts].sort((a, b) => a - b)
+    const firstGap = (sorted[1] ?? 0) - (sorted[0] ?? 0)
+    t.ok(firstGap >= slotGapMs(cap) + FIRST_SLOT_EXTRA_MS - 1e-9, `seed ${seed}: the second call ${firstGap.toFixed(0)} ms after the first (a gap and ${FIRST_SLOT_EXTRA_MS} ms)`)
+    // The first call landing 200 ms late at the downstream (a connection opened on a busy machine), the others on time.
+    const arrivals = sorted.map((start, index) => (index === 0 ? start + 200 : start))
+    t.ok(mostInWindow(arrivals, 1000) <= cap, `seed ${seed}: still no second with more than ${cap} arrivals`)
+  }
 })
 
 test('the slot spacing is 1000 / cap x 1.08', (t) => {
