@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { setPriority } from 'node:os'
 import { join, relative } from 'node:path'
 import { buildHandlers, HANDLERS_BUILD_VARIABLE, removeBuild, ROOT } from '../scripts/lib/harness/index.ts'
 import { BATCH_SECONDS_PREFIX } from './batch.ts'
@@ -25,15 +26,26 @@ import { BATCH_SECONDS_PREFIX } from './batch.ts'
  * a TEST_PORT_OFFSET of its own for the few servers still on fixed ports (the
  * harness gives apps free ports). Latency comparisons are made robust to a
  * busy machine in the tests themselves (alternating rounds, measured again
- * when the first answer is over the limit), so every file runs in the lanes,
- * at the same priority. Each file's output is printed whole when it ends, so
- * lanes do not interleave.
+ * when the first answer is over the limit) and by running the other files a
+ * little below them (TIMED_FILES), so every file runs in the lanes. Each
+ * file's output is printed whole when it ends, so lanes do not interleave.
  */
 const FILE_TIMEOUT_MS = 5 * 60 * 1000
-const LANES = Math.max(1, Number(process.env.TEST_LANES || 5))
+const LANES = Math.max(1, Number(process.env.TEST_LANES || 4))
 const BASE_OFFSET = Number(process.env.TEST_PORT_OFFSET || 0)
 const LANE_PORT_STEP = 1000
 const UNIT_BATCHES = 2
+/**
+ * The files whose assertions read the clock closely: the rate cap (never more
+ * than the cap in any one-second window at the downstream, which leaves a paced
+ * call about 110 ms of delay on its way while the drain keeps 90 % of the cap)
+ * and the latency comparison. Every other file runs a little below them
+ * (nice NEIGHBOUR_NICE, which its sandbox and Lambdas inherit): at one
+ * priority, five lanes held paced calls up to 130 ms after their slots. Mild on
+ * purpose: at nice 19 the neighbours starved, and their own windows broke.
+ */
+const TIMED_FILES = new Set(['test/leveling.test.ts', 'test/breaker-control.test.ts'])
+const NEIGHBOUR_NICE = 5
 const BATCH = join(ROOT, 'test', 'batch.ts')
 /** Seconds per file of the last full run (written at its end), and the committed ones a fresh clone starts from. */
 const RECORDED_TIMES = join(ROOT, '.tmp', 'test-durations.json')
@@ -87,6 +99,13 @@ function runJob(job: Job, env: NodeJS.ProcessEnv): Promise<FileResult & { output
     const started = Date.now()
     const args = isUnit(job.files[0]!) ? [BATCH, ...job.files] : job.files
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env })
+    if (child.pid !== undefined && !job.files.some((file) => TIMED_FILES.has(relative(ROOT, file)))) {
+      try {
+        setPriority(child.pid, NEIGHBOUR_NICE)
+      } catch {
+        // Gone already (it failed to start): its exit reports that.
+      }
+    }
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
