@@ -52,7 +52,7 @@ test('each queue gets its own keys, a FIFO queue and its DLQ FIFO too', async (t
   t.equal((await app.attributes('jobs-dlq')).MessageRetentionPeriod, String(3 * DAY), "the DLQ keeps its messages dlqRetentionDays")
 
   const reports = await app.attributes('reports')
-  t.equal(reports.VisibilityTimeout, '10')
+  t.equal(reports.VisibilityTimeout, '12')
   t.equal(JSON.parse(reports.RedrivePolicy ?? '{}').maxReceiveCount, 3)
 })
 
@@ -134,7 +134,7 @@ test('a Python consumer runs through sandbox\'s invoker, with batches and partia
     'the reports',
     () => app.receipts<ReportReceipt>('reports'),
     (lines) => lines.some((line) => line.payload.id === failOnce && line.receiveCount === 2),
-    // The failed record comes back when its 10 s visibility ends, then a Python process starts.
+    // The failed record comes back when its 12 s visibility ends, then a Python process starts.
     30_000,
   )
   t.ok(receipts.every((line) => line.python === 3), 'handled by the Python handler')

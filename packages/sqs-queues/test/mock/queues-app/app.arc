@@ -28,7 +28,7 @@ reports                # a Python consumer reporting partial batch failures
   batchSize 10
   batchWindow 3          # two publishes at once land in one batch, even on a busy machine
   maxReceiveCount 3
-  visibilityTimeout 10    # above the batch window plus the consumer's 4 s timeout: a cold Python start on a busy machine takes seconds
+  visibilityTimeout 12    # above the batch window plus the consumer's 8 s timeout: a cold Python start on a busy machine takes seconds (4 s was once too few)
 
 @plugins
 arc-plugin-sqs-queues

@@ -1,3 +1,3 @@
 @aws
 runtime python3.12
-timeout 4
+timeout 8
