@@ -118,9 +118,10 @@ export class Pacer {
 
   /**
    * The slot is just ahead of now when the counter is free (the next one then
-   * FIRST_SLOT_EXTRA_MS further on), else the one the counter moved past. A slot that is already over when the answer comes
-   * (the write was slow, or the counter had fallen behind the clock) is not
-   * used: a call made late in it could land next to the following slot's.
+   * FIRST_SLOT_EXTRA_MS further on), else the one the counter moved past. A
+   * slot that is already over when the answer comes (the write was slow, or
+   * the counter had fallen behind the clock) is not used: a call made late in
+   * it could land next to the following slot's.
    */
   async #reserve(channel: ChannelName, gapMs: number): Promise<number> {
     for (let attempt = 1; ; attempt++) {
