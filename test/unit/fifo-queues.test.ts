@@ -8,7 +8,7 @@ import {
   type SendMessageCommandInput,
 } from '@aws-sdk/client-sqs'
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
-import test, { type Test } from 'tape'
+import test from 'tape'
 import { EventSourceMapping } from 'arc-plugin-sqs-queues/event-source-mapping'
 import { LocalQueueEvents } from 'arc-plugin-sqs-queues/local-events'
 import { localQueueNames } from 'arc-plugin-sqs-queues/local-queues'
@@ -122,46 +122,36 @@ test("a receive hands out no message of a group with one in flight, and a group'
   t.end()
 })
 
-/** Deduplication by id: it lasts the interval, also after the first copy was deleted; its scope is the queue. */
-async function deduplicatedById(t: Test): Promise<void> {
+test('deduplication by id lasts the interval, also after the first copy was deleted', async (t) => {
   const url = urlOf(queue.groups)
   const firstId = await send(queue.groups, 'first', { MessageGroupId: 'g', MessageDeduplicationId: 'dedup-1' })
   await remove(url, await receive(url))
   const again = await send(queue.groups, 'second copy', { MessageGroupId: 'other', MessageDeduplicationId: 'dedup-1' })
-  t.equal(again, firstId, 'by id: accepted, answered with the first copy’s MessageId (deduplication scope: the queue)')
-  t.deepEqual(await receive(url), [], 'by id: and not delivered')
+  t.equal(again, firstId, 'accepted, answered with the first copy’s MessageId (deduplication scope: the queue)')
+  t.deepEqual(await receive(url), [], 'and not delivered')
   await sleep(DEDUPLICATION_SECONDS * 1000 + 100)
   const later = await send(queue.groups, 'after the interval', { MessageGroupId: 'g', MessageDeduplicationId: 'dedup-1' })
-  t.notEqual(later, firstId, 'by id: after the interval the same id is a new message')
+  t.notEqual(later, firstId, 'after the interval the same id is a new message')
   const delivered = await receive(url)
   t.deepEqual(bodies(delivered), ['after the interval'])
   await remove(url, delivered)
-}
-
-/** Content-based deduplication: the same body within the interval is one message, also after delete; another body is not. */
-async function deduplicatedByContent(t: Test): Promise<void> {
-  const url = urlOf(queue.content)
-  const firstId = await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' })
-  await remove(url, await receive(url))
-  t.equal(await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' }), firstId, 'by content: the same body again: a duplicate')
-  await send(queue.content, '{"other":"body"}', { MessageGroupId: 'g' })
-  const delivered = await receive(url)
-  t.deepEqual(bodies(delivered), ['{"other":"body"}'], 'by content: only the other body is delivered')
-  await remove(url, delivered)
-  await sleep(DEDUPLICATION_SECONDS * 1000 + 100)
-  await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' })
-  const later = await receive(url)
-  t.deepEqual(bodies(later), ['{"same":"body"}'], 'by content: after the interval the same body is delivered again')
-  await remove(url, later)
-}
-
-test('deduplication by id lasts the interval, also after the first copy was deleted', async (t) => {
-  await deduplicatedById(t)
   t.end()
 })
 
 test('content-based deduplication: the same body within the interval is one message, also after delete; another body is not', async (t) => {
-  await deduplicatedByContent(t)
+  const url = urlOf(queue.content)
+  const firstId = await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' })
+  await remove(url, await receive(url))
+  t.equal(await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' }), firstId, 'the same body again: a duplicate')
+  await send(queue.content, '{"other":"body"}', { MessageGroupId: 'g' })
+  const delivered = await receive(url)
+  t.deepEqual(bodies(delivered), ['{"other":"body"}'], 'only the other body is delivered')
+  await remove(url, delivered)
+  await sleep(DEDUPLICATION_SECONDS * 1000 + 100)
+  await send(queue.content, '{"same":"body"}', { MessageGroupId: 'g' })
+  const later = await receive(url)
+  t.deepEqual(bodies(later), ['{"same":"body"}'], 'after the interval the same body is delivered again')
+  await remove(url, later)
   t.end()
 })
 
