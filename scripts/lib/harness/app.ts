@@ -76,6 +76,12 @@ export const queueUrlOf = (ports: PortSet, queue: string): string => `${sqsEndpo
  */
 const SLOW_MACHINE_ENV = { SQS_TIMEOUT_MS: '1500' }
 
+/**
+ * Node's module compile cache, when the run has one (test/run.ts): each sandbox invocation is a process that compiles
+ * its handler's bundle again, and sandbox gives its Lambdas only the environment it is told.
+ */
+const compileCacheEnv = (): Record<string, string> => (process.env.NODE_COMPILE_CACHE ? { NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE } : {})
+
 export async function startSandboxApp(options: SandboxAppOptions): Promise<SandboxApp> {
   const ports = options.ports ?? (await freePorts())
   // One copy per process and name: two runs of one file (two people, two suites) never share a folder.
@@ -95,7 +101,7 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
   }
   let lambdaUserEnv: Record<string, string>
   try {
-    lambdaUserEnv = await startSandbox({ cwd, port: ports.PORT, quiet: options.quiet ?? true, lambdaEnv: { ...SLOW_MACHINE_ENV, ...options.lambdaEnv } })
+    lambdaUserEnv = await startSandbox({ cwd, port: ports.PORT, quiet: options.quiet ?? true, lambdaEnv: { ...SLOW_MACHINE_ENV, ...compileCacheEnv(), ...options.lambdaEnv } })
   } catch (error) {
     restore()
     throw error
