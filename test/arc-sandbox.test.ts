@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import test from 'tape'
 import { localIssuerDir, localIssuerUrl, mintToken } from '../src/plugins/queue-leveling/local-issuer.ts'
 import { apiClient } from './helpers/http.ts'
-import { freePorts, prepareAppCopy, ROOT, sleep, TEST_CALLER, waitFor, WebhookReceiver, type PortSet } from '../scripts/lib/harness/index.ts'
+import { freePorts, prebuiltHandlers, prepareAppCopy, ROOT, sleep, TEST_CALLER, waitFor, WebhookReceiver, type PortSet } from '../scripts/lib/harness/index.ts'
 
 /**
  * The app started as its users start it, with its real TypeScript build:
@@ -48,6 +48,11 @@ async function arcSandbox(cwd: string, ports: PortSet): Promise<ArcSandbox> {
   }
 }
 
+/** The handler bundles under a build folder, relative to it. */
+async function bundlesIn(build: string): Promise<string[]> {
+  return (await readdir(build, { recursive: true })).filter((file) => file.endsWith('index.js')).sort()
+}
+
 /** A client with a token of the local issuer that `npx arc sandbox` runs for the app copy in `cwd`. */
 async function apiFor(cwd: string, ports: PortSet): Promise<ReturnType<typeof apiClient>> {
   const token = await mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER })
@@ -79,6 +84,12 @@ test('npx arc sandbox with an empty shell: a webhook from .env gets the notifica
     const state = await fetch(`http://127.0.0.1:${ports.DASHBOARD_PORT}/api/state`)
     const numbers = (await state.json()) as { queue: { name: string }; deliveries: { total: number } }
     t.deepEqual([state.status, numbers.queue.name, numbers.deliveries.total], [200, 'notifications', 1], 'the dashboard serves too, and counted the delivery')
+    const shared = await prebuiltHandlers()
+    const bundles = await bundlesIn(join(cwd, '.build'))
+    t.deepEqual(bundles, await bundlesIn(shared), "the shared build has every bundle plugin-typescript's build made")
+    const differing = []
+    for (const bundle of bundles) if (!(await readFile(join(cwd, '.build', bundle))).equals(await readFile(join(shared, bundle)))) differing.push(bundle)
+    t.deepEqual(differing, [], `each of the ${bundles.length} bundles is the one the tests run (scripts/lib/harness/handler-build.ts), byte for byte`)
   } finally {
     await sandbox.stop()
     await receiver.close()

@@ -1,9 +1,9 @@
 import { existsSync, rmSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { createRequire, type Module } from 'node:module'
 import { dirname, join, relative } from 'node:path'
 import inventory, { type Inventory } from '@architect/inventory'
-import typescript from '@architect/plugin-typescript'
+import type { BuildOptions } from 'esbuild'
 import { prepareAppCopy, ROOT } from '../app-copy.ts'
 
 /**
@@ -12,13 +12,14 @@ import { prepareAppCopy, ROOT } from '../app-copy.ts'
  * Each sandbox start runs @architect/plugin-typescript's esbuild of every
  * handler (seconds of CPU each time), though the bundles depend only on `src/`
  * and the build settings, never on an app copy's @queues keys or settings.
- * So the build runs once, by plugin-typescript's own code on a copy of the
- * project, and the app copies get the `prebuilt-typescript` plugin in its
- * place: the same runtime, with each handler's build folder linked to the
- * shared bundles. `npm test` builds once per run and names the folder in
- * HANDLERS_BUILD_VARIABLE; a test file run by hand builds once per process.
- * test/arc-sandbox.test.ts and the `npm start` of test/tracing.test.ts keep
- * the real plugin.
+ * So the build runs once, on a copy of the project, with the esbuild options
+ * plugin-typescript's own code gives each handler, in one esbuild run for all
+ * of them (`buildTogether`), and the app copies get the `prebuilt-typescript`
+ * plugin in its place: the same runtime, with each handler's build folder
+ * linked to the shared bundles. `npm test` builds once per run and names the
+ * folder in HANDLERS_BUILD_VARIABLE; a test file run by hand builds once per
+ * process. test/arc-sandbox.test.ts and the `npm start` of
+ * test/tracing.test.ts keep the real plugin.
  */
 export const HANDLERS_BUILD_VARIABLE = 'TEST_HANDLERS_BUILD'
 
@@ -33,16 +34,90 @@ function missingBundles(inv: Inventory, buildRoot: string, prebuilt: string): st
     .filter((file) => !existsSync(file))
 }
 
-/** Builds every handler of the project with plugin-typescript into `.tmp/<name>/.build`; resolves to that folder. */
+interface Esbuild {
+  build(options: BuildOptions): Promise<unknown>
+  stop(): void
+}
+
+/** plugin-typescript's modules, and the esbuild it uses. */
+const fromPluginTypescript = createRequire(createRequire(import.meta.url).resolve('@architect/plugin-typescript'))
+
+/**
+ * The esbuild options plugin-typescript gives each handler (its entry, its
+ * outfile, the project's esbuild config, the sourcemap and its banner, the
+ * tsconfig), made by plugin-typescript's own `compileHandler` with the build
+ * itself left out: its compile module is loaded once more with a stand-in for
+ * esbuild that keeps the options (and is then forgotten again).
+ */
+async function pluginBuildOptions(built: Inventory): Promise<BuildOptions[]> {
+  const compilePath = fromPluginTypescript.resolve('./_compile')
+  const esbuildPath = fromPluginTypescript.resolve('esbuild')
+  const cache = createRequire(import.meta.url).cache
+  const esbuild = fromPluginTypescript('esbuild') as Esbuild
+  const loaded = { compile: cache[compilePath], esbuild: cache[esbuildPath] as Module }
+  const collected: BuildOptions[] = []
+  cache[esbuildPath] = { ...loaded.esbuild, exports: { ...esbuild, build: async (options: BuildOptions) => void collected.push(options) } } as Module
+  delete cache[compilePath]
+  try {
+    const { compileHandler, getTsConfig } = fromPluginTypescript(compilePath) as {
+      compileHandler(params: { inventory: Inventory; lambda: Inventory['inv']['lambdasBySrcDir'][string]; globalTsConfig: string | false }): Promise<void>
+      getTsConfig(dir: string): string | false
+    }
+    const globalTsConfig = getTsConfig(built.inv._project.cwd)
+    for (const lambda of Object.values(built.inv.lambdasBySrcDir)) {
+      if (lambda.config.runtime === 'typescript') await compileHandler({ inventory: built, lambda, globalTsConfig })
+    }
+  } finally {
+    cache[esbuildPath] = loaded.esbuild
+    if (loaded.compile) cache[compilePath] = loaded.compile
+    else delete cache[compilePath]
+  }
+  return collected
+}
+
+/**
+ * One esbuild run per set of equal options, every handler's entry in it: the
+ * modules they share (the SDK, zod, Powertools) are parsed once instead of
+ * once per handler, about a third of the CPU. Each bundle is the one a
+ * build of its own writes (test/arc-sandbox.test.ts compares them with
+ * `npx arc sandbox`'s, byte for byte).
+ */
+async function buildTogether(handlers: BuildOptions[]): Promise<void> {
+  interface Group {
+    options: BuildOptions
+    outdir: string
+    /** outfile -> entry */
+    entries: Record<string, string>
+  }
+  const groups = new Map<string, Group>()
+  for (const { entryPoints, outfile, ...options } of handlers) {
+    const entry = Array.isArray(entryPoints) && entryPoints.length === 1 ? entryPoints[0] : undefined
+    if (typeof entry !== 'string' || !outfile) throw new Error(`plugin-typescript built a handler from ${JSON.stringify(entryPoints)}: not one entry to one outfile`)
+    const key = JSON.stringify(options)
+    const group: Group = groups.get(key) ?? { options, outdir: dirname(outfile), entries: {} }
+    while (relative(group.outdir, outfile).startsWith('..')) group.outdir = dirname(group.outdir)
+    group.entries[outfile] = entry
+    groups.set(key, group)
+  }
+  const esbuild = fromPluginTypescript('esbuild') as Esbuild
+  try {
+    for (const { options, outdir, entries } of groups.values()) {
+      const entryPoints = Object.fromEntries(Object.entries(entries).map(([outfile, entry]) => [relative(outdir, outfile).replace(/\.js$/, ''), entry]))
+      await esbuild.build({ ...options, entryPoints, outdir })
+    }
+  } finally {
+    // esbuild's service process stays up after a build, and it pings on: a few seconds of CPU a minute for nothing.
+    esbuild.stop()
+  }
+}
+
+/** Builds every handler of the project as plugin-typescript would into `.tmp/<name>/.build`; resolves to that folder. */
 export async function buildHandlers(name = `handlers-build-${process.pid}`): Promise<string> {
   const cwd = await prepareAppCopy({ name })
   const built = await inventory({ cwd })
   const build = built.inv._project.build
   if (!build) throw new Error('The project has no build folder: is @architect/plugin-typescript in app.arc?')
-  await typescript.sandbox.start({ inventory: built })
-  // plugin-typescript leaves its esbuild's service process running, and it pings on: a few seconds of CPU a minute for nothing.
-  const esbuild = createRequire(createRequire(import.meta.url).resolve('@architect/plugin-typescript'))('esbuild') as { stop(): void }
-  esbuild.stop()
+  await buildTogether(await pluginBuildOptions(built))
   // The bundles are CommonJS inside this ESM package (the queue-leveling plugin marks an app's own build the same way).
   await mkdir(build, { recursive: true })
   await writeFile(join(build, 'package.json'), '{ "type": "commonjs" }\n')
