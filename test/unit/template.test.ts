@@ -43,7 +43,7 @@ const problemOf = async (options: FixtureOptions): Promise<string> => fixturePro
 const staging = await buildTemplate({ stage: 'staging', ...SKIP_BUILD })
 const production = await buildTemplate({ stage: 'production', ...SKIP_BUILD })
 
-test("arc deploy's build of the handlers is plugin-typescript's sandbox build, which npm test runs once for every app", (t) => {
+test("arc deploy's build of the handlers is plugin-typescript's sandbox build, the one npm test's shared bundles are compared with (test/arc-sandbox.test.ts)", (t) => {
   t.equal(typescript.deploy.start, typescript.sandbox.start, 'deploy.start and sandbox.start are one function (compileProject)')
   t.ok(SKIP_BUILD.skipPlugins?.every((name) => name === 'architect/plugin-typescript'), 'the only plugin these templates skip is that build')
   t.end()
