@@ -18,8 +18,8 @@ import { prepareAppCopy, ROOT } from '../app-copy.ts'
  * plugin in its place: the same runtime, with each handler's build folder
  * linked to the shared bundles. `npm test` builds once per run and names the
  * folder in HANDLERS_BUILD_VARIABLE; a test file run by hand builds once per
- * process. test/arc-sandbox.test.ts and the `npm start` of
- * test/tracing.test.ts keep the real plugin.
+ * process. test/arc-sandbox.test.ts keeps the real plugin (`npx arc sandbox`
+ * and `npm start` build as users' do).
  */
 export const HANDLERS_BUILD_VARIABLE = 'TEST_HANDLERS_BUILD'
 
