@@ -316,6 +316,7 @@ test('the queue counts as SQS does: ApproximateNumberOfMessages is the visible m
   )
   await sqs.send(new DeleteMessageCommand({ QueueUrl: QUEUE_URL, ReceiptHandle: Messages[0]?.ReceiptHandle }))
   await takeAll()
+})
 
 test('a short poll answers with the visible messages even when its answer timer runs before its first scan', async (t) => {
   await takeAll()
@@ -326,14 +327,13 @@ test('a short poll answers with the visible messages even when its answer timer 
   globalThis.setInterval = ((callback: () => void, ms?: number) => realSetInterval(callback, ms === 10 ? 500 : ms)) as typeof setInterval
   let received: Message[]
   try {
-    ;({ Messages: received = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 })))
+    received = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: QUEUE_URL, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, VisibilityTimeout: 30 }))).Messages ?? []
   } finally {
     globalThis.setInterval = realSetInterval
   }
   t.deepEqual(received.map((message) => message.Body).sort(), ['one', 'two'], 'both messages, from the scan the answer makes')
   if (received.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: QUEUE_URL, Entries: received.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }))
   await takeAll()
-})
 })
 
 test('a web page cannot drive the endpoint: a cross-site form post of SendMessage is refused with AccessDenied and sends nothing', async (t) => {
