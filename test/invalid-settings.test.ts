@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import test from 'tape'
-import { startSandboxApp } from '../scripts/lib/harness/index.ts'
+import { ROOT, startSandboxApp } from '../scripts/lib/harness/index.ts'
 
 // The build refuses queue settings AWS would refuse, with a message naming the
 // key, before anything runs (the same check guards `arc deploy`).
@@ -33,4 +35,9 @@ test('npm start refuses an invalid runtime setting before anything runs, naming 
     t.match(message, /RETRY_BASE_SECONDS/, 'names the consumer-only setting')
     t.match(message, /NOTIFY_WEBHOOK_URL: must be https \(plain http only to a loopback address\)/, 'and every other invalid one')
   }
+})
+
+test('a refused start leaves no copy of the app behind', (t) => {
+  t.notOk(existsSync(join(ROOT, '.tmp', 'test-apps', `invalid-settings-${process.pid}`)), 'the harness removed the copy each refused start made')
+  t.end()
 })

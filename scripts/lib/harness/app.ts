@@ -9,7 +9,7 @@ import { startWarmApi, type WarmApi } from './warm-api.ts'
 
 /**
  * Starts the real app in the Architect sandbox, in this process, from a copy of
- * the project (.tmp/test-apps/<name>-<pid>, removed on stop) whose @queues keys, consumer timeout and settings the caller
+ * the project (.tmp/test-apps/<name>-<pid>, removed on stop or a failed start) whose @queues keys, consumer timeout and settings the caller
  * picks, on ports of its own (free ones unless given), so a developer's `npm
  * start` and other runs keep running beside it. The handlers are the shared
  * prebuilt bundles (handler-build.ts). Requests go to the warm API (baseUrl)
@@ -104,6 +104,8 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
     lambdaUserEnv = await startSandbox({ cwd, port: ports.PORT, quiet: options.quiet ?? true, lambdaEnv: { ...SLOW_MACHINE_ENV, ...compileCacheEnv(), ...options.lambdaEnv } })
   } catch (error) {
     restore()
+    // A start that fails (settings it refuses, say) leaves no app to stop: its copy goes here.
+    await rm(cwd, { recursive: true, force: true })
     throw error
   }
   const endpoint = sqsEndpointOf(ports)
@@ -113,6 +115,7 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
     warmApi = await startWarmApi({ cwd, ports, lambdaUserEnv, maxEnvironments: options.warmEnvironments })
   } catch (error) {
     await stopSandbox().finally(restore)
+    await rm(cwd, { recursive: true, force: true })
     throw error
   }
   const mint: Mint = (mintOptions = {}) => mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER, ...mintOptions })
