@@ -73,7 +73,7 @@ test('rate cap: 20 notifications at once reach the downstream at most 2 in any s
   t.comment(`arrivals ms apart: ${measured.gaps.join(', ')}`)
   if (measured.most > CAP) {
     // The gap leaves a call 80 ms on its way after its slot; on two cores shared with three other test files, about one
-    // run in twenty held one call longer (116 ms in the last), the neighbours' load rather than the pacer's spacing. A
+    // run in twenty held one call longer (116 ms in the one seen), the neighbours' load rather than the pacer's spacing. A
     // pacer that crowds its calls does it again in the next 20; a one-off does not. (The pacer's spacing itself is
     // proven on a controlled clock: test/unit/pacer.test.ts.)
     t.comment(`${measured.most} arrivals in one second (cap ${CAP}): measured again with 20 more`)

@@ -37,8 +37,8 @@ const LANE_PORT_STEP = 1000
 const UNIT_BATCHES = 2
 /**
  * The files whose assertions read the clock closely: the rate cap (never more
- * than the cap in any one-second window at the downstream, which leaves a paced
- * call about 110 ms of delay on its way while the drain keeps 90 % of the cap)
+ * than the cap in any one-second window at the downstream, where the pacer's gap
+ * leaves a paced call 80 ms of delay on its way; measured again on a violation)
  * and the latency comparison. Every other file runs a little below them
  * (nice NEIGHBOUR_NICE, which its sandbox and Lambdas inherit): at one
  * priority, five lanes held paced calls up to 130 ms after their slots. Mild on
