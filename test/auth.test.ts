@@ -3,7 +3,7 @@ import { generateKeyPair, SignJWT, type JWTPayload } from 'jose'
 import test from 'tape'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
 import { newTestKey, signedToken, startTestIssuer } from './helpers/test-issuer.ts'
-import { type SandboxApp, startSandboxApp } from '../scripts/lib/harness/index.ts'
+import { type SandboxApp, startSandboxApp, stopAll } from '../scripts/lib/harness/index.ts'
 
 /**
  * Who may call the API, against the running app trusting a test issuer of
@@ -185,7 +185,6 @@ test('a key set cut off mid-body is a 503 with Retry-After within about 4 s, nev
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await issuer.server.close()
+  await stopAll(app, issuer.server)
   t.pass('stopped')
 })

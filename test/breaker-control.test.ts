@@ -4,7 +4,7 @@ import test from 'tape'
 import { consumerStatus, localConsumerTarget, pauseConsumer, resumeConsumer, type ConsumerTarget } from '../scripts/lib/consumer.ts'
 import { opened } from '../src/lib/leveling/breaker.ts'
 import type { ControlMessage } from '../src/lib/leveling/control.ts'
-import { createdMessage, mostInWindow, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, mostInWindow, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * The consumer listening to its downstream, in the sandbox, on one app: a
@@ -147,8 +147,6 @@ test("operator pause: deliveries stop; a breaker's probe timer and a reconcile d
 })
 
 test('stop', async (t) => {
-  consumer?.close()
-  await app.stop()
-  await receiver.close()
+  await stopAll(consumer, app, receiver)
   t.pass('stopped')
 })

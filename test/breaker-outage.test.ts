@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { consumerStatus, localConsumerTarget, type ConsumerTarget } from '../scripts/lib/consumer.ts'
 import { messageCounts } from 'arc-plugin-sqs-queues/dlq-operations'
-import { createdMessage, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * The circuit breaker end to end, in the sandbox: a downstream that is down
@@ -112,8 +112,6 @@ test('a single poison message (503 for that task only) never opens the breaker: 
 })
 
 test('stop', async (t) => {
-  consumer?.close()
-  await app.stop()
-  await receiver.close()
+  await stopAll(consumer, app, receiver)
   t.pass('stopped')
 })

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import test from 'tape'
 import { consumerStatus, localConsumerTarget } from '../scripts/lib/consumer.ts'
-import { type SandboxApp, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * The local dashboard, used as a person would: a real headless Chromium opens
@@ -247,9 +247,7 @@ async function browserTests(): Promise<void> {
   })
 
   test('stop', async (t) => {
-    await browser.close()
-    await app.stop()
-    await receiver.close()
+    await stopAll(browser, app, receiver)
     t.pass('stopped')
   })
 }

@@ -3,7 +3,7 @@ import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb'
 import test from 'tape'
 import { apiClient } from './helpers/http.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
-import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, TEST_CALLER, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // Created, completed, updated and deleted notifications reach a real webhook,
 // signed, once each, and the delivery log reads them back oldest first; a copy
@@ -129,8 +129,6 @@ test('a copy whose guard record is gone is not delivered again: its delivery rec
 })
 
 test('stop', async (t) => {
-  tables.close()
-  await app.stop()
-  await receiver.close()
+  await stopAll(tables, app, receiver)
   t.pass('stopped')
 })

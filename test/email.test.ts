@@ -3,7 +3,7 @@ import sesLocal from 'aws-ses-v2-local'
 import test from 'tape'
 import { apiClient } from './helpers/http.ts'
 import { TcpProxy } from './helpers/tcp-proxy.ts'
-import { queueDepth, type SandboxApp, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { queueDepth, type SandboxApp, sleep, startSandboxApp, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // The email channel against a real local SES (aws-ses-v2-local), next to a
 // webhook: each notification reaches both once, and an SES outage is retried
@@ -129,9 +129,7 @@ test('SES down: the webhook is delivered once, the email is retried with backoff
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await receiver.close()
-  await proxy.down()
+  await stopAll(app, receiver, proxy)
   ses.closeAllConnections()
   await new Promise<void>((resolve) => ses.close(() => resolve()))
   t.pass('stopped')

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { apiClient } from './helpers/http.ts'
-import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // A record whose delivery fails is retried alone, maxReceiveCount times, then
 // parked in the DLQ; its batch-mates are delivered once; malformed messages
@@ -69,7 +69,6 @@ test('one failing record goes to the DLQ after maxReceiveCount receives; its bat
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await receiver.close()
+  await stopAll(app, receiver)
   t.pass('stopped')
 })

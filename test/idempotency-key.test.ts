@@ -3,7 +3,7 @@ import test from 'tape'
 import { apiClient } from './helpers/http.ts'
 import { startAppBehindProxy } from './helpers/proxied-app.ts'
 import type { TcpProxy } from './helpers/tcp-proxy.ts'
-import { type SandboxApp, sleep, waitFor } from '../scripts/lib/harness/index.ts'
+import { type SandboxApp, sleep, stopAll, waitFor } from '../scripts/lib/harness/index.ts'
 
 // Idempotency-Key on POST /tasks (IETF httpapi-idempotency-key): replays, 422,
 // 409 while in flight, failures not stored, 24 h expiry checked on read.
@@ -114,7 +114,6 @@ test('a key older than 24 h is expired when read, even if the table still holds 
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await proxy.down()
+  await stopAll(app, proxy)
   t.pass('stopped')
 })

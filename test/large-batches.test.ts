@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { inChunks } from 'arc-plugin-sqs-queues/event-source-mapping'
-import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // batchSize above 10 (valid on AWS with a batch window) works locally: SQS
 // deletes at most 10 messages per request, so a batch of 20 must be deleted in
@@ -77,7 +77,6 @@ test(`${MESSAGES} messages are delivered once each, in batches of more than 10, 
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await receiver.close()
+  await stopAll(app, receiver)
   t.pass('stopped')
 })

@@ -1,5 +1,5 @@
 import test from 'tape'
-import { paced, percentile, queueDepth, startSandboxApp, waitFor, WebhookReceiver, type SandboxApp } from '../scripts/lib/harness/index.ts'
+import { paced, percentile, queueDepth, type SandboxApp, startSandboxApp, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 import { apiClient } from './helpers/http.ts'
 
 /**
@@ -144,7 +144,6 @@ test('the rounds: no notification delivered twice, none for a task never created
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await receiver.close()
+  await stopAll(app, receiver)
   t.pass('stopped')
 })

@@ -5,7 +5,7 @@ import { apiClient } from './helpers/http.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
 import type { TcpProxy } from './helpers/tcp-proxy.ts'
 import { startAppBehindProxy } from './helpers/proxied-app.ts'
-import { queueDepth, type SandboxApp, sleep, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { queueDepth, type SandboxApp, sleep, stopAll, waitFor, type WebhookCall, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // What SQS would refuse never reaches it, and an outbox cannot outgrow its item:
 // text with U+FFFE and U+FFFF is stored, published and notified exactly; many
@@ -107,9 +107,6 @@ test('60 large updates while the queue is down: every write succeeds, the item s
 })
 
 test('stop', async (t) => {
-  tables.close()
-  await app.stop()
-  await proxy.down()
-  await receiver.close()
+  await stopAll(tables, app, proxy, receiver)
   t.pass('stopped')
 })

@@ -6,7 +6,7 @@ import { apiClient } from './helpers/http.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
 import type { TcpProxy } from './helpers/tcp-proxy.ts'
 import { startAppBehindProxy } from './helpers/proxied-app.ts'
-import { runScript, type SandboxApp, type ScriptResult, sleep, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { runScript, type SandboxApp, type ScriptResult, sleep, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // One event SQS refuses never blocks the others: more poisoned items than one
 // relay run takes are the oldest pending (an `event` attribute holding U+FFFF,
@@ -136,9 +136,6 @@ test('npm run outbox -- parked lists them; retry puts one back into its outbox, 
 })
 
 test('stop', async (t) => {
-  tables.close()
-  await app.stop()
-  await proxy.down()
-  await receiver.close()
+  await stopAll(tables, app, proxy, receiver)
   t.pass('stopped')
 })

@@ -6,7 +6,7 @@ import { apiClient } from './helpers/http.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
 import type { TcpProxy } from './helpers/tcp-proxy.ts'
 import { startAppBehindProxy } from './helpers/proxied-app.ts'
-import { type SandboxApp, sleep, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { type SandboxApp, sleep, stopAll, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // No lost notifications: with the queue unreachable, writes still succeed at
 // once; their events wait in the task's outbox and are delivered once the
@@ -115,9 +115,6 @@ test('items pending on every outbox shard, and one under the key from before sha
 })
 
 test('stop', async (t) => {
-  tables.close()
-  await app.stop()
-  await proxy.down()
-  await receiver.close()
+  await stopAll(tables, app, proxy, receiver)
   t.pass('stopped')
 })

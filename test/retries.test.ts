@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import test from 'tape'
 import { apiClient } from './helpers/http.ts'
 import { retryBudgetSeconds, retryDelaySeconds } from '../src/lib/notifications/retry.ts'
-import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, drainView, queueDepth, type SandboxApp, sendRaw, sleep, startSandboxApp, stopAll, TEST_CALLER, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 // Backoff and exactly-once effect. The queue's visibility timeout is 30 s, so
 // anything that comes back sooner came back through the consumer's backoff
@@ -118,7 +118,6 @@ test('duplicates on the queue reach the downstream once, also in concurrent invo
 })
 
 test('stop', async (t) => {
-  await app.stop()
-  await receiver.close()
+  await stopAll(app, receiver)
   t.pass('stopped')
 })

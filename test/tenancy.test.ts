@@ -10,7 +10,7 @@ import type { Task } from '../src/lib/tasks/task.ts'
 import { apiClient, type ApiResponse } from './helpers/http.ts'
 import { SqsRecorder } from './helpers/sqs-recorder.ts'
 import { localTables, type LocalTables } from './helpers/tables.ts'
-import { createdMessage, freePorts, runScript, type SandboxApp, type ScriptResult, sendRaw, sleep, startSandboxApp, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
+import { createdMessage, freePorts, runScript, type SandboxApp, type ScriptResult, sendRaw, sleep, startSandboxApp, stopAll, waitFor, WebhookReceiver } from '../scripts/lib/harness/index.ts'
 
 /**
  * Tenancy end to end (SPEC "Who may call what"): alice and bob, two callers of
@@ -339,9 +339,6 @@ test('migrate-deliveries: records from before "already delivered?" was a key loo
 })
 
 test('stop', async (t) => {
-  tables.close()
-  await app.stop()
-  await recorder.close()
-  await receiver.close()
+  await stopAll(tables, app, recorder, receiver)
   t.pass('stopped')
 })

@@ -11,6 +11,7 @@ export { createdMessage, drainView, localSqsClient, queueDepth, queueSettings, s
 export { mostInWindow, percentile } from '../stats.ts'
 export { runScript, type ScriptResult } from './scripts.ts'
 export { stdoutOf, stdoutOfAsync } from './stdout.ts'
+export { stopAll, type Stoppable } from './stop.ts'
 export { paced, sleep, waitFor } from './wait.ts'
 export { startWarmApi, type WarmApi } from './warm-api.ts'
 export { WebhookReceiver, type WebhookBehaviour, type WebhookCall } from '../webhook-receiver.ts'
