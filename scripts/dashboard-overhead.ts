@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { percentile, queueDepth, sleep, startSandboxApp, WebhookReceiver } from './lib/harness/index.ts'
+import { percentile, queueDepth, sleep, startSandboxApp, stopAll, WebhookReceiver } from './lib/harness/index.ts'
 
 /**
  * `node scripts/dashboard-overhead.ts [--rounds 8] [--count 60] [--concurrency 8] [--client browser|sse]`:
@@ -143,7 +143,5 @@ try {
   say(`overhead of an open dashboard: ${(((withPage - without) / without) * 100).toFixed(1)}% (median of all creates), ${(((roundMedians('page') - roundMedians('none')) / roundMedians('none')) * 100).toFixed(1)}% (median of round medians)` +
     (blocks.length ? `, ${((median(blocks) - 1) * 100).toFixed(1)}% (median over ${blocks.length} blocks of 4 neighbouring rounds: ${blocks.map((ratio) => `${((ratio - 1) * 100).toFixed(1)}%`).join(', ')})` : '') + '; limit 5%')
 } finally {
-  await browser?.close()
-  await app.stop()
-  await receiver.close()
+  await stopAll(browser, app, receiver)
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ROOT, sendRaw, startSandboxApp, WebhookReceiver } from './lib/harness/index.ts'
+import { ROOT, sendRaw, startSandboxApp, stopAll, WebhookReceiver } from './lib/harness/index.ts'
 
 /**
  * `npm run screenshot`: starts the app (a copy under .tmp/test-apps, on free
@@ -65,7 +65,5 @@ try {
   await page.screenshot({ path: OUT, fullPage: true })
   say(`wrote ${OUT}`)
 } finally {
-  await browser.close()
-  await app.stop()
-  await receiver.close()
+  await stopAll(browser, app, receiver)
 }
