@@ -93,19 +93,20 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
   const before = Object.fromEntries(Object.keys(given).map((name) => [name, process.env[name]]))
   Object.assign(process.env, given)
   process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN'
-  const restore = (): void => {
+  /** The end of every start, refused or stopped: the environment put back, the app copy removed. */
+  const release = async (): Promise<void> => {
     for (const [name, value] of Object.entries(before)) {
       if (value === undefined) delete process.env[name]
       else process.env[name] = value
     }
+    await rm(cwd, { recursive: true, force: true })
   }
   let lambdaUserEnv: Record<string, string>
   try {
     lambdaUserEnv = await startSandbox({ cwd, port: ports.PORT, quiet: options.quiet ?? true, lambdaEnv: { ...SLOW_MACHINE_ENV, ...compileCacheEnv(), ...options.lambdaEnv } })
   } catch (error) {
-    restore()
-    // A start that fails (settings it refuses, say) leaves no app to stop: its copy goes here.
-    await rm(cwd, { recursive: true, force: true })
+    // A start that fails (settings it refuses, say) leaves no app to stop.
+    await release()
     throw error
   }
   const endpoint = sqsEndpointOf(ports)
@@ -114,8 +115,7 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
   try {
     warmApi = await startWarmApi({ cwd, ports, lambdaUserEnv, maxEnvironments: options.warmEnvironments })
   } catch (error) {
-    await stopSandbox().finally(restore)
-    await rm(cwd, { recursive: true, force: true })
+    await stopSandbox().finally(release)
     throw error
   }
   const mint: Mint = (mintOptions = {}) => mintToken({ dir: localIssuerDir(cwd), issuer: localIssuerUrl(ports.LOCAL_ISSUER_PORT), sub: TEST_CALLER, ...mintOptions })
@@ -137,9 +137,8 @@ export async function startSandboxApp(options: SandboxAppOptions): Promise<Sandb
       try {
         await stopSandbox()
       } finally {
-        restore()
+        await release()
       }
-      await rm(cwd, { recursive: true, force: true })
     },
   }
 }
